@@ -1,0 +1,219 @@
+//! Matching an export's headers to a kind's canonical columns: built-in German and English
+//! aliases, mapping profiles for unknown exports, and refusal of personal data.
+
+use super::problem::{HeaderError, UploadError};
+use crate::kinds::{ColumnDef, Kind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A mapping profile: how one office's export names the canonical columns.
+///
+/// ```toml
+/// kind = "visits"
+/// office = "Einwohnermeldeamt"   # optional: all rows belong to this office
+/// drop = ["Name", "Telefon"]     # columns to ignore, personal data included
+/// [columns]
+/// arrived_at = "Zeitstempel Ziehung"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub kind: Option<String>,
+    pub office: Option<String>,
+    #[serde(default)]
+    pub drop: Vec<String>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Profile {
+    /// Reads a profile from TOML text, checking the canonical names against the kind.
+    pub fn parse(text: &str) -> Result<Self, UploadError> {
+        let p: Profile = toml::from_str(text).map_err(|e| UploadError::Profile(e.to_string()))?;
+        if let Some(k) = &p.kind {
+            let kind: Kind = k.parse().map_err(UploadError::Profile)?;
+            for name in p.columns.keys() {
+                if !kind.columns().iter().any(|c| c.name == name) {
+                    let known: Vec<_> = kind.columns().iter().map(|c| c.name).collect();
+                    return Err(UploadError::Profile(format!(
+                        "„{name}“ ist keine Spalte von {k} / is not a column of {k}; bekannt / known: {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Lower-case, umlauts spelt out, only letters and digits: `Wartezeit (Min.)` → `wartezeitmin`.
+pub fn normalise(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    for c in header.trim().chars().flat_map(char::to_lowercase) {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_alphanumeric() => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Headers that name personal data. Exact names, or prefixes for the compound words.
+const PERSONAL_EXACT: &[&str] = &[
+    "name", "kunde", "kundin", "strasse", "adresse", "anschrift", "plz", "wohnort", "iban", "mail",
+];
+const PERSONAL_PREFIX: &[&str] = &[
+    "vorname", "nachname", "familienname", "kundenname", "geburt", "email", "telefon", "tel",
+    "handy", "mobil", "sachbearbeit", "mitarbeit", "bearbeiter", "kundennummer", "ausweis",
+    "steuerid", "firstname", "lastname", "surname", "phone", "birth", "clerk", "agent", "employee",
+    "fullname",
+];
+
+/// Whether a header names personal data that must not be stored.
+pub fn is_personal(header: &str) -> bool {
+    let n = normalise(header);
+    PERSONAL_EXACT.contains(&n.as_str())
+        || PERSONAL_PREFIX.iter().any(|p| n.starts_with(p) && !n.starts_with("telefonie"))
+}
+
+/// Where each canonical column of a kind sits in the file.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub kind: Kind,
+    /// The header row as written, for messages.
+    pub headers: Vec<String>,
+    index: Vec<(&'static str, usize)>,
+    /// Columns present but not used (named in notices).
+    pub ignored: Vec<String>,
+}
+
+impl ColumnMap {
+    /// The file column of a canonical column.
+    pub fn get(&self, canonical: &str) -> Option<usize> {
+        self.index.iter().find(|(n, _)| *n == canonical).map(|(_, i)| *i)
+    }
+
+    /// The file columns that are mapped (used for duplicate detection).
+    pub fn mapped_columns(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.index.iter().map(|(_, i)| *i).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+fn canonical_for<'k>(
+    columns: &'k [ColumnDef],
+    header: &str,
+    profile: Option<&Profile>,
+) -> Option<&'k ColumnDef> {
+    let n = normalise(header);
+    if n.is_empty() {
+        return None;
+    }
+    if let Some(p) = profile {
+        if let Some((name, _)) = p.columns.iter().find(|(_, h)| normalise(h) == n) {
+            return columns.iter().find(|c| c.name == name);
+        }
+    }
+    columns
+        .iter()
+        .find(|c| normalise(c.name) == n || c.aliases.iter().any(|a| normalise(a) == n))
+}
+
+/// How many header cells a kind recognises: used to find the header row and the kind.
+pub fn score(kind: Kind, headers: &[String], profile: Option<&Profile>) -> usize {
+    headers
+        .iter()
+        .filter(|h| canonical_for(kind.columns(), h, profile).is_some())
+        .count()
+}
+
+/// Maps a header row, refusing personal data, duplicates and missing required columns.
+pub fn map_headers(
+    kind: Kind,
+    headers: &[String],
+    header_line: usize,
+    profile: Option<&Profile>,
+    office_given: bool,
+) -> Result<ColumnMap, HeaderError> {
+    let dropped = |h: &str| {
+        profile.is_some_and(|p| p.drop.iter().any(|d| normalise(d) == normalise(h)))
+    };
+    let mut index: Vec<(&'static str, usize)> = Vec::new();
+    let mut ignored = Vec::new();
+    let mut personal = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if dropped(h) {
+            ignored.push(h.clone());
+            continue;
+        }
+        match canonical_for(kind.columns(), h, profile) {
+            Some(c) => {
+                if let Some((_, j)) = index.iter().find(|(n, _)| *n == c.name) {
+                    return Err(HeaderError::DuplicateColumn {
+                        canonical: c.name,
+                        headers: vec![headers[*j].clone(), h.clone()],
+                    });
+                }
+                index.push((c.name, i));
+            }
+            None if is_personal(h) => personal.push(h.clone()),
+            None if h.trim().is_empty() => {}
+            None => ignored.push(h.clone()),
+        }
+    }
+    if !personal.is_empty() {
+        return Err(HeaderError::PersonalData { columns: personal, line: header_line });
+    }
+    let has = |n: &str| index.iter().any(|(c, _)| *c == n);
+    let missing = kind.missing_columns(&has, office_given);
+    if !missing.is_empty() {
+        return Err(HeaderError::Unknown {
+            kind: kind.as_str(),
+            found: headers.iter().filter(|h| !h.trim().is_empty()).cloned().collect(),
+            missing,
+            profile_hint: profile_hint(kind, headers, &index),
+        });
+    }
+    Ok(ColumnMap { kind, headers: headers.to_vec(), index, ignored })
+}
+
+/// A profile to start from: what was recognised filled in, the rest to be chosen from the
+/// headers listed in the comment.
+pub fn profile_hint(kind: Kind, headers: &[String], index: &[(&'static str, usize)]) -> String {
+    let mut s = format!("kind = \"{}\"\n", kind.as_str());
+    let personal: Vec<_> = headers.iter().filter(|h| is_personal(h)).map(|h| format!("\"{h}\"")).collect();
+    s.push_str(&format!("drop = [{}]\n", personal.join(", ")));
+    s.push_str(&format!(
+        "# Spalten der Datei / columns of the file: {}\n[columns]\n",
+        headers.iter().filter(|h| !h.trim().is_empty()).map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+    ));
+    for c in kind.columns() {
+        match index.iter().find(|(n, _)| *n == c.name) {
+            Some((_, i)) => s.push_str(&format!("{} = \"{}\"\n", c.name, headers[*i])),
+            None => s.push_str(&format!("# {} = \"…\"   {}\n", c.name, c.help)),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalising_and_personal_data() {
+        assert_eq!(normalise(" Wartezeit (Min.) "), "wartezeitmin");
+        assert_eq!(normalise("Straßenverkehrsamt"), "strassenverkehrsamt");
+        assert!(is_personal("Vorname"));
+        assert!(is_personal("E-Mail"));
+        assert!(is_personal("Sachbearbeiter/in"));
+        assert!(is_personal("Geburtsdatum"));
+        assert!(!is_personal("Dienstleistung"));
+        assert!(!is_personal("Standort"));
+    }
+}

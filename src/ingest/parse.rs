@@ -1,0 +1,312 @@
+//! Parsers for the value formats German office exports use: decimal comma and thousands dot,
+//! dd.mm.yyyy / dd.mm.yy / ISO dates, Excel serial numbers, hh:mm[:ss] and Excel day
+//! fractions, and ja/nein-style booleans. Each returns `None` for a value it cannot read;
+//! the caller turns that into a problem with line and column.
+
+use super::cell::Cell;
+use crate::timefmt::{days_from_civil, days_in_month};
+
+/// Days between 1899-12-30 (Excel's day zero, after its 1900 leap-year bug) and 1970-01-01.
+const EXCEL_EPOCH_OFFSET: i32 = 25_569;
+
+/// How a file writes numbers: German (`1.234,5`) or with a decimal point (`1234.5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberStyle {
+    German,
+    Point,
+}
+
+/// Reads a number in either convention; in German files a lone dot before three digits is a
+/// thousands separator.
+pub fn number(s: &str, style: NumberStyle) -> Option<f64> {
+    let s = s.trim();
+    let s = s.strip_suffix("min").map(str::trim_end).unwrap_or(s);
+    if s.is_empty() || s.len() > 40 {
+        return None;
+    }
+    let has_comma = s.contains(',');
+    let has_dot = s.contains('.');
+    let normalised: String = if has_comma && has_dot {
+        let last_comma = s.rfind(',')?;
+        let last_dot = s.rfind('.')?;
+        if last_comma > last_dot {
+            s.replace('.', "").replace(',', ".")
+        } else {
+            s.replace(',', "")
+        }
+    } else if has_comma {
+        if s.matches(',').count() > 1 {
+            s.replace(',', "")
+        } else {
+            s.replace(',', ".")
+        }
+    } else if has_dot {
+        let dots = s.matches('.').count();
+        let after = s.len() - s.rfind('.')? - 1;
+        if dots > 1 || (style == NumberStyle::German && after == 3) {
+            s.replace('.', "")
+        } else {
+            s.to_string()
+        }
+    } else {
+        s.to_string()
+    };
+    let n: f64 = normalised.replace(['\u{a0}', ' ', '\''], "").parse().ok()?;
+    n.is_finite().then_some(n)
+}
+
+/// A number cell (XLSX number or text).
+pub fn number_cell(c: &Cell, style: NumberStyle) -> Option<f64> {
+    match c {
+        Cell::Number(n) => Some(*n),
+        Cell::Text(s) => number(s, style),
+        _ => None,
+    }
+}
+
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 4 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u32, |a, b| a * 10 + (b - b'0') as u32))
+}
+
+fn checked_date(y: i32, m: u32, d: u32) -> Option<i32> {
+    if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// A date as days since 1970-01-01: `dd.mm.yyyy`, `dd.mm.yy`, `yyyy-mm-dd`, `dd/mm/yyyy`.
+pub fn date(s: &str) -> Option<i32> {
+    let b = s.trim().as_bytes();
+    if b.len() >= 8 && b.len() <= 10 && b[4] == b'-' {
+        let y = digits(&b[0..4])? as i32;
+        let mut parts = b[5..].split(|c| *c == b'-');
+        let m = digits(parts.next()?)?;
+        let d = digits(parts.next()?)?;
+        return if parts.next().is_none() { checked_date(y, m, d) } else { None };
+    }
+    let sep = *b.iter().find(|c| **c == b'.' || **c == b'/')?;
+    let mut parts = b.split(|c| *c == sep);
+    let d = digits(parts.next()?)?;
+    let m = digits(parts.next()?)?;
+    let y_part = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let y = match y_part.len() {
+        4 => digits(y_part)? as i32,
+        2 => 2000 + digits(y_part)? as i32,
+        _ => return None,
+    };
+    checked_date(y, m, d)
+}
+
+/// A time of day as seconds since midnight: `hh:mm`, `hh:mm:ss`, `hh:mm:ss.fff`, `hh.mm Uhr`.
+pub fn time(s: &str) -> Option<i32> {
+    let s = s.trim();
+    let s = s.strip_suffix("Uhr").map(str::trim_end).unwrap_or(s);
+    let b = s.as_bytes();
+    let mut parts = b.split(|c| *c == b':');
+    let h = digits(parts.next()?)?;
+    let m = digits(parts.next()?)?;
+    let sec = match parts.next() {
+        None => 0,
+        Some(p) => {
+            let whole = p.split(|c| *c == b'.' || *c == b',').next()?;
+            digits(whole)?
+        }
+    };
+    if parts.next().is_some() || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    Some((h * 3600 + m * 60 + sec) as i32)
+}
+
+/// Converts an Excel serial (days since 1899-12-30, fraction = time) to epoch seconds.
+/// Plausible range only (1954–2119), so that a count is not read as a date.
+pub fn excel_serial_to_secs(serial: f64) -> Option<i64> {
+    if !(20_000.0..80_000.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.floor() as i64 - EXCEL_EPOCH_OFFSET as i64;
+    let secs = ((serial - serial.floor()) * 86_400.0).round() as i64;
+    Some(days * 86_400 + secs)
+}
+
+/// A datetime as epoch seconds: a date followed by ` ` or `T` and a time, an ISO string with
+/// fractional seconds, or an Excel serial number.
+pub fn datetime(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(pos) = s.find(['T', ' ']) {
+        let d = date(&s[..pos])?;
+        let t = time(s[pos + 1..].trim())?;
+        return Some(d as i64 * 86_400 + t as i64);
+    }
+    if let Some(d) = date(s) {
+        return Some(d as i64 * 86_400);
+    }
+    excel_serial_to_secs(number(s, NumberStyle::Point).or_else(|| number(s, NumberStyle::German))?)
+}
+
+/// A datetime cell.
+pub fn datetime_cell(c: &Cell) -> Option<i64> {
+    match c {
+        Cell::Text(s) => datetime(s),
+        Cell::Number(n) | Cell::DateTime(n) => excel_serial_to_secs(*n),
+        _ => None,
+    }
+}
+
+/// A date cell as days since the epoch.
+pub fn date_cell(c: &Cell) -> Option<i32> {
+    match c {
+        Cell::Text(s) => date(s).or_else(|| datetime(s).filter(|t| t % 86_400 == 0).map(|t| (t / 86_400) as i32)),
+        Cell::Number(n) | Cell::DateTime(n) => {
+            excel_serial_to_secs(*n).map(|t| t.div_euclid(86_400) as i32)
+        }
+        _ => None,
+    }
+}
+
+/// A time-of-day cell as seconds since midnight: text, or an Excel fraction of a day.
+pub fn time_cell(c: &Cell) -> Option<i32> {
+    let fraction = |n: f64| -> Option<i32> {
+        let f = n - n.floor();
+        (n >= 0.0).then(|| ((f * 86_400.0).round() as i32).min(86_399))
+    };
+    match c {
+        Cell::Text(s) => time(s).or_else(|| {
+            let n = number(s, NumberStyle::German)?;
+            (0.0..1.0).contains(&n).then(|| fraction(n)).flatten()
+        }),
+        Cell::Number(n) if (0.0..1.0).contains(n) => fraction(*n),
+        Cell::DateTime(n) => fraction(*n),
+        _ => None,
+    }
+}
+
+/// A boolean: ja/nein, j/n, 1/0, x, true/false, wahr/falsch, yes/no.
+pub fn boolean(s: &str) -> Option<bool> {
+    let s = s.trim();
+    const TRUE: [&str; 9] = ["ja", "j", "1", "x", "true", "wahr", "yes", "y", "✓"];
+    const FALSE: [&str; 7] = ["nein", "n", "0", "false", "falsch", "no", "-"];
+    if TRUE.iter().any(|t| s.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| s.eq_ignore_ascii_case(f)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A boolean cell.
+pub fn boolean_cell(c: &Cell) -> Option<bool> {
+    match c {
+        Cell::Bool(b) => Some(*b),
+        Cell::Number(n) if *n == 1.0 => Some(true),
+        Cell::Number(n) if *n == 0.0 => Some(false),
+        Cell::Text(s) => boolean(s),
+        _ => None,
+    }
+}
+
+/// A month: `2025-03`, `03/2025`, `03.2025`, `März 2025`, or any date in the month.
+pub fn month(c: &Cell) -> Option<i32> {
+    if let Some(d) = date_cell(c) {
+        return Some(crate::timefmt::month_key(d));
+    }
+    let s = c.text()?;
+    if let Some(k) = crate::timefmt::parse_month_arg(s) {
+        return Some(k);
+    }
+    let (a, b) = s.split_once(['/', '.', ' '])?;
+    let y: i32 = b.trim().parse().ok().filter(|y| (1900..=2200).contains(y))?;
+    let m = match a.trim().parse::<i32>() {
+        Ok(m) => m,
+        Err(_) => month_name(a.trim())?,
+    };
+    (1..=12).contains(&m).then_some(y * 100 + m)
+}
+
+fn month_name(s: &str) -> Option<i32> {
+    const NAMES: [[&str; 2]; 12] = [
+        ["jan", "jan"],
+        ["feb", "feb"],
+        ["mär", "mar"],
+        ["apr", "apr"],
+        ["mai", "may"],
+        ["jun", "jun"],
+        ["jul", "jul"],
+        ["aug", "aug"],
+        ["sep", "sep"],
+        ["okt", "oct"],
+        ["nov", "nov"],
+        ["dez", "dec"],
+    ];
+    let l = s.to_lowercase();
+    NAMES
+        .iter()
+        .position(|[de, en]| l.starts_with(de) || l.starts_with(en) || (l.starts_with("maer") && *de == "mär"))
+        .map(|i| i as i32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn german_and_point_numbers() {
+        assert_eq!(number("1.234,5", NumberStyle::German), Some(1234.5));
+        assert_eq!(number("1,234.5", NumberStyle::Point), Some(1234.5));
+        assert_eq!(number("12,5", NumberStyle::German), Some(12.5));
+        assert_eq!(number("1.234", NumberStyle::German), Some(1234.0));
+        assert_eq!(number("1.5", NumberStyle::German), Some(1.5));
+        assert_eq!(number("1.234", NumberStyle::Point), Some(1.234));
+        assert_eq!(number("-3", NumberStyle::Point), Some(-3.0));
+        assert_eq!(number("abc", NumberStyle::Point), None);
+        assert_eq!(number("NaN", NumberStyle::Point), None);
+    }
+
+    #[test]
+    fn dates_in_every_office_format() {
+        let d = days_from_civil(2025, 3, 7);
+        assert_eq!(date("07.03.2025"), Some(d));
+        assert_eq!(date("7.3.2025"), Some(d));
+        assert_eq!(date("07.03.25"), Some(d));
+        assert_eq!(date("2025-03-07"), Some(d));
+        assert_eq!(date("31.02.2025"), None);
+        assert_eq!(date("2025-02-29"), None);
+        assert_eq!(date("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
+        // 45723 is 2025-03-07 in Excel.
+        assert_eq!(datetime("45723"), Some(d as i64 * 86_400));
+        assert_eq!(datetime("45723,375"), Some(d as i64 * 86_400 + 9 * 3600));
+    }
+
+    #[test]
+    fn times_and_datetimes() {
+        assert_eq!(time("09:05"), Some(9 * 3600 + 5 * 60));
+        assert_eq!(time("9:05:30"), Some(9 * 3600 + 5 * 60 + 30));
+        assert_eq!(time("24:00"), None);
+        assert_eq!(time_cell(&Cell::Number(0.5)), Some(12 * 3600));
+        assert_eq!(time_cell(&Cell::Text("0,25")), Some(6 * 3600));
+        let d = days_from_civil(2025, 3, 7) as i64 * 86_400;
+        assert_eq!(datetime("2025-03-07T09:05:00"), Some(d + 9 * 3600 + 300));
+        assert_eq!(datetime("07.03.2025 09:05"), Some(d + 9 * 3600 + 300));
+        assert_eq!(datetime("2025-03-07 09:05:00.123"), Some(d + 9 * 3600 + 300));
+    }
+
+    #[test]
+    fn booleans_and_months() {
+        assert_eq!(boolean("Ja"), Some(true));
+        assert_eq!(boolean("x"), Some(true));
+        assert_eq!(boolean("nein"), Some(false));
+        assert_eq!(boolean("vielleicht"), None);
+        assert_eq!(month(&Cell::Text("2025-03")), Some(202503));
+        assert_eq!(month(&Cell::Text("03/2025")), Some(202503));
+        assert_eq!(month(&Cell::Text("März 2025")), Some(202503));
+        assert_eq!(month(&Cell::Text("01.03.2025")), Some(202503));
+    }
+}

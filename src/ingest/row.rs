@@ -1,0 +1,163 @@
+//! One data row during parsing: typed access to its cells that records a located problem
+//! for every value that cannot be read.
+
+use super::cell::Cell;
+use super::map::ColumnMap;
+use super::parse::{self, NumberStyle};
+use super::problem::{Issue, MAX_LISTED_PROBLEMS, Problem};
+
+/// The problems of a file, all counted, the first [`MAX_LISTED_PROBLEMS`] kept.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub list: Vec<Problem>,
+    pub total: usize,
+}
+
+impl Problems {
+    /// Records a problem.
+    pub fn push(&mut self, line: usize, column: String, value: &Cell, issue: Issue) {
+        self.total += 1;
+        if self.list.len() < MAX_LISTED_PROBLEMS {
+            self.list.push(Problem { line, column, value: value.display(), issue });
+        }
+    }
+}
+
+/// A row being parsed.
+pub struct Row<'r, 'c> {
+    pub line: usize,
+    cells: &'r [Cell<'c>],
+    map: &'r ColumnMap,
+    problems: &'r mut Problems,
+    /// Number of problems found in this row so far.
+    pub errors: usize,
+    style: NumberStyle,
+}
+
+impl<'r, 'c> Row<'r, 'c> {
+    /// Wraps a row's cells.
+    pub fn new(
+        line: usize,
+        cells: &'r [Cell<'c>],
+        map: &'r ColumnMap,
+        problems: &'r mut Problems,
+        style: NumberStyle,
+    ) -> Self {
+        Row { line, cells, map, problems, errors: 0, style }
+    }
+
+    /// The cell in file column `col`, empty if the row is short.
+    pub fn cell(&self, col: Option<usize>) -> Cell<'c> {
+        col.and_then(|i| self.cells.get(i).copied()).unwrap_or(Cell::Empty)
+    }
+
+    /// Records a problem for file column `col`.
+    pub fn problem(&mut self, col: Option<usize>, issue: Issue) {
+        let cell = self.cell(col);
+        let name = col
+            .and_then(|i| self.map.headers.get(i).cloned())
+            .unwrap_or_else(|| "-".to_string());
+        self.problems.push(self.line, name, &cell, issue);
+        self.errors += 1;
+    }
+
+    fn typed<T>(&mut self, col: Option<usize>, f: impl Fn(&Cell) -> Option<T>, issue: Issue) -> Option<T> {
+        let c = self.cell(col);
+        if c.is_empty() {
+            return None;
+        }
+        let v = f(&c);
+        if v.is_none() {
+            self.problem(col, issue);
+        }
+        v
+    }
+
+    /// Text, trimmed; `None` when empty.
+    pub fn text(&self, col: Option<usize>) -> Option<String> {
+        match self.cell(col) {
+            Cell::Text(s) => {
+                let t = s.trim();
+                (!t.is_empty()).then(|| t.to_string())
+            }
+            Cell::Number(n) => Some(if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() }),
+            Cell::Bool(b) => Some(b.to_string()),
+            Cell::DateTime(n) => Some(n.to_string()),
+            Cell::Empty => None,
+        }
+    }
+
+    /// A date (day number).
+    pub fn date(&mut self, col: Option<usize>) -> Option<i32> {
+        self.typed(col, parse::date_cell, Issue::NotADate)
+    }
+
+    /// A date and time (epoch seconds).
+    pub fn datetime(&mut self, col: Option<usize>) -> Option<i64> {
+        self.typed(col, parse::datetime_cell, Issue::NotADateTime)
+    }
+
+    /// A moment given either as one datetime column, or as a time of day on the row's date.
+    /// Either column may hold either form.
+    pub fn moment(&mut self, datetime_col: Option<usize>, date: Option<i32>, time_col: Option<usize>) -> Option<i64> {
+        let col = if self.cell(datetime_col).is_empty() { time_col } else { datetime_col };
+        let c = self.cell(col);
+        if c.is_empty() {
+            return None;
+        }
+        if let Some(d) = date {
+            if let Some(t) = parse::time_cell(&c) {
+                return Some(d as i64 * 86_400 + t as i64);
+            }
+        }
+        if let Some(dt) = parse::datetime_cell(&c) {
+            return Some(dt);
+        }
+        self.problem(col, if date.is_some() { Issue::NotATime } else { Issue::NotADateTime });
+        None
+    }
+
+    /// A yes/no value.
+    pub fn boolean(&mut self, col: Option<usize>) -> Option<bool> {
+        self.typed(col, parse::boolean_cell, Issue::NotABool)
+    }
+
+    /// A month key (`yyyymm`).
+    pub fn month(&mut self, col: Option<usize>) -> Option<i32> {
+        self.typed(col, parse::month, Issue::NotAMonth)
+    }
+
+    /// A number ≥ 0 (minutes, means).
+    pub fn non_negative(&mut self, col: Option<usize>) -> Option<f64> {
+        let style = self.style;
+        let v = self.typed(col, |c| parse::number_cell(c, style), Issue::NotANumber)?;
+        if v < 0.0 {
+            self.problem(col, Issue::Negative);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A count: a whole number ≥ 0.
+    pub fn count(&mut self, col: Option<usize>) -> Option<i64> {
+        let style = self.style;
+        let v = self.typed(col, |c| parse::number_cell(c, style), Issue::NotAWholeNumber)?;
+        if v.fract() != 0.0 || v.abs() > 1e15 {
+            self.problem(col, Issue::NotAWholeNumber);
+            return None;
+        }
+        if v < 0.0 {
+            self.problem(col, Issue::Negative);
+            return None;
+        }
+        Some(v as i64)
+    }
+
+    /// A required value that is missing.
+    pub fn require<T>(&mut self, v: Option<T>, col: Option<usize>) -> Option<T> {
+        if v.is_none() && self.cell(col).is_empty() {
+            self.problem(col, Issue::Missing);
+        }
+        v
+    }
+}

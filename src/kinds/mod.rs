@@ -1,0 +1,216 @@
+//! The data kinds of DESIGN.md. Each kind is one file: its canonical columns with German and
+//! English header aliases, the parsing and validation of a row, and the frame it stores.
+//! Adding a kind is adding one file and one arm in [`Kind`].
+
+pub mod cases;
+pub mod contacts;
+pub mod digital;
+pub mod services;
+pub mod visits;
+
+use crate::ingest::map::ColumnMap;
+use crate::ingest::parse::NumberStyle;
+use crate::ingest::row::Row;
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+/// A canonical column with the names exports give it.
+#[derive(Debug)]
+pub struct ColumnDef {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// What belongs in it, for the profile template and docs.
+    pub help: &'static str,
+}
+
+/// The kinds of data an office uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Visits,
+    Cases,
+    Digital,
+    Services,
+    Contacts,
+}
+
+impl Kind {
+    /// Every kind, in the order kinds are tried when recognising a file.
+    pub const ALL: [Kind; 5] = [Kind::Visits, Kind::Cases, Kind::Digital, Kind::Services, Kind::Contacts];
+
+    /// The kind's name in commands, URLs and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Visits => "visits",
+            Kind::Cases => "cases",
+            Kind::Digital => "digital",
+            Kind::Services => "services",
+            Kind::Contacts => "contacts",
+        }
+    }
+
+    /// The canonical columns.
+    pub fn columns(self) -> &'static [ColumnDef] {
+        match self {
+            Kind::Visits => visits::COLUMNS,
+            Kind::Cases => cases::COLUMNS,
+            Kind::Digital => digital::COLUMNS,
+            Kind::Services => services::COLUMNS,
+            Kind::Contacts => contacts::COLUMNS,
+        }
+    }
+
+    /// Required columns that a mapped header row lacks.
+    pub fn missing_columns(self, has: &dyn Fn(&str) -> bool, office_given: bool) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if !office_given && !has("office") {
+            missing.push("office");
+        }
+        let groups: &[&[&str]] = match self {
+            Kind::Visits => visits::REQUIRED,
+            Kind::Cases => cases::REQUIRED,
+            Kind::Digital => digital::REQUIRED,
+            Kind::Services => services::REQUIRED,
+            Kind::Contacts => contacts::REQUIRED,
+        };
+        // Each group is a set of alternatives written `a+b|c`: columns a and b, or column c.
+        for alternatives in groups {
+            let ok = alternatives.iter().any(|alt| alt.split('+').all(has));
+            if !ok {
+                missing.push(alternatives[0]);
+            }
+        }
+        missing
+    }
+
+    /// A parser for rows mapped by `map`.
+    pub fn parser(self, map: &ColumnMap, ctx: Context) -> Box<dyn RowParser> {
+        match self {
+            Kind::Visits => Box::new(visits::Parser::new(map, ctx)),
+            Kind::Cases => Box::new(cases::Parser::new(map, ctx)),
+            Kind::Digital => Box::new(digital::Parser::new(map, ctx)),
+            Kind::Services => Box::new(services::Parser::new(map, ctx)),
+            Kind::Contacts => Box::new(contacts::Parser::new(map, ctx)),
+        }
+    }
+
+    /// A blank CSV template: the canonical headers, one line.
+    pub fn template(self) -> String {
+        let names: Vec<&str> = self.columns().iter().map(|c| c.name).collect();
+        format!("{}\n", names.join(";"))
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                format!("unbekannte Datenart / unknown kind {s:?}: visits, cases, digital, services, contacts")
+            })
+    }
+}
+
+/// What a parser knows beyond the row.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The office for rows that name none.
+    pub office: Option<String>,
+    /// Today as a day number: later dates are refused.
+    pub today: i32,
+    pub style: NumberStyle,
+}
+
+/// Parses rows of one kind into column builders.
+pub trait RowParser {
+    /// Parses one row; problems go to the row, and a row with problems is not kept.
+    fn row(&mut self, row: &mut Row);
+    /// The frame of the kept rows.
+    fn finish(self: Box<Self>) -> Parsed;
+}
+
+/// The canonical rows of an upload and the (office, month) cells they cover, with the
+/// number of rows in each.
+#[derive(Debug)]
+pub struct Parsed {
+    pub frame: DataFrame,
+    pub partitions: BTreeMap<(String, i32), usize>,
+    pub rows: usize,
+}
+
+impl Parsed {
+    /// Builds the result; every kind's frame has `office` and `month`.
+    pub fn new(frame: DataFrame) -> Self {
+        let mut counts: HashMap<(&str, i32), usize> = HashMap::new();
+        let offices = frame.column("office").ok().and_then(|c| c.str().ok());
+        let months = frame.column("month").ok().and_then(|c| c.i32().ok());
+        if let (Some(o), Some(m)) = (offices, months) {
+            for (o, m) in o.iter().zip(m.iter()) {
+                if let (Some(o), Some(m)) = (o, m) {
+                    *counts.entry((o, m)).or_default() += 1;
+                }
+            }
+        }
+        let partitions: BTreeMap<(String, i32), usize> =
+            counts.into_iter().map(|((o, m), n)| ((o.to_string(), m), n)).collect();
+        Parsed { rows: frame.height(), frame, partitions }
+    }
+}
+
+/// Repeated texts (office, location, service) kept once, so a million rows cost a million
+/// integers and not a million strings.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    /// The id of a text.
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(s.to_string());
+        self.ids.insert(s.to_string(), id);
+        id
+    }
+
+    /// A string column from ids.
+    pub fn column(&self, name: &str, ids: &[Option<u32>]) -> Column {
+        let ca: StringChunked = ids
+            .iter()
+            .map(|i| i.map(|i| self.values[i as usize].as_str()))
+            .collect();
+        ca.with_name(name.into()).into_column()
+    }
+}
+
+/// A datetime column from epoch seconds.
+pub fn datetime_column(name: &str, secs: &[Option<i64>]) -> Column {
+    let ca: Int64Chunked = secs.iter().map(|s| s.map(|s| s * 1000)).collect();
+    ca.with_name(name.into())
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_column()
+}
+
+/// A date column from day numbers.
+pub fn date_column(name: &str, days: &[Option<i32>]) -> Column {
+    let ca: Int32Chunked = days.iter().copied().collect();
+    ca.with_name(name.into()).into_date().into_column()
+}
+
+/// A frame from columns; the columns are built by the kind and always have equal length.
+pub fn frame(columns: Vec<Column>) -> DataFrame {
+    DataFrame::new_infer_height(columns).expect("kind builds columns of equal length")
+}

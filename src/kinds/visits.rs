@@ -1,0 +1,221 @@
+//! visits: one row per ticket or appointment, from queue and appointment systems (ZMS, Qmatic,
+//! TEVIS …). The KPIs are in [`crate::kpi::visits`].
+
+use super::{ColumnDef, Context, Interner, Parsed, RowParser, datetime_column, frame};
+use crate::ingest::map::ColumnMap;
+use crate::ingest::problem::Issue;
+use crate::ingest::row::Row;
+use crate::timefmt::{month_key, weekday};
+use polars::prelude::*;
+
+/// Canonical columns and the headers real exports use for them.
+pub const COLUMNS: &[ColumnDef] = &[
+    ColumnDef { name: "office", aliases: &["Amt", "Behörde", "Dienststelle", "Organisationseinheit", "Fachbereich", "Office", "Department", "Agency"], help: "Amt / office" },
+    ColumnDef { name: "location", aliases: &["Standort", "Filiale", "Bürgerbüro", "Buergerbuero", "Location", "Site", "Branch"], help: "Standort / location (optional)" },
+    ColumnDef { name: "service", aliases: &["Dienstleistung", "Anliegen", "Leistung", "Vorgang", "Service", "Concern"], help: "Dienstleistung / service (optional)" },
+    ColumnDef { name: "date", aliases: &["Datum", "Tag", "Besuchsdatum", "Date", "Day"], help: "Datum, wenn Zeiten getrennt stehen / date when times are separate" },
+    ColumnDef { name: "arrived_at", aliases: &["Ankunft", "Ankunftszeit", "Ankunft am", "Eingang", "Zeitpunkt Ankunft", "Wartemarke gezogen", "Arrived", "Arrival", "Arrival time", "Check-in", "Checkin"], help: "Ankunft (Datum und Uhrzeit) / arrival" },
+    ColumnDef { name: "arrived", aliases: &["Uhrzeit Ankunft", "Ankunft Uhrzeit", "Ankunft (Uhrzeit)", "Arrival (time)"], help: "Uhrzeit der Ankunft zu date / arrival time on date" },
+    ColumnDef { name: "called_at", aliases: &["Aufruf", "Aufrufzeit", "Aufgerufen", "Aufruf am", "Zeitpunkt Aufruf", "Called", "Called at", "Call time"], help: "Aufruf (Datum und Uhrzeit) / called" },
+    ColumnDef { name: "called", aliases: &["Uhrzeit Aufruf", "Aufruf Uhrzeit", "Aufruf (Uhrzeit)", "Called (time)"], help: "Uhrzeit des Aufrufs zu date / call time on date" },
+    ColumnDef { name: "finished_at", aliases: &["Ende", "Abschluss", "Fertig", "Bearbeitungsende", "Ende am", "Zeitpunkt Ende", "Finished", "Finished at", "End", "Completed"], help: "Ende der Bedienung / finished" },
+    ColumnDef { name: "finished", aliases: &["Uhrzeit Ende", "Ende Uhrzeit", "Ende (Uhrzeit)", "Finished (time)"], help: "Uhrzeit des Endes zu date / end time on date" },
+    ColumnDef { name: "appointment", aliases: &["Termin", "Terminkunde", "Mit Termin", "Terminbuchung", "Termin ja/nein", "Appointment", "Booked"], help: "ja/nein: mit Termin / with appointment" },
+    ColumnDef { name: "appointment_at", aliases: &["Terminzeit", "Termin um", "Termin am", "Terminbeginn", "Appointment time", "Appointment at", "Slot"], help: "gebuchter Termin / booked slot (optional)" },
+    ColumnDef { name: "no_show", aliases: &["nicht erschienen", "Nichterscheinen", "No-Show", "Noshow", "Ausgefallen", "Termin verfallen", "No show", "Missed"], help: "ja/nein: Termin nicht wahrgenommen / missed appointment" },
+    ColumnDef { name: "wait_min", aliases: &["Wartezeit", "Wartezeit (min)", "Wartezeit in Minuten", "Wartezeit Minuten", "Wait", "Waiting time", "Wait (min)", "Wait minutes"], help: "Wartezeit in Minuten, wenn kein Aufruf / waiting minutes when no call time" },
+    ColumnDef { name: "persons", aliases: &["Personen", "Anzahl Personen", "Personenzahl", "Persons", "People"], help: "Personen je Vorgang (Standard 1) / persons (default 1)" },
+];
+
+/// Required columns: the arrival, as one column or as date + time.
+pub const REQUIRED: &[&[&str]] = &[&["arrived_at", "date+arrived"]];
+
+/// Builds the visits frame.
+pub struct Parser {
+    ctx: Context,
+    col: Cols,
+    strings: Interner,
+    office: Vec<Option<u32>>,
+    location: Vec<Option<u32>>,
+    service: Vec<Option<u32>>,
+    month: Vec<i32>,
+    weekday: Vec<Option<i32>>,
+    hour: Vec<Option<i32>>,
+    appointment: Vec<bool>,
+    no_show: Vec<bool>,
+    wait_min: Vec<Option<f64>>,
+    service_min: Vec<Option<f64>>,
+    persons: Vec<i32>,
+    arrived_at: Vec<Option<i64>>,
+    called_at: Vec<Option<i64>>,
+    finished_at: Vec<Option<i64>>,
+    appointment_at: Vec<Option<i64>>,
+}
+
+struct Cols {
+    office: Option<usize>,
+    location: Option<usize>,
+    service: Option<usize>,
+    date: Option<usize>,
+    arrived_at: Option<usize>,
+    arrived: Option<usize>,
+    called_at: Option<usize>,
+    called: Option<usize>,
+    finished_at: Option<usize>,
+    finished: Option<usize>,
+    appointment: Option<usize>,
+    appointment_at: Option<usize>,
+    no_show: Option<usize>,
+    wait_min: Option<usize>,
+    persons: Option<usize>,
+}
+
+impl Parser {
+    /// A parser for a mapped header.
+    pub fn new(map: &ColumnMap, ctx: Context) -> Self {
+        let col = Cols {
+            office: map.get("office"),
+            location: map.get("location"),
+            service: map.get("service"),
+            date: map.get("date"),
+            arrived_at: map.get("arrived_at"),
+            arrived: map.get("arrived"),
+            called_at: map.get("called_at"),
+            called: map.get("called"),
+            finished_at: map.get("finished_at"),
+            finished: map.get("finished"),
+            appointment: map.get("appointment"),
+            appointment_at: map.get("appointment_at"),
+            no_show: map.get("no_show"),
+            wait_min: map.get("wait_min"),
+            persons: map.get("persons"),
+        };
+        Parser {
+            ctx,
+            col,
+            strings: Interner::default(),
+            office: Vec::new(),
+            location: Vec::new(),
+            service: Vec::new(),
+            month: Vec::new(),
+            weekday: Vec::new(),
+            hour: Vec::new(),
+            appointment: Vec::new(),
+            no_show: Vec::new(),
+            wait_min: Vec::new(),
+            service_min: Vec::new(),
+            persons: Vec::new(),
+            arrived_at: Vec::new(),
+            called_at: Vec::new(),
+            finished_at: Vec::new(),
+            appointment_at: Vec::new(),
+        }
+    }
+}
+
+impl RowParser for Parser {
+    fn row(&mut self, r: &mut Row) {
+        let c = &self.col;
+        let office = r.text(c.office).or_else(|| self.ctx.office.clone());
+        let office = r.require(office, c.office);
+        let date = r.date(c.date);
+        let arrived = r.moment(c.arrived_at, date, c.arrived.or(c.arrived_at));
+        let called = r.moment(c.called_at, date, c.called.or(c.called_at));
+        let finished = r.moment(c.finished_at, date, c.finished.or(c.finished_at));
+        let appointment_at = r.moment(c.appointment_at, date, c.appointment_at);
+        let appointment = r.boolean(c.appointment).unwrap_or(appointment_at.is_some());
+        let no_show = r
+            .boolean(c.no_show)
+            .unwrap_or(appointment && arrived.is_none() && called.is_none());
+        let wait_given = r.non_negative(c.wait_min);
+        let persons = r.count(c.persons).unwrap_or(1);
+        let arrival_col = c.arrived_at.or(c.arrived);
+
+        if !no_show && arrived.is_none() && !r.cell(arrival_col).is_empty() {
+            // already reported as unreadable
+        } else if !no_show && arrived.is_none() {
+            r.problem(arrival_col, Issue::NoArrival);
+        }
+        if let (Some(a), Some(k)) = (arrived, called) {
+            if k < a {
+                r.problem(c.called_at.or(c.called), Issue::CalledBeforeArrived);
+            }
+        }
+        if let (Some(k), Some(f)) = (called.or(arrived), finished) {
+            if f < k {
+                r.problem(c.finished_at.or(c.finished), Issue::FinishedBeforeCalled);
+            }
+        }
+        let limit = (self.ctx.today as i64 + 1) * 86_400;
+        for (v, col) in [
+            (arrived, arrival_col),
+            (called, c.called_at.or(c.called)),
+            (finished, c.finished_at.or(c.finished)),
+        ] {
+            if v.is_some_and(|t| t >= limit) {
+                r.problem(col, Issue::InFuture);
+            }
+        }
+        if date.is_some_and(|d| d > self.ctx.today) && arrived.is_none() {
+            r.problem(c.date, Issue::InFuture);
+        }
+        let anchor = if no_show { appointment_at.or(arrived) } else { arrived };
+        let month = anchor
+            .map(|t| month_key(t.div_euclid(86_400) as i32))
+            .or(date.map(month_key));
+        if month.is_none() && r.errors == 0 {
+            r.problem(c.appointment_at.or(c.date).or(arrival_col), Issue::NoMonth);
+        }
+        if r.errors > 0 {
+            return;
+        }
+        let (Some(office), Some(month)) = (office, month) else { return };
+
+        let wait = match (no_show, arrived, called) {
+            (true, _, _) => None,
+            (false, Some(a), Some(k)) => Some((k - a) as f64 / 60.0),
+            (false, _, _) => wait_given,
+        };
+        let service_min = match (called, finished) {
+            (Some(k), Some(f)) => Some((f - k) as f64 / 60.0),
+            _ => None,
+        };
+        self.office.push(Some(self.strings.id(&office)));
+        self.location.push(r.text(c.location).map(|s| self.strings.id(&s)));
+        self.service.push(r.text(c.service).map(|s| self.strings.id(&s)));
+        self.month.push(month);
+        let anchor = anchor.or(date.map(|d| d as i64 * 86_400));
+        self.weekday.push(anchor.map(|t| weekday(t.div_euclid(86_400) as i32)));
+        self.hour.push(anchor.filter(|t| t % 86_400 != 0 || arrived.is_some()).map(|t| (t.rem_euclid(86_400) / 3600) as i32));
+        self.appointment.push(appointment);
+        self.no_show.push(no_show);
+        self.wait_min.push(wait);
+        self.service_min.push(service_min);
+        self.persons.push(persons.min(i32::MAX as i64) as i32);
+        self.arrived_at.push(arrived);
+        self.called_at.push(called);
+        self.finished_at.push(finished);
+        self.appointment_at.push(appointment_at);
+    }
+
+    fn finish(self: Box<Self>) -> Parsed {
+        let s = &self.strings;
+        Parsed::new(frame(vec![
+            s.column("office", &self.office),
+            s.column("location", &self.location),
+            s.column("service", &self.service),
+            Column::new("month".into(), &self.month),
+            Column::new("weekday".into(), &self.weekday),
+            Column::new("hour".into(), &self.hour),
+            Column::new("appointment".into(), &self.appointment),
+            Column::new("no_show".into(), &self.no_show),
+            Column::new("wait_min".into(), &self.wait_min),
+            Column::new("service_min".into(), &self.service_min),
+            Column::new("persons".into(), &self.persons),
+            datetime_column("arrived_at", &self.arrived_at),
+            datetime_column("called_at", &self.called_at),
+            datetime_column("finished_at", &self.finished_at),
+            datetime_column("appointment_at", &self.appointment_at),
+        ]))
+    }
+}

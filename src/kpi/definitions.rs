@@ -1,0 +1,98 @@
+//! The KPI definitions: formula, base for suppression, unit, which direction is better, and
+//! the plain-language definition shown beside every number.
+
+use super::table::Value;
+use std::collections::HashMap;
+
+/// How a KPI value is formed from the aggregate columns of its kind's plan.
+#[derive(Debug, Clone, Copy)]
+pub enum Measure {
+    /// An aggregate column as it is.
+    Col(&'static str),
+    /// Numerator column / denominator column.
+    Ratio(&'static str, &'static str),
+}
+
+/// What a value counts, for formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Share,
+    Minutes,
+    Days,
+}
+
+/// Whether lower or higher values are better (for target status and colour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Lower,
+    Higher,
+}
+
+impl Direction {
+    /// `lower` / `higher`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Lower => "lower",
+            Direction::Higher => "higher",
+        }
+    }
+}
+
+/// One KPI of DESIGN.md.
+#[derive(Debug)]
+pub struct KpiDef {
+    pub name: &'static str,
+    pub measure: Measure,
+    /// The aggregate column whose value decides suppression: the number of rows the value is
+    /// computed from.
+    pub base: &'static str,
+    pub unit: Unit,
+    pub better: Option<Direction>,
+    pub label_de: &'static str,
+    pub label_en: &'static str,
+    pub definition_de: &'static str,
+    pub definition_en: &'static str,
+}
+
+impl KpiDef {
+    /// The value in row `i` of the aggregates, "." when its base is below `min_cell`.
+    pub fn value(&self, raw: &HashMap<String, Vec<Option<f64>>>, i: usize, min_cell: u32) -> Value {
+        let get = |c: &str| raw.get(c).and_then(|v| v.get(i).copied().flatten());
+        let base = get(self.base).unwrap_or(0.0);
+        if base < min_cell as f64 {
+            return Value::Suppressed;
+        }
+        let v = match self.measure {
+            Measure::Col(c) => get(c),
+            Measure::Ratio(n, d) => match (get(n), get(d)) {
+                (Some(n), Some(d)) if d > 0.0 => Some(n / d),
+                _ => None,
+            },
+        };
+        match (v, self.unit) {
+            (None, _) => Value::Null,
+            (Some(v), Unit::Count) => Value::Int(v.round() as i64),
+            (Some(v), _) => Value::Float(v),
+        }
+    }
+}
+
+/// The KPIs of a kind, in output order.
+pub fn for_kind(kind: crate::kinds::Kind) -> &'static [KpiDef] {
+    use crate::kinds::Kind;
+    match kind {
+        Kind::Visits => super::visits::KPIS,
+        Kind::Cases => super::cases::KPIS,
+        Kind::Digital => super::digital::KPIS,
+        Kind::Services => super::services::KPIS,
+        Kind::Contacts => super::contacts::KPIS,
+    }
+}
+
+/// Finds a KPI by name in any kind.
+pub fn find(name: &str) -> Option<(crate::kinds::Kind, &'static KpiDef)> {
+    crate::kinds::Kind::ALL
+        .into_iter()
+        .find_map(|k| for_kind(k).iter().find(|d| d.name == name).map(|d| (k, d)))
+}

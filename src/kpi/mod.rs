@@ -1,0 +1,290 @@
+//! The KPI engine: the one path every number takes, for pages, charts, downloads, the API
+//! and reports. Each kind's formulas (DESIGN.md) are a polars lazy plan in its own file;
+//! this module groups, suppresses small cells, applies targets and adds comparisons.
+
+pub mod cases;
+pub mod contacts;
+pub mod definitions;
+pub mod digital;
+pub mod services;
+pub mod table;
+pub mod visits;
+
+use crate::kinds::Kind;
+use crate::store::{Store, StoreError, Target};
+use crate::timefmt::{format_month, month_key, next_month, prev_month};
+pub use definitions::{Direction, KpiDef, Measure};
+use polars::prelude::*;
+use std::collections::HashMap;
+use std::str::FromStr;
+pub use table::{KpiTable, Value};
+use thiserror::Error;
+
+/// What can go wrong computing KPIs.
+#[derive(Debug, Error)]
+pub enum KpiError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("Berechnung fehlgeschlagen / computation failed: {0}")]
+    Polars(#[from] PolarsError),
+    #[error("„{dim}“ kann für {kind} nicht gruppiert werden; möglich: {allowed} / cannot group {kind} by \"{dim}\"; possible: {allowed}")]
+    BadDimension { kind: Kind, dim: String, allowed: String },
+}
+
+/// A grouping dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Month,
+    Quarter,
+    Year,
+    Office,
+    Location,
+    Service,
+    Weekday,
+    Hour,
+    Appointment,
+    Channel,
+    Outcome,
+}
+
+impl Dim {
+    /// The column name in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::Month => "month",
+            Dim::Quarter => "quarter",
+            Dim::Year => "year",
+            Dim::Office => "office",
+            Dim::Location => "location",
+            Dim::Service => "service",
+            Dim::Weekday => "weekday",
+            Dim::Hour => "hour",
+            Dim::Appointment => "appointment",
+            Dim::Channel => "channel",
+            Dim::Outcome => "outcome",
+        }
+    }
+
+    /// The grouping expression over a kind's stored rows.
+    fn expr(self) -> Expr {
+        match self {
+            Dim::Quarter => (col("month").floor_div(lit(100)) * lit(10)
+                + (col("month") % lit(100) - lit(1)).floor_div(lit(3))
+                + lit(1))
+            .alias("quarter"),
+            Dim::Year => col("month").floor_div(lit(100)).alias("year"),
+            other => col(other.as_str()),
+        }
+    }
+
+    /// Dimensions a kind can be grouped by.
+    pub fn allowed(kind: Kind) -> &'static [Dim] {
+        use Dim::*;
+        match kind {
+            Kind::Visits => &[Month, Quarter, Year, Office, Location, Service, Weekday, Hour, Appointment],
+            Kind::Cases => &[Month, Quarter, Year, Office, Service, Outcome],
+            Kind::Digital => &[Month, Quarter, Year, Office, Service],
+            Kind::Services => &[Month, Office],
+            Kind::Contacts => &[Month, Quarter, Year, Office, Channel],
+        }
+    }
+}
+
+impl FromStr for Dim {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use Dim::*;
+        Ok(match s.trim() {
+            "month" => Month,
+            "quarter" => Quarter,
+            "year" => Year,
+            "office" => Office,
+            "location" => Location,
+            "service" => Service,
+            "weekday" => Weekday,
+            "hour" => Hour,
+            "appointment" => Appointment,
+            "channel" => Channel,
+            "outcome" => Outcome,
+            other => return Err(format!("unknown grouping {other:?}")),
+        })
+    }
+}
+
+/// Parses `month,office` into dimensions.
+pub fn parse_dims(s: &str) -> Result<Vec<Dim>, String> {
+    s.split(',').filter(|p| !p.trim().is_empty()).map(str::parse).collect()
+}
+
+/// A KPI request, as given by `kennzahl kpi`, the API and the pages.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub kind: Kind,
+    pub by: Vec<Dim>,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    pub office: Option<String>,
+    pub location: Option<String>,
+    pub service: Option<String>,
+    /// Cells from fewer rows are published as ".".
+    pub min_cell: u32,
+    /// Add previous-month and previous-year values (only with `month` in `by`).
+    pub compare: bool,
+    /// The running month (not closed); `None` = from today's date.
+    pub current_month: Option<i32>,
+}
+
+impl Query {
+    /// A query with the defaults of DESIGN.md.
+    pub fn new(kind: Kind, by: Vec<Dim>) -> Self {
+        Query { kind, by, from: None, to: None, office: None, location: None, service: None, min_cell: 3, compare: false, current_month: None }
+    }
+}
+
+/// Default wait target in minutes for `within_target_share`.
+pub const DEFAULT_WAIT_TARGET_MIN: f64 = 30.0;
+
+/// The aggregate columns of one kind: the lazy plan produces them per group.
+pub struct Plan {
+    pub frame: LazyFrame,
+}
+
+/// Computes the KPI table of a query from the published data.
+pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
+    for d in &q.by {
+        if !Dim::allowed(q.kind).contains(d) {
+            return Err(KpiError::BadDimension {
+                kind: q.kind,
+                dim: d.as_str().into(),
+                allowed: Dim::allowed(q.kind).iter().map(|d| d.as_str()).collect::<Vec<_>>().join(","),
+            });
+        }
+    }
+    let targets = store.targets(q.kind)?;
+    let rows = store.published_rows(q.kind)?;
+    compute_from(rows, q, &targets)
+}
+
+/// Computes from given rows (used by the upload preview, before anything is stored).
+pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> Result<KpiTable, KpiError> {
+    let defs = definitions::for_kind(q.kind);
+    let current = q.current_month.unwrap_or_else(|| month_key(crate::timefmt::today()));
+    let mut columns: Vec<String> = q.by.iter().map(|d| d.as_str().to_string()).collect();
+    let by_month = q.by.contains(&Dim::Month);
+    if by_month {
+        columns.push("provisional".into());
+    }
+    columns.extend(defs.iter().map(|d| d.name.to_string()));
+    let Some(rows) = rows else {
+        return Ok(KpiTable { columns, rows: Vec::new() });
+    };
+    // Comparisons need the months before `from`.
+    let from = match (q.compare, q.from) {
+        (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
+        (_, f) => f,
+    };
+    let mut lf = rows;
+    if let Some(f) = from {
+        lf = lf.filter(col("month").gt_eq(lit(f)));
+    }
+    if let Some(t) = q.to {
+        lf = lf.filter(col("month").lt_eq(lit(t)));
+    }
+    for (dim, v) in [("office", &q.office), ("location", &q.location), ("service", &q.service)] {
+        if let Some(v) = v {
+            if Dim::allowed(q.kind).iter().any(|d| d.as_str() == dim) {
+                lf = lf.filter(col(dim).eq(lit(v.clone())));
+            }
+        }
+    }
+    let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
+    let aggregated = match q.kind {
+        Kind::Visits => visits::aggregate(lf, &keys, targets),
+        Kind::Cases => cases::aggregate(lf, &keys, &q.by)?,
+        Kind::Digital => digital::aggregate(lf, &keys),
+        Kind::Contacts => contacts::aggregate(lf, &keys),
+        Kind::Services => services::aggregate(lf, &q.by, current)?,
+    };
+    let sort_cols: Vec<PlSmallStr> = q.by.iter().map(|d| d.as_str().into()).collect();
+    let aggregated = if sort_cols.is_empty() {
+        aggregated
+    } else {
+        aggregated.sort(sort_cols, SortMultipleOptions::default().with_nulls_last(true))
+    };
+    let df = aggregated.collect()?;
+    let mut raw: HashMap<String, Vec<Option<f64>>> = HashMap::new();
+    for c in df.columns() {
+        if q.by.iter().any(|d| d.as_str() == c.name().as_str()) {
+            continue;
+        }
+        let f = c.cast(&DataType::Float64)?;
+        raw.insert(c.name().to_string(), f.f64()?.iter().collect());
+    }
+    let key_values: Vec<Vec<Value>> = q
+        .by
+        .iter()
+        .map(|d| key_column(&df, *d))
+        .collect::<Result<_, _>>()?;
+
+    let month_idx = q.by.iter().position(|d| *d == Dim::Month);
+    let office_idx = q.by.iter().position(|d| *d == Dim::Office);
+    let mut out_rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let mut row: Vec<Value> = key_values.iter().map(|k| k[i].clone()).collect();
+        if let Some(mi) = month_idx {
+            let m = month_of(&row[mi]);
+            if q.from.is_some_and(|f| m.is_some_and(|m| m < f)) {
+                continue;
+            }
+            row.push(Value::Bool(m.is_some_and(|m| m >= current)));
+        }
+        for def in defs {
+            row.push(def.value(&raw, i, q.min_cell));
+        }
+        out_rows.push(row);
+    }
+    let mut table = KpiTable { columns, rows: out_rows };
+    if let Some(oi) = office_idx {
+        table.add_targets(defs, oi, targets, q.by.len() + usize::from(by_month));
+    }
+    if q.compare {
+        if let Some(mi) = month_idx {
+            table.add_comparisons(defs, mi, current, &q.by, q.by.len() + usize::from(by_month));
+        }
+    }
+    Ok(table)
+}
+
+fn month_of(v: &Value) -> Option<i32> {
+    match v {
+        Value::Text(s) => crate::timefmt::parse_month_arg(s),
+        _ => None,
+    }
+}
+
+/// The output values of a grouping column: months as `2025-03`, quarters as `2025-Q1`.
+fn key_column(df: &DataFrame, d: Dim) -> PolarsResult<Vec<Value>> {
+    let c = df.column(d.as_str())?;
+    Ok(match d {
+        Dim::Month => c.i32()?.iter().map(|v| v.map(|m| Value::Text(format_month(m))).unwrap_or(Value::Null)).collect(),
+        Dim::Quarter => c
+            .cast(&DataType::Int32)?
+            .i32()?
+            .iter()
+            .map(|v| v.map(|q| Value::Text(format!("{}-Q{}", q / 10, q % 10))).unwrap_or(Value::Null))
+            .collect(),
+        Dim::Year | Dim::Weekday | Dim::Hour => c
+            .cast(&DataType::Int64)?
+            .i64()?
+            .iter()
+            .map(|v| v.map(Value::Int).unwrap_or(Value::Null))
+            .collect(),
+        Dim::Appointment => c.bool()?.iter().map(|v| v.map(Value::Bool).unwrap_or(Value::Null)).collect(),
+        _ => c.str()?.iter().map(|v| v.map(|s| Value::Text(s.to_string())).unwrap_or(Value::Null)).collect(),
+    })
+}
+
+/// The month after the last one in a table (helper for callers listing periods).
+pub fn following_month(m: i32) -> i32 {
+    next_month(m)
+}

@@ -1,0 +1,208 @@
+//! A computed KPI table and its machine-readable forms (CSV, JSON). Suppressed cells are "."
+//! in every form, as DESIGN.md requires.
+
+use super::definitions::{Direction, KpiDef, Unit};
+use super::Dim;
+use crate::store::Target;
+use std::collections::HashMap;
+
+/// One cell of a KPI table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// Fewer rows than `min_cell`: published as ".".
+    Suppressed,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+}
+
+impl Value {
+    /// The numeric value, if any.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Suppressed => ".".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => format_float(*f),
+            Value::Text(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Suppressed => ".".into(),
+            Value::Int(i) => (*i).into(),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(Into::into).unwrap_or(serde_json::Value::Null),
+            Value::Text(s) => s.clone().into(),
+            Value::Bool(b) => (*b).into(),
+        }
+    }
+}
+
+/// Shortest exact form of a float, without a trailing `.0` on whole numbers.
+fn format_float(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { format!("{f}") }
+}
+
+/// A KPI table: grouping columns, then KPI columns, then target and comparison columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Target status in words (DESIGN.md): met, narrowly missed (within 10 %), missed.
+pub fn target_status(value: f64, target: f64, direction: Direction) -> &'static str {
+    let (met, near) = match direction {
+        Direction::Lower => (value <= target, value <= target * 1.1),
+        Direction::Higher => (value >= target, value >= target * 0.9),
+    };
+    if met {
+        "erreicht"
+    } else if near {
+        "knapp verfehlt"
+    } else {
+        "verfehlt"
+    }
+}
+
+impl KpiTable {
+    /// Index of a column.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// Adds `{kpi}_target` and `{kpi}_status` for every KPI that has a target for some office.
+    pub fn add_targets(&mut self, defs: &[KpiDef], office_idx: usize, targets: &[Target], kpi_start: usize) {
+        for (k, def) in defs.iter().enumerate() {
+            let for_kpi: HashMap<&str, &Target> =
+                targets.iter().filter(|t| t.kpi == def.name).map(|t| (t.office.as_str(), t)).collect();
+            if for_kpi.is_empty() {
+                continue;
+            }
+            self.columns.push(format!("{}_target", def.name));
+            self.columns.push(format!("{}_status", def.name));
+            for row in &mut self.rows {
+                let office = match &row[office_idx] {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                match for_kpi.get(office.as_str()) {
+                    Some(t) => {
+                        let dir = if t.direction == "higher" { Direction::Higher } else { Direction::Lower };
+                        let status = row[kpi_start + k]
+                            .as_f64()
+                            .map(|v| Value::Text(target_status(v, t.value, dir).into()))
+                            .unwrap_or(Value::Null);
+                        row.push(Value::Float(t.value));
+                        row.push(status);
+                    }
+                    None => {
+                        row.push(Value::Null);
+                        row.push(Value::Null);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `{kpi}_prev_month` and `{kpi}_prev_year`: the same group's value one month and
+    /// twelve months earlier, only where both months are closed.
+    pub fn add_comparisons(&mut self, defs: &[KpiDef], month_idx: usize, current: i32, by: &[Dim], kpi_start: usize) {
+        let key_of = |row: &[Value], month: i32| -> String {
+            let mut k = String::new();
+            for (i, v) in row.iter().take(by.len()).enumerate() {
+                if i == month_idx {
+                    k.push_str(&month.to_string());
+                } else {
+                    k.push_str(&v.csv());
+                }
+                k.push('\u{1f}');
+            }
+            k
+        };
+        let month_at = |row: &[Value]| match &row[month_idx] {
+            Value::Text(s) => crate::timefmt::parse_month_arg(s),
+            _ => None,
+        };
+        let index: HashMap<String, usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| month_at(r).map(|m| (key_of(r, m), i)))
+            .collect();
+        let mut extra: Vec<Vec<Value>> = Vec::with_capacity(self.rows.len());
+        for row in &self.rows {
+            let mut add = Vec::new();
+            let m = month_at(row);
+            let prev = m.map(crate::timefmt::prev_month);
+            let year = m.map(|m| m - 100);
+            for (k, def) in defs.iter().enumerate() {
+                if def.unit == Unit::Count && def.name.starts_with('_') {
+                    continue;
+                }
+                for other in [prev, year] {
+                    let v = match (m, other) {
+                        (Some(m), Some(o)) if m < current => index
+                            .get(&key_of(row, o))
+                            .map(|&j| self.rows[j][kpi_start + k].clone())
+                            .unwrap_or(Value::Null),
+                        _ => Value::Null,
+                    };
+                    add.push(v);
+                }
+            }
+            extra.push(add);
+        }
+        for def in defs {
+            self.columns.push(format!("{}_prev_month", def.name));
+            self.columns.push(format!("{}_prev_year", def.name));
+        }
+        for (row, add) in self.rows.iter_mut().zip(extra) {
+            row.extend(add);
+        }
+    }
+
+    /// RFC 4180 CSV with `.` decimals and ISO months: the machine dialect.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(&self.columns);
+        for r in &self.rows {
+            let _ = w.write_record(r.iter().map(|v| neutralise_formula(v.csv())));
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// An array of objects, one per row.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.rows
+                .iter()
+                .map(|r| {
+                    serde_json::Value::Object(
+                        self.columns.iter().cloned().zip(r.iter().map(Value::json)).collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Text starting with `=`, `+`, `-` or `@` would run as a formula in a spreadsheet: prefix it
+/// with an apostrophe. Numbers (a negative change) are left alone.
+pub fn neutralise_formula(s: String) -> String {
+    let starts = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if starts && s.parse::<f64>().is_err() { format!("'{s}") } else { s }
+}

@@ -1,0 +1,14 @@
+//! Kennzahl: a transparency dashboard for public administrations.
+//!
+//! The library is organised along the data flow of `DESIGN.md`:
+//! [`ingest`] turns an office's export (bytes) into typed, validated rows of one of the
+//! [`kinds`]; [`store`] keeps batches and published revisions; [`kpi`] is the one engine
+//! every number comes from; [`demo`] makes the demo city and benchmark data.
+
+pub mod demo;
+pub mod i18n;
+pub mod ingest;
+pub mod kinds;
+pub mod kpi;
+pub mod store;
+pub mod timefmt;

@@ -1,0 +1,363 @@
+//! The `kennzahl` command line: import exports, publish, compute KPIs, inspect history.
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use kennzahl::i18n::Lang;
+use kennzahl::ingest::map::Profile;
+use kennzahl::ingest::{self, Options};
+use kennzahl::kinds::Kind;
+use kennzahl::kpi::{self, Query};
+use kennzahl::store::{Store, Submission, Target};
+use kennzahl::timefmt::{format_month, parse_month_arg};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kennzahl", version, about = "Transparenz-Dashboard für Verwaltungen / transparency dashboard for public administrations")]
+struct Cli {
+    /// Data folder (catalogue, Parquet files, originals)
+    #[arg(long, global = true, default_value = "./data", env = "KENNZAHL_DATA")]
+    data: PathBuf,
+    /// Language of messages: de or en
+    #[arg(long, global = true, default_value = "de", env = "KENNZAHL_LANG")]
+    lang: Lang,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read, check and store an export; with --publish also publish it
+    Import {
+        file: PathBuf,
+        /// visits, cases, digital, services or contacts (recognised from the headers if left out)
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Office for rows (or files) that do not name one
+        #[arg(long)]
+        office: Option<String>,
+        /// Mapping profile (TOML) for exports with unknown headers
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Publish right away
+        #[arg(long)]
+        publish: bool,
+        /// Why published months are replaced (required to replace)
+        #[arg(long)]
+        reason: Option<String>,
+        /// Check only; store nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows and count the invalid ones instead of refusing the file
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Who imports (default: $USER)
+        #[arg(long)]
+        user: Option<String>,
+        /// Largest accepted file in bytes
+        #[arg(long, default_value_t = 1 << 30)]
+        max_bytes: u64,
+    },
+    /// Publish a pending batch
+    Publish {
+        batch: i64,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Print the published KPI table
+    Kpi {
+        #[arg(long)]
+        kind: Kind,
+        /// Grouping: month, quarter, year, office, location, service, weekday, hour, appointment, channel, outcome
+        #[arg(long, default_value = "month,office")]
+        by: String,
+        /// First month, YYYY-MM
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month, YYYY-MM
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        office: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Add the values of the previous month and of the same month a year before
+        #[arg(long)]
+        compare: bool,
+        /// Cells from fewer rows are published as "."
+        #[arg(long, default_value_t = 3)]
+        min_cell: u32,
+    },
+    /// Revision history of published months
+    History {
+        #[arg(long)]
+        kind: Kind,
+        #[arg(long)]
+        office: Option<String>,
+        /// YYYY-MM
+        #[arg(long)]
+        month: Option<String>,
+    },
+    /// Make an earlier revision of a month current again
+    Rollback {
+        #[arg(long)]
+        kind: Kind,
+        #[arg(long)]
+        office: String,
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        /// The revision to return to
+        #[arg(long)]
+        revision: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Set a target for a KPI of an office
+    Target {
+        #[arg(long)]
+        kind: Kind,
+        #[arg(long)]
+        office: String,
+        /// A KPI name, or wait_target_min (the wait counted as within target)
+        #[arg(long)]
+        kpi: String,
+        #[arg(long)]
+        value: f64,
+        #[arg(long, value_enum, default_value = "lower")]
+        direction: DirectionArg,
+    },
+    /// Print the blank CSV template of a kind
+    Template {
+        #[arg(long)]
+        kind: Kind,
+    },
+    /// Make the demo city's exports or benchmark data
+    Demo {
+        #[command(subcommand)]
+        what: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Write the demo city's monthly exports (datasets/demo)
+    Generate {
+        #[arg(long, default_value = "datasets/demo")]
+        out: PathBuf,
+    },
+    /// Write a large visits CSV for benchmarks
+    BenchVisits {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import and publish the demo city into the data folder
+    Load {
+        #[arg(long, default_value = "datasets/demo")]
+        from: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Lower,
+    Higher,
+}
+
+fn user_name(given: Option<String>) -> String {
+    given.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into())
+}
+
+fn month_arg(s: Option<&str>) -> Result<Option<i32>> {
+    s.map(|s| parse_month_arg(s).with_context(|| format!("{s:?} ist kein Monat (YYYY-MM) / is not a month (YYYY-MM)")))
+        .transpose()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kennzahl: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let lang = cli.lang;
+    match cli.command {
+        Command::Import { file, kind, office, profile, publish, reason, dry_run, skip_invalid, user, max_bytes } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("{} nicht lesbar / not readable", file.display()))?;
+            let profile = match profile {
+                Some(p) => Some(Profile::parse(&std::fs::read_to_string(&p).with_context(|| format!("{} nicht lesbar / not readable", p.display()))?)
+                    .map_err(|e| anyhow::anyhow!(e.render(lang)))?),
+                None => None,
+            };
+            let opts = Options { kind, office, profile, skip_invalid, max_bytes, today: None };
+            let mut upload = match ingest::read_upload(&bytes, &opts) {
+                Ok(u) => u,
+                Err(e) => {
+                    eprintln!("{}: {}", file.display(), e.render(lang));
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", summary(&upload, lang))?;
+            for p in &upload.problems {
+                writeln!(out, "  {}", p.render(lang))?;
+            }
+            if dry_run {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut store = Store::open(&cli.data)?;
+            let user = user_name(user);
+            if publish {
+                store.check_replace(upload.kind, &upload.parsed.partitions, reason.as_deref())?;
+            }
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let batch = store.put_batch(&mut upload, &bytes, &Submission { file_name: &name, user: &user })?;
+            writeln!(out, "{} {batch}", lang.pick("Gespeichert als Lieferung", "Stored as batch"))?;
+            if publish {
+                let revs = store.publish(batch, &user, reason.as_deref())?;
+                for r in revs {
+                    writeln!(out, "{} {} {} {}: Revision {}", lang.pick("Veröffentlicht", "Published"), r.kind, r.office, format_month(r.month), r.revision)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish { batch, reason, user } => {
+            let mut store = Store::open(&cli.data)?;
+            for r in store.publish(batch, &user_name(user), reason.as_deref())? {
+                println!("{} {} {} {}: Revision {}", lang.pick("Veröffentlicht", "Published"), r.kind, r.office, format_month(r.month), r.revision);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kpi { kind, by, from, to, office, location, service, format, compare, min_cell } => {
+            let store = Store::open(&cli.data)?;
+            let by = kpi::parse_dims(&by).map_err(anyhow::Error::msg)?;
+            let q = Query {
+                from: month_arg(from.as_deref())?,
+                to: month_arg(to.as_deref())?,
+                office,
+                location,
+                service,
+                min_cell,
+                compare,
+                ..Query::new(kind, by)
+            };
+            let table = kpi::compute(&store, &q)?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Csv => out.write_all(table.to_csv().as_bytes())?,
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&table.to_json())?)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { kind, office, month } => {
+            let store = Store::open(&cli.data)?;
+            let month = month_arg(month.as_deref())?;
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            w.write_record(["kind", "office", "month", "revision", "batch", "rows", "published_by", "published_at", "reason"])?;
+            for r in store.history(kind, office.as_deref(), month)? {
+                w.write_record([r.kind, r.office, format_month(r.month), r.revision.to_string(), r.batch_id.to_string(), r.rows.to_string(), r.published_by, r.published_at, r.reason])?;
+            }
+            w.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rollback { kind, office, month, revision, reason, user } => {
+            let mut store = Store::open(&cli.data)?;
+            let month = month_arg(Some(&month))?.expect("given");
+            if reason.trim().is_empty() {
+                bail!("Bitte einen Grund angeben (--reason) / give a reason (--reason)");
+            }
+            let r = store.rollback(kind, &office, month, revision, &user_name(user), &reason)?;
+            println!("{} {} {}: Revision {} (= {} {revision})", r.kind, r.office, format_month(r.month), r.revision, lang.pick("wie Revision", "same as revision"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Target { kind, office, kpi, value, direction } => {
+            let store = Store::open(&cli.data)?;
+            let known = kpi == kennzahl::kpi::visits::WAIT_TARGET_KPI || kennzahl::kpi::definitions::for_kind(kind).iter().any(|d| d.name == kpi);
+            if !known {
+                bail!("{kpi:?} ist keine Kennzahl von {kind} / is not a KPI of {kind}");
+            }
+            let direction = match direction {
+                DirectionArg::Lower => "lower",
+                DirectionArg::Higher => "higher",
+            };
+            store.set_target(kind, &Target { office, kpi, value, direction: direction.into() })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Template { kind } => {
+            print!("{}", kind.template());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { what } => match what {
+            DemoCommand::Generate { out } => {
+                kennzahl::demo::generate(&out)?;
+                println!("{}", out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            DemoCommand::BenchVisits { rows, out } => {
+                kennzahl::demo::bench_visits(rows, &out)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            DemoCommand::Load { from } => {
+                let mut store = Store::open(&cli.data)?;
+                let n = kennzahl::demo::load(&mut store, &from)?;
+                println!("{n} {}", lang.pick("Lieferungen geladen", "batches loaded"));
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}
+
+fn summary(u: &ingest::Upload, lang: Lang) -> String {
+    let months: std::collections::BTreeSet<i32> = u.parsed.partitions.keys().map(|(_, m)| *m).collect();
+    let offices: std::collections::BTreeSet<&str> = u.parsed.partitions.keys().map(|(o, _)| o.as_str()).collect();
+    let period = match (months.first(), months.last()) {
+        (Some(a), Some(b)) if a == b => format_month(*a),
+        (Some(a), Some(b)) => format!("{} – {}", format_month(*a), format_month(*b)),
+        _ => String::new(),
+    };
+    let mut s = match lang {
+        Lang::De => format!(
+            "{}: {} Zeilen gelesen, {} übersprungen; Zeitraum {period}; Ämter: {}{}",
+            u.kind,
+            u.parsed.rows,
+            u.skipped,
+            offices.into_iter().collect::<Vec<_>>().join(", "),
+            u.encoding.map(|e| format!("; Kodierung {}", e.label())).unwrap_or_default()
+        ),
+        Lang::En => format!(
+            "{}: {} rows read, {} skipped; period {period}; offices: {}{}",
+            u.kind,
+            u.parsed.rows,
+            u.skipped,
+            offices.into_iter().collect::<Vec<_>>().join(", "),
+            u.encoding.map(|e| format!("; encoding {}", e.label())).unwrap_or_default()
+        ),
+    };
+    for n in &u.notices {
+        s.push_str("\n  ");
+        s.push_str(n.text(lang));
+    }
+    s
+}

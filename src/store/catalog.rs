@@ -1,0 +1,342 @@
+//! The catalogue: batches, their (office, month) cells, published revisions and targets, in
+//! SQLite. Every change is one transaction, so the catalogue is always whole.
+
+use super::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'published', 'rejected')),
+    parquet TEXT NOT NULL,
+    original TEXT NOT NULL,
+    notices TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_cells (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    office TEXT NOT NULL,
+    month INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, office, month)
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    office TEXT NOT NULL,
+    month INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    published_by TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    UNIQUE (kind, office, month, revision)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    kind TEXT NOT NULL,
+    office TEXT NOT NULL,
+    kpi TEXT NOT NULL,
+    value REAL NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('lower', 'higher')),
+    PRIMARY KEY (kind, office, kpi)
+);
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY,
+    office TEXT NOT NULL,
+    month INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE VIEW IF NOT EXISTS current_revisions AS
+    SELECT r.* FROM revisions r
+    WHERE r.revision = (SELECT MAX(revision) FROM revisions x
+                        WHERE x.kind = r.kind AND x.office = r.office AND x.month = r.month);
+";
+
+/// A batch as the catalogue knows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BatchInfo {
+    pub id: i64,
+    pub kind: String,
+    pub sha256: String,
+    pub file_name: String,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+    pub rows: i64,
+    pub skipped: i64,
+    pub status: String,
+    pub parquet: String,
+    pub original: String,
+}
+
+/// One revision of a (kind, office, month) cell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Revision {
+    pub kind: String,
+    pub office: String,
+    pub month: i32,
+    pub revision: i64,
+    pub batch_id: i64,
+    pub published_by: String,
+    pub published_at: String,
+    pub reason: String,
+    pub rows: i64,
+}
+
+/// A published cell: which batch file holds its rows.
+#[derive(Debug, Clone)]
+pub struct PublishedCell {
+    pub office: String,
+    pub month: i32,
+    pub batch_id: i64,
+    pub parquet: String,
+}
+
+/// A target for a KPI of one office.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Target {
+    pub office: String,
+    pub kpi: String,
+    pub value: f64,
+    pub direction: String,
+}
+
+/// The SQLite catalogue.
+pub struct Catalog {
+    conn: Connection,
+}
+
+fn now_text() -> String {
+    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+impl Catalog {
+    /// Opens (and creates) the catalogue file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Catalog { conn })
+    }
+
+    /// Records a new pending batch and its cells in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_batch(
+        &mut self,
+        kind: &str,
+        sha256: &str,
+        file_name: &str,
+        user: &str,
+        rows: usize,
+        skipped: usize,
+        parquet: &str,
+        original: &str,
+        notices: &str,
+        cells: &[(String, i32, usize)],
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, notices)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
+            params![kind, sha256, file_name, user, now_text(), rows as i64, skipped as i64, parquet, original, notices],
+        )?;
+        let next = tx.last_insert_rowid();
+        {
+            let mut stmt = tx.prepare("INSERT INTO batch_cells (batch_id, office, month, rows) VALUES (?1, ?2, ?3, ?4)")?;
+            for (office, month, n) in cells {
+                stmt.execute(params![next, office, month, *n as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// A batch by id.
+    pub fn batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original FROM batches WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(BatchInfo {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        sha256: r.get(2)?,
+                        file_name: r.get(3)?,
+                        uploaded_by: r.get(4)?,
+                        uploaded_at: r.get(5)?,
+                        rows: r.get(6)?,
+                        skipped: r.get(7)?,
+                        status: r.get(8)?,
+                        parquet: r.get(9)?,
+                        original: r.get(10)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The cells of a batch.
+    pub fn batch_cells(&self, id: i64) -> Result<Vec<(String, i32, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT office, month, rows FROM batch_cells WHERE batch_id = ?1 ORDER BY office, month")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Publishes a batch: one new revision per cell, all in one transaction.
+    pub fn publish(&mut self, id: i64, user: &str, reason: &str) -> Result<Vec<Revision>, StoreError> {
+        let batch = self.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
+        if batch.status == "published" {
+            return Err(StoreError::AlreadyPublished(id));
+        }
+        let cells = self.batch_cells(id)?;
+        let tx = self.conn.transaction()?;
+        let at = now_text();
+        let mut out = Vec::new();
+        for (office, month, rows) in cells {
+            let revision: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(revision), 0) + 1 FROM revisions WHERE kind = ?1 AND office = ?2 AND month = ?3",
+                params![batch.kind, office, month],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![batch.kind, office, month, revision, id, user, at, reason],
+            )?;
+            out.push(Revision { kind: batch.kind.clone(), office, month, revision, batch_id: id, published_by: user.into(), published_at: at.clone(), reason: reason.into(), rows });
+        }
+        tx.execute("UPDATE batches SET status = 'published' WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Cells of a kind that are published now, among `cells`.
+    pub fn published_among(&self, kind: &str, cells: &[(String, i32)]) -> Result<Vec<(String, i32)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT 1 FROM current_revisions WHERE kind = ?1 AND office = ?2 AND month = ?3")?;
+        let mut out = Vec::new();
+        for (o, m) in cells {
+            if stmt.exists(params![kind, o, m])? {
+                out.push((o.clone(), *m));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every revision, filtered by kind, office and month where given, oldest first.
+    pub fn history(&self, kind: &str, office: Option<&str>, month: Option<i32>) -> Result<Vec<Revision>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.kind, r.office, r.month, r.revision, r.batch_id, r.published_by, r.published_at, r.reason, COALESCE(c.rows, 0)
+             FROM revisions r LEFT JOIN batch_cells c ON c.batch_id = r.batch_id AND c.office = r.office AND c.month = r.month
+             WHERE r.kind = ?1 AND (?2 IS NULL OR r.office = ?2) AND (?3 IS NULL OR r.month = ?3)
+             ORDER BY r.office, r.month, r.revision",
+        )?;
+        let rows = stmt.query_map(params![kind, office, month], |r| {
+            Ok(Revision {
+                kind: r.get(0)?,
+                office: r.get(1)?,
+                month: r.get(2)?,
+                revision: r.get(3)?,
+                batch_id: r.get(4)?,
+                published_by: r.get(5)?,
+                published_at: r.get(6)?,
+                reason: r.get(7)?,
+                rows: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Makes revision `to` current again by adding a new revision pointing to its batch.
+    pub fn rollback(&mut self, kind: &str, office: &str, month: i32, to: i64, user: &str, reason: &str) -> Result<Revision, StoreError> {
+        let tx = self.conn.transaction()?;
+        let batch_id: i64 = tx
+            .query_row(
+                "SELECT batch_id FROM revisions WHERE kind = ?1 AND office = ?2 AND month = ?3 AND revision = ?4",
+                params![kind, office, month, to],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchRevision { kind: kind.into(), office: office.into(), month, revision: to })?;
+        let revision: i64 = tx.query_row(
+            "SELECT MAX(revision) + 1 FROM revisions WHERE kind = ?1 AND office = ?2 AND month = ?3",
+            params![kind, office, month],
+            |r| r.get(0),
+        )?;
+        let at = now_text();
+        let reason = format!("Rücknahme auf Revision {to}: {reason}");
+        tx.execute(
+            "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![kind, office, month, revision, batch_id, user, at, reason],
+        )?;
+        tx.commit()?;
+        let rows = self.history(kind, Some(office), Some(month))?.last().map(|r| r.rows).unwrap_or(0);
+        Ok(Revision { kind: kind.into(), office: office.into(), month, revision, batch_id, published_by: user.into(), published_at: at, reason, rows })
+    }
+
+    /// The published cells of a kind with the file that holds each.
+    pub fn published_cells(&self, kind: &str) -> Result<Vec<PublishedCell>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.office, r.month, r.batch_id, b.parquet FROM current_revisions r JOIN batches b ON b.id = r.batch_id
+             WHERE r.kind = ?1 ORDER BY r.batch_id, r.office, r.month",
+        )?;
+        let rows = stmt.query_map([kind], |r| {
+            Ok(PublishedCell { office: r.get(0)?, month: r.get(1)?, batch_id: r.get(2)?, parquet: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A number that changes whenever published data changes: the key for caches and ETags.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM revisions", [], |r| r.get(0))?)
+    }
+
+    /// Sets (or replaces) a target.
+    pub fn set_target(&self, kind: &str, t: &Target) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO targets (kind, office, kpi, value, direction) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (kind, office, kpi) DO UPDATE SET value = excluded.value, direction = excluded.direction",
+            params![kind, t.office, t.kpi, t.value, t.direction],
+        )?;
+        Ok(())
+    }
+
+    /// The targets of a kind.
+    pub fn targets(&self, kind: &str) -> Result<Vec<Target>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT office, kpi, value, direction FROM targets WHERE kind = ?1 ORDER BY office, kpi")?;
+        let rows = stmt.query_map([kind], |r| Ok(Target { office: r.get(0)?, kpi: r.get(1)?, value: r.get(2)?, direction: r.get(3)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Attaches a note to an office's month.
+    pub fn add_note(&self, office: &str, month: i32, text: &str, author: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO notes (office, month, text, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![office, month, text, author, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Notes of an office (or all), oldest first: (office, month, text).
+    pub fn notes(&self, office: Option<&str>) -> Result<Vec<(String, i32, String)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT office, month, text FROM notes WHERE (?1 IS NULL OR office = ?1) ORDER BY month, id")?;
+        let rows = stmt.query_map([office], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether anything has ever been stored (an empty data folder gets the demo city).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM batches", [], |r| r.get::<_, i64>(0))? == 0)
+    }
+}

@@ -1,0 +1,242 @@
+//! The store: immutable batches (original bytes + canonical rows as Parquet) and the
+//! catalogue of published revisions.
+//!
+//! [`Store`] is the one narrow interface the rest of the program uses. Behind it, the
+//! catalogue is SQLite ([`catalog`]) and the files are a local folder ([`files`]); a
+//! deployment with several replicas swaps in PostgreSQL and S3 behind the same methods.
+//!
+//! Write order makes every write atomic: files first (temp file, fsync, rename), then one
+//! catalogue transaction that references them. A process killed before the commit leaves
+//! unreferenced files only, which are never read and are cleaned from `tmp/` on open.
+
+pub mod catalog;
+pub mod files;
+
+use crate::ingest::Upload;
+use crate::kinds::Kind;
+pub use catalog::{BatchInfo, PublishedCell, Revision, Target};
+use catalog::Catalog;
+use files::{LocalFiles, sha256_hex};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("Datenordner nicht beschreibbar / data folder not writable: {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("Katalogfehler / catalogue error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("Parquet: {0}")]
+    Parquet(#[from] PolarsError),
+    #[error("Lieferung {0} gibt es nicht / there is no batch {0}")]
+    NoSuchBatch(i64),
+    #[error("Lieferung {0} ist schon veröffentlicht / batch {0} is already published")]
+    AlreadyPublished(i64),
+    #[error("Revision {revision} von {kind}/{office}/{month} gibt es nicht; siehe `kennzahl history` / there is no such revision; see `kennzahl history`")]
+    NoSuchRevision { kind: String, office: String, month: i32, revision: i64 },
+    #[error("Schon veröffentlicht: {cells}. Zum Ersetzen einen Grund angeben (--reason) / Already published: {cells}. Give a reason (--reason) to replace them.")]
+    ReplaceNeedsReason { cells: String },
+}
+
+impl StoreError {
+    fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io { path: path.into(), source }
+    }
+}
+
+/// The data folder: catalogue and files.
+pub struct Store {
+    root: PathBuf,
+    catalog: Catalog,
+    files: LocalFiles,
+}
+
+/// Who stores a batch, and why it replaces published data.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub file_name: &'a str,
+    pub user: &'a str,
+}
+
+impl Store {
+    /// Opens the data folder, creating it when new.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
+        let files = LocalFiles::open(root)?;
+        files.clean_tmp();
+        let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
+        Ok(Store { root: root.to_path_buf(), catalog, files })
+    }
+
+    /// The data folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Keeps an upload as a pending batch: the original bytes under their SHA-256 and the
+    /// canonical rows as Parquet, then the catalogue row.
+    pub fn put_batch(&mut self, upload: &mut Upload, original: &[u8], sub: &Submission) -> Result<i64, StoreError> {
+        let sha = sha256_hex(original);
+        let original_key = format!("originals/{}/{}", &sha[..2], sha);
+        self.files.put(&original_key, |f| std::io::Write::write_all(f, original))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let parquet_key = format!("batches/{}-{}-{}.parquet", upload.kind, &sha[..16], nanos);
+        let frame = &mut upload.parsed.frame;
+        let mut write_err = None;
+        self.files.put(&parquet_key, |f| {
+            ParquetWriter::new(f).finish(frame).map(|_| ()).map_err(|e| {
+                let msg = e.to_string();
+                write_err = Some(e);
+                std::io::Error::other(msg)
+            })
+        })?;
+        if let Some(e) = write_err {
+            return Err(e.into());
+        }
+        let cells: Vec<(String, i32, usize)> =
+            upload.parsed.partitions.iter().map(|((o, m), n)| (o.clone(), *m, *n)).collect();
+        let notices = serde_json::to_string(&upload.notices).unwrap_or_else(|_| "[]".into());
+        self.catalog.insert_batch(
+            upload.kind.as_str(),
+            &sha,
+            sub.file_name,
+            sub.user,
+            upload.parsed.rows,
+            upload.skipped,
+            &parquet_key,
+            &original_key,
+            &notices,
+            &cells,
+        )
+    }
+
+    /// Refuses, before anything is stored, to replace published months without a reason.
+    pub fn check_replace(
+        &self,
+        kind: Kind,
+        cells: &std::collections::BTreeMap<(String, i32), usize>,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if reason.is_some_and(|r| !r.trim().is_empty()) {
+            return Ok(());
+        }
+        let cells: Vec<(String, i32)> = cells.keys().cloned().collect();
+        let taken = self.catalog.published_among(kind.as_str(), &cells)?;
+        if taken.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::ReplaceNeedsReason { cells: describe_cells(&taken) })
+    }
+
+    /// Publishes a pending batch. Cells that are already published are replaced only with a
+    /// reason, which the public sees in the revision history.
+    pub fn publish(&mut self, batch: i64, user: &str, reason: Option<&str>) -> Result<Vec<Revision>, StoreError> {
+        let info = self.catalog.batch(batch)?.ok_or(StoreError::NoSuchBatch(batch))?;
+        let cells: Vec<(String, i32)> = self.catalog.batch_cells(batch)?.into_iter().map(|(o, m, _)| (o, m)).collect();
+        let taken = self.catalog.published_among(&info.kind, &cells)?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if !taken.is_empty() && reason.is_none() {
+            return Err(StoreError::ReplaceNeedsReason { cells: describe_cells(&taken) });
+        }
+        self.catalog.publish(batch, user, reason.unwrap_or("Erstveröffentlichung"))
+    }
+
+    /// The revision history of a kind.
+    pub fn history(&self, kind: Kind, office: Option<&str>, month: Option<i32>) -> Result<Vec<Revision>, StoreError> {
+        self.catalog.history(kind.as_str(), office, month)
+    }
+
+    /// Makes an earlier revision current again (as a new revision, so nothing is lost).
+    pub fn rollback(&mut self, kind: Kind, office: &str, month: i32, to: i64, user: &str, reason: &str) -> Result<Revision, StoreError> {
+        self.catalog.rollback(kind.as_str(), office, month, to, user, reason)
+    }
+
+    /// A batch's catalogue entry.
+    pub fn batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError> {
+        self.catalog.batch(id)
+    }
+
+    /// The original bytes of a batch, as uploaded.
+    pub fn original(&self, id: i64) -> Result<Vec<u8>, StoreError> {
+        let b = self.catalog.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
+        self.files.get(&b.original)
+    }
+
+    /// The published rows of a kind as a lazy frame (`None` when nothing is published):
+    /// for each published (office, month) the rows of its current revision's batch.
+    pub fn published_rows(&self, kind: Kind) -> Result<Option<LazyFrame>, StoreError> {
+        let cells = self.catalog.published_cells(kind.as_str())?;
+        let mut frames = Vec::new();
+        let mut i = 0;
+        while i < cells.len() {
+            let batch = cells[i].batch_id;
+            let mut j = i;
+            while j < cells.len() && cells[j].batch_id == batch {
+                j += 1;
+            }
+            let wanted = &cells[i..j];
+            let batch_cells = self.catalog.batch_cells(batch)?;
+            let path = self.files.path(&cells[i].parquet);
+            let lf = LazyFrame::scan_parquet(path.to_string_lossy().as_ref().into(), ScanArgsParquet::default())?;
+            let lf = if wanted.len() == batch_cells.len() {
+                lf
+            } else {
+                let keep = wanted
+                    .iter()
+                    .map(|c| col("office").eq(lit(c.office.clone())).and(col("month").eq(lit(c.month))))
+                    .reduce(|a, b| a.or(b))
+                    .unwrap_or(lit(false));
+                lf.filter(keep)
+            };
+            frames.push(lf);
+            i = j;
+        }
+        if frames.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(concat(frames, UnionArgs::default())?))
+    }
+
+    /// The version of the published data, for caches.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.catalog.data_version()
+    }
+
+    /// Sets a target.
+    pub fn set_target(&self, kind: Kind, target: &Target) -> Result<(), StoreError> {
+        self.catalog.set_target(kind.as_str(), target)
+    }
+
+    /// The targets of a kind.
+    pub fn targets(&self, kind: Kind) -> Result<Vec<Target>, StoreError> {
+        self.catalog.targets(kind.as_str())
+    }
+
+    /// Attaches a note to an office's month.
+    pub fn add_note(&self, office: &str, month: i32, text: &str, author: &str) -> Result<(), StoreError> {
+        self.catalog.add_note(office, month, text, author)
+    }
+
+    /// Notes of an office (or all): (office, month, text).
+    pub fn notes(&self, office: Option<&str>) -> Result<Vec<(String, i32, String)>, StoreError> {
+        self.catalog.notes(office)
+    }
+
+    /// Whether the store holds no batch yet.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.catalog.is_empty()
+    }
+}
+
+fn describe_cells(cells: &[(String, i32)]) -> String {
+    cells
+        .iter()
+        .map(|(o, m)| format!("{o} {}", crate::timefmt::format_month(*m)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
