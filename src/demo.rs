@@ -57,7 +57,9 @@ impl Rng {
 /// Visitors per working day vary with the season: busy in January, March and September,
 /// quiet in summer and at Christmas.
 fn season(month: u32) -> f64 {
-    [1.2, 1.05, 1.15, 1.0, 0.95, 0.9, 0.8, 0.75, 1.15, 1.05, 1.0, 0.8][month as usize - 1]
+    [
+        1.2, 1.05, 1.15, 1.0, 0.95, 0.9, 0.8, 0.75, 1.15, 1.05, 1.0, 0.8,
+    ][month as usize - 1]
 }
 
 struct QueueOffice {
@@ -72,8 +74,19 @@ struct QueueOffice {
 const QUEUE_OFFICES: [QueueOffice; 3] = [
     QueueOffice {
         name: "Einwohnermeldeamt",
-        locations: &["Bürgerbüro Elberfeld", "Bürgerbüro Barmen", "Bürgerbüro Vohwinkel"],
-        services: &["Personalausweis", "Reisepass", "Anmeldung", "Ummeldung", "Meldebescheinigung", "Führungszeugnis"],
+        locations: &[
+            "Bürgerbüro Elberfeld",
+            "Bürgerbüro Barmen",
+            "Bürgerbüro Vohwinkel",
+        ],
+        services: &[
+            "Personalausweis",
+            "Reisepass",
+            "Anmeldung",
+            "Ummeldung",
+            "Meldebescheinigung",
+            "Führungszeugnis",
+        ],
         per_day: 60.0,
         appointment_share: 0.55,
         walk_in_wait: 16.0,
@@ -81,7 +94,12 @@ const QUEUE_OFFICES: [QueueOffice; 3] = [
     QueueOffice {
         name: "Straßenverkehrsamt",
         locations: &["Zulassungsstelle"],
-        services: &["Zulassung", "Außerbetriebsetzung", "Umschreibung", "Führerschein"],
+        services: &[
+            "Zulassung",
+            "Außerbetriebsetzung",
+            "Umschreibung",
+            "Führerschein",
+        ],
         per_day: 28.0,
         appointment_share: 0.7,
         walk_in_wait: 22.0,
@@ -89,7 +107,12 @@ const QUEUE_OFFICES: [QueueOffice; 3] = [
     QueueOffice {
         name: "Ausländerbehörde",
         locations: &["Ausländerbehörde Mitte"],
-        services: &["Aufenthaltstitel", "Verlängerung", "Niederlassungserlaubnis", "Verpflichtungserklärung"],
+        services: &[
+            "Aufenthaltstitel",
+            "Verlängerung",
+            "Niederlassungserlaubnis",
+            "Verpflichtungserklärung",
+        ],
         per_day: 18.0,
         appointment_share: 0.8,
         walk_in_wait: 25.0,
@@ -117,7 +140,11 @@ struct Visit {
 }
 
 fn last_day(y: i32, m: u32) -> u32 {
-    if (y, m) == RUNNING_MONTH { RUNNING_MONTH_LAST_DAY } else { days_in_month(y, m) }
+    if (y, m) == RUNNING_MONTH {
+        RUNNING_MONTH_LAST_DAY
+    } else {
+        days_in_month(y, m)
+    }
 }
 
 fn months() -> Vec<(i32, u32)> {
@@ -143,22 +170,48 @@ fn visits_of_month(o: &QueueOffice, y: i32, m: u32, rng: &mut Rng) -> Vec<Visit>
         }
         // Monday is busiest; Wednesday afternoon closed; Thursday open late.
         let factor = [1.35, 1.0, 0.7, 1.15, 0.8][wd as usize - 1];
-        let closing = if wd == 4 { 18.0 } else if wd == 3 { 12.5 } else { 15.5 };
-        let n = (o.per_day * season(m) * factor * (0.85 + 0.3 * rng.f()) * if bad { 1.3 } else { 1.0 }) as usize;
+        let closing = if wd == 4 {
+            18.0
+        } else if wd == 3 {
+            12.5
+        } else {
+            15.5
+        };
+        let n =
+            (o.per_day * season(m) * factor * (0.85 + 0.3 * rng.f()) * if bad { 1.3 } else { 1.0 })
+                as usize;
         for _ in 0..n {
             // Arrivals cluster in the morning, Mondays most of all.
             let morning = if wd == 1 { 0.75 } else { 0.6 };
-            let hour = if rng.chance(morning) { 7.5 + rng.f() * 3.5 } else { 11.0 + rng.f() * (closing - 11.5) };
+            let hour = if rng.chance(morning) {
+                7.5 + rng.f() * 3.5
+            } else {
+                11.0 + rng.f() * (closing - 11.5)
+            };
             let arrived = day as i64 * 86_400 + (hour * 3600.0) as i64 / 60 * 60;
             let appointment = rng.chance(o.appointment_share);
             let location = rng.pick(o.locations);
             let service = rng.pick(o.services);
             if appointment && rng.chance(0.08) {
-                out.push(Visit { location, service, day, arrived: None, called: None, finished: None, appointment, appointment_at: Some(arrived), no_show: true });
+                out.push(Visit {
+                    location,
+                    service,
+                    day,
+                    arrived: None,
+                    called: None,
+                    finished: None,
+                    appointment,
+                    appointment_at: Some(arrived),
+                    no_show: true,
+                });
                 continue;
             }
             let peak = if wd == 1 && hour < 10.5 { 1.6 } else { 1.0 };
-            let mean = if appointment { 6.0 } else { o.walk_in_wait * peak } * if bad { 2.6 } else { 1.0 };
+            let mean = if appointment {
+                6.0
+            } else {
+                o.walk_in_wait * peak
+            } * if bad { 2.6 } else { 1.0 };
             let wait = (rng.exp(mean) * 60.0) as i64 / 60 * 60;
             let left = !appointment && rng.chance(0.03);
             let called = (!left).then_some(arrived + wait);
@@ -176,12 +229,30 @@ fn visits_of_month(o: &QueueOffice, y: i32, m: u32, rng: &mut Rng) -> Vec<Visit>
             });
         }
     }
-    out.retain(|v| seen.insert((v.location, v.service, v.day, v.arrived, v.called, v.finished, v.appointment_at, v.no_show)));
+    out.retain(|v| {
+        seen.insert((
+            v.location,
+            v.service,
+            v.day,
+            v.arrived,
+            v.called,
+            v.finished,
+            v.appointment_at,
+            v.no_show,
+        ))
+    });
     out
 }
 
 fn hhmm(t: Option<i64>) -> String {
-    t.map(|t| format!("{:02}:{:02}", t.rem_euclid(86_400) / 3600, t.rem_euclid(3600) / 60)).unwrap_or_default()
+    t.map(|t| {
+        format!(
+            "{:02}:{:02}",
+            t.rem_euclid(86_400) / 3600,
+            t.rem_euclid(3600) / 60
+        )
+    })
+    .unwrap_or_default()
 }
 
 fn ddmmyyyy(day: i32) -> String {
@@ -198,7 +269,12 @@ fn write_cp1252(path: &Path, text: &str) -> Result<()> {
 /// block, date and times in separate columns and a totals row.
 fn ema_csv(o: &QueueOffice, y: i32, m: u32, visits: &[Visit]) -> String {
     let mut s = String::new();
-    let _ = write!(s, "Auswertung Kundenstrom {}\r\nZeitraum: 01.{m:02}.{y} bis {:02}.{m:02}.{y}\r\n\r\n", o.name, last_day(y, m));
+    let _ = write!(
+        s,
+        "Auswertung Kundenstrom {}\r\nZeitraum: 01.{m:02}.{y} bis {:02}.{m:02}.{y}\r\n\r\n",
+        o.name,
+        last_day(y, m)
+    );
     s.push_str("Datum;Standort;Dienstleistung;Uhrzeit Ankunft;Uhrzeit Aufruf;Uhrzeit Ende;Termin;Terminzeit;nicht erschienen\r\n");
     for v in visits {
         let _ = write!(
@@ -226,7 +302,18 @@ fn stva_xlsx(o: &QueueOffice, y: i32, m: u32, visits: &[Visit]) -> Result<Vec<u8
     let sheet = book.add_worksheet();
     let fmt = Format::new().set_num_format("dd.mm.yyyy hh:mm");
     sheet.write_string(0, 0, format!("{} – Kundenstatistik {m:02}/{y}", o.name))?;
-    for (i, h) in ["Standort", "Dienstleistung", "Ankunft", "Aufruf", "Ende", "Terminkunde", "Termin am"].iter().enumerate() {
+    for (i, h) in [
+        "Standort",
+        "Dienstleistung",
+        "Ankunft",
+        "Aufruf",
+        "Ende",
+        "Terminkunde",
+        "Termin am",
+    ]
+    .iter()
+    .enumerate()
+    {
         sheet.write_string(2, i as u16, *h)?;
     }
     let serial = |t: i64| t as f64 / 86_400.0 + 25_569.0;
@@ -251,7 +338,9 @@ fn stva_xlsx(o: &QueueOffice, y: i32, m: u32, visits: &[Visit]) -> Result<Vec<u8
 
 /// Ausländerbehörde: a clean UTF-8 CSV as a modern appointment system exports it.
 fn abh_csv(o: &QueueOffice, visits: &[Visit]) -> String {
-    let mut s = String::from("office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n");
+    let mut s = String::from(
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n",
+    );
     let dt = |t: Option<i64>| t.map(format_datetime).unwrap_or_default();
     for v in visits {
         let _ = writeln!(
@@ -306,10 +395,16 @@ pub fn generate(out: &Path) -> Result<()> {
         }
         let f = format!("bauordnungsamt_{y}-{m:02}.csv");
         std::fs::write(out.join(&f), cases_csv(y, m, &mut rng))?;
-        let _ = writeln!(manifest, "[[file]]\npath = \"{f}\"\nkind = \"cases\"\noffice = \"Bauordnungsamt\"\n");
+        let _ = writeln!(
+            manifest,
+            "[[file]]\npath = \"{f}\"\nkind = \"cases\"\noffice = \"Bauordnungsamt\"\n"
+        );
         let f = format!("servicecenter_{y}-{m:02}.csv");
         write_cp1252(&out.join(&f), &contacts_csv(y, m, &mut rng))?;
-        let _ = writeln!(manifest, "[[file]]\npath = \"{f}\"\nkind = \"contacts\"\noffice = \"Service-Center\"\n");
+        let _ = writeln!(
+            manifest,
+            "[[file]]\npath = \"{f}\"\nkind = \"contacts\"\noffice = \"Service-Center\"\n"
+        );
         let f = format!("onlinedienste_{y}-{m:02}.csv");
         std::fs::write(out.join(&f), digital_csv(y, m, &mut rng))?;
         let _ = writeln!(manifest, "[[file]]\npath = \"{f}\"\nkind = \"digital\"\n");
@@ -327,8 +422,14 @@ pub fn generate(out: &Path) -> Result<()> {
 
 /// Building permits: decided cases of the month and the cases still open at its end.
 fn cases_csv(y: i32, m: u32, rng: &mut Rng) -> String {
-    let mut s = String::from("Aktenzeichen;Verfahrensart;Eingangsdatum;Entscheidungsdatum;Ergebnis\n");
-    let kinds = ["Baugenehmigung", "Vereinfachtes Verfahren", "Bauvoranfrage", "Abbruchgenehmigung"];
+    let mut s =
+        String::from("Aktenzeichen;Verfahrensart;Eingangsdatum;Entscheidungsdatum;Ergebnis\n");
+    let kinds = [
+        "Baugenehmigung",
+        "Vereinfachtes Verfahren",
+        "Bauvoranfrage",
+        "Abbruchgenehmigung",
+    ];
     let month_start = days_from_civil(y, m, 1);
     let month_end = days_from_civil(y, m, last_day(y, m));
     let decided = 35 + rng.below(20);
@@ -337,8 +438,19 @@ fn cases_csv(y: i32, m: u32, rng: &mut Rng) -> String {
         let days = (rng.exp(if kind == "Baugenehmigung" { 95.0 } else { 45.0 }) + 10.0) as i32;
         let decided_on = month_start + rng.below((month_end - month_start + 1) as usize) as i32;
         let received = decided_on - days;
-        let outcome = if rng.chance(0.85) { "genehmigt" } else if rng.chance(0.6) { "abgelehnt" } else { "zurückgenommen" };
-        let _ = writeln!(s, "63-{y}{m:02}-{i:04};{kind};{};{};{outcome}", ddmmyyyy(received), ddmmyyyy(decided_on));
+        let outcome = if rng.chance(0.85) {
+            "genehmigt"
+        } else if rng.chance(0.6) {
+            "abgelehnt"
+        } else {
+            "zurückgenommen"
+        };
+        let _ = writeln!(
+            s,
+            "63-{y}{m:02}-{i:04};{kind};{};{};{outcome}",
+            ddmmyyyy(received),
+            ddmmyyyy(decided_on)
+        );
     }
     for i in 0..(120 + rng.below(30)) {
         let kind = kinds[rng.below(kinds.len())];
@@ -361,7 +473,12 @@ fn contacts_csv(y: i32, m: u32, rng: &mut Rng) -> String {
             let answered = (offered as f64 * (0.78 + 0.18 * rng.f())) as i64;
             let within = (answered as f64 * (0.6 + 0.3 * rng.f())) as i64;
             let handle = 3.0 + 3.0 * rng.f();
-            let _ = write!(s, "{};{channel};{offered};{answered};{within};{}\r\n", ddmmyyyy(day), format!("{handle:.1}").replace('.', ","));
+            let _ = write!(
+                s,
+                "{};{channel};{offered};{answered};{within};{}\r\n",
+                ddmmyyyy(day),
+                format!("{handle:.1}").replace('.', ",")
+            );
         }
     }
     s
@@ -386,7 +503,10 @@ fn digital_csv(y: i32, m: u32, rng: &mut Rng) -> String {
         let online = (total * share) as i64;
         let offline = total as i64 - online;
         let started = (online as f64 * (1.2 + 0.3 * rng.f())) as i64;
-        let _ = writeln!(s, "{m:02}/{y};{office};{service};{online};{offline};{started};{online}");
+        let _ = writeln!(
+            s,
+            "{m:02}/{y};{office};{service};{online};{offline};{started};{online}"
+        );
     }
     s
 }
@@ -436,19 +556,37 @@ impl<'de> Deserialize<'de> for Kind {
 /// Imports and publishes every file of the demo manifest, as staff would; returns the count.
 pub fn load(store: &mut Store, dir: &Path) -> Result<usize> {
     let manifest_path = dir.join("manifest.toml");
-    let text = std::fs::read_to_string(&manifest_path).with_context(|| manifest_path.display().to_string())?;
-    let manifest: Manifest = toml::from_str(&text).with_context(|| manifest_path.display().to_string())?;
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| manifest_path.display().to_string())?;
+    let manifest: Manifest =
+        toml::from_str(&text).with_context(|| manifest_path.display().to_string())?;
     let mut n = 0;
     for f in &manifest.file {
         let path = dir.join(&f.path);
         let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
         let profile = match &f.profile {
-            Some(p) => Some(Profile::parse(&std::fs::read_to_string(dir.join(p))?).map_err(|e| anyhow::anyhow!(e.to_string()))?),
+            Some(p) => Some(
+                Profile::parse(&std::fs::read_to_string(dir.join(p))?)
+                    .map_err(|e| anyhow::anyhow!(e.to_string()))?,
+            ),
             None => None,
         };
-        let opts = Options { kind: Some(f.kind), office: f.office.clone(), profile, ..Options::default() };
-        let mut upload = ingest::read_upload(&bytes, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", f.path))?;
-        let batch = store.put_batch(&mut upload, &bytes, &Submission { file_name: &f.path, user: "demo" })?;
+        let opts = Options {
+            kind: Some(f.kind),
+            office: f.office.clone(),
+            profile,
+            ..Options::default()
+        };
+        let mut upload =
+            ingest::read_upload(&bytes, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", f.path))?;
+        let batch = store.put_batch(
+            &mut upload,
+            &bytes,
+            &Submission {
+                file_name: &f.path,
+                user: "demo",
+            },
+        )?;
         store.publish(batch, "demo", None)?;
         n += 1;
     }
@@ -463,22 +601,55 @@ pub fn load(store: &mut Store, dir: &Path) -> Result<usize> {
 pub fn bench_visits(rows: usize, out: &Path) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    writeln!(w, "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show")?;
+    writeln!(
+        w,
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show"
+    )?;
     let mut rng = Rng::new(42);
     let offices = [
-        ("Einwohnermeldeamt", ["Bürgerbüro Elberfeld", "Bürgerbüro Barmen", "Bürgerbüro Vohwinkel"]),
-        ("Straßenverkehrsamt", ["Zulassungsstelle", "Führerscheinstelle", "Zulassungsstelle Süd"]),
+        (
+            "Einwohnermeldeamt",
+            [
+                "Bürgerbüro Elberfeld",
+                "Bürgerbüro Barmen",
+                "Bürgerbüro Vohwinkel",
+            ],
+        ),
+        (
+            "Straßenverkehrsamt",
+            [
+                "Zulassungsstelle",
+                "Führerscheinstelle",
+                "Zulassungsstelle Süd",
+            ],
+        ),
         ("Ausländerbehörde", ["Mitte", "Nord", "Ost"]),
-        ("Bürgerservice", ["Rathaus", "Bürgerbüro Ronsdorf", "Bürgerbüro Cronenberg"]),
+        (
+            "Bürgerservice",
+            ["Rathaus", "Bürgerbüro Ronsdorf", "Bürgerbüro Cronenberg"],
+        ),
     ];
-    let services = ["Personalausweis", "Reisepass", "Anmeldung", "Zulassung", "Aufenthaltstitel", "Beglaubigung"];
+    let services = [
+        "Personalausweis",
+        "Reisepass",
+        "Anmeldung",
+        "Zulassung",
+        "Aufenthaltstitel",
+        "Beglaubigung",
+    ];
     let start = days_from_civil(2025, 1, 1);
     let mut line = String::with_capacity(256);
     let dt = |t: i64, s: &mut String| {
         let days = t.div_euclid(86_400) as i32;
         let (y, m, d) = civil_from_days(days);
         let r = t.rem_euclid(86_400);
-        let _ = write!(s, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", r / 3600, r % 3600 / 60, r % 60);
+        let _ = write!(
+            s,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            r / 3600,
+            r % 3600 / 60,
+            r % 60
+        );
     };
     for i in 0..rows {
         line.clear();

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kennzahl", version, about = "Transparenz-Dashboard für Verwaltungen / transparency dashboard for public administrations")]
+#[command(
+    name = "kennzahl",
+    version,
+    about = "Transparenz-Dashboard für Verwaltungen / transparency dashboard for public administrations"
+)]
 struct Cli {
     /// Data folder (catalogue, Parquet files, originals)
     #[arg(long, global = true, default_value = "./data", env = "KENNZAHL_DATA")]
@@ -182,12 +186,17 @@ enum DirectionArg {
 }
 
 fn user_name(given: Option<String>) -> String {
-    given.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into())
+    given
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
 }
 
 fn month_arg(s: Option<&str>) -> Result<Option<i32>> {
-    s.map(|s| parse_month_arg(s).with_context(|| format!("{s:?} ist kein Monat (YYYY-MM) / is not a month (YYYY-MM)")))
-        .transpose()
+    s.map(|s| {
+        parse_month_arg(s)
+            .with_context(|| format!("{s:?} ist kein Monat (YYYY-MM) / is not a month (YYYY-MM)"))
+    })
+    .transpose()
 }
 
 fn main() -> ExitCode {
@@ -204,17 +213,57 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let lang = cli.lang;
     match cli.command {
-        Command::Import { file, kind, office, profile, publish, reason, dry_run, skip_invalid, user, max_bytes } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("{} nicht lesbar / not readable", file.display()))?;
-            let profile = match profile {
-                Some(p) => Some(Profile::parse(&std::fs::read_to_string(&p).with_context(|| format!("{} nicht lesbar / not readable", p.display()))?)
-                    .map_err(|e| anyhow::anyhow!(e.render(lang)))?),
-                None => None,
+        Command::Import {
+            file,
+            kind,
+            office,
+            profile,
+            publish,
+            reason,
+            dry_run,
+            skip_invalid,
+            user,
+            max_bytes,
+        } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("{} nicht lesbar / not readable", file.display()))?;
+            let profile =
+                match profile {
+                    Some(p) => Some(
+                        Profile::parse(&std::fs::read_to_string(&p).with_context(|| {
+                            format!("{} nicht lesbar / not readable", p.display())
+                        })?)
+                        .map_err(|e| anyhow::anyhow!(e.render(lang)))?,
+                    ),
+                    None => None,
+                };
+            let opts = Options {
+                kind,
+                office,
+                profile,
+                skip_invalid,
+                max_bytes,
+                today: None,
             };
-            let opts = Options { kind, office, profile, skip_invalid, max_bytes, today: None };
-            let mut upload = match ingest::read_upload(&bytes, &opts) {
+            let mut store = if dry_run {
+                None
+            } else {
+                Some(Store::open(&cli.data)?)
+            };
+            // The original is kept (hashed, written, synced) while the rows are read.
+            let stager = store.as_ref().map(Store::stager);
+            let (read, staged) = std::thread::scope(|s| {
+                let staging = stager.as_ref().map(|st| s.spawn(|| st.stage(&bytes)));
+                let read = ingest::read_upload(&bytes, &opts);
+                (read, staging.map(|h| h.join().expect("staging thread")))
+            });
+            let mut upload = match read {
                 Ok(u) => u,
                 Err(e) => {
+                    // A refused file leaves nothing behind.
+                    if let (Some(st), Some(Ok(staged))) = (&stager, &staged) {
+                        st.discard(staged);
+                    }
                     eprintln!("{}: {}", file.display(), e.render(lang));
                     return Ok(ExitCode::from(1));
                 }
@@ -224,33 +273,77 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for p in &upload.problems {
                 writeln!(out, "  {}", p.render(lang))?;
             }
-            if dry_run {
+            let (Some(store), Some(staged)) = (store.as_mut(), staged) else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            let mut store = Store::open(&cli.data)?;
+            };
+            let staged = staged?;
             let user = user_name(user);
             if publish {
                 store.check_replace(upload.kind, &upload.parsed.partitions, reason.as_deref())?;
             }
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let batch = store.put_batch(&mut upload, &bytes, &Submission { file_name: &name, user: &user })?;
-            writeln!(out, "{} {batch}", lang.pick("Gespeichert als Lieferung", "Stored as batch"))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let batch = store.put_staged_batch(
+                &mut upload,
+                &staged,
+                &Submission {
+                    file_name: &name,
+                    user: &user,
+                },
+            )?;
+            writeln!(
+                out,
+                "{} {batch}",
+                lang.pick("Gespeichert als Lieferung", "Stored as batch")
+            )?;
             if publish {
                 let revs = store.publish(batch, &user, reason.as_deref())?;
                 for r in revs {
-                    writeln!(out, "{} {} {} {}: Revision {}", lang.pick("Veröffentlicht", "Published"), r.kind, r.office, format_month(r.month), r.revision)?;
+                    writeln!(
+                        out,
+                        "{} {} {} {}: Revision {}",
+                        lang.pick("Veröffentlicht", "Published"),
+                        r.kind,
+                        r.office,
+                        format_month(r.month),
+                        r.revision
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Publish { batch, reason, user } => {
+        Command::Publish {
+            batch,
+            reason,
+            user,
+        } => {
             let mut store = Store::open(&cli.data)?;
             for r in store.publish(batch, &user_name(user), reason.as_deref())? {
-                println!("{} {} {} {}: Revision {}", lang.pick("Veröffentlicht", "Published"), r.kind, r.office, format_month(r.month), r.revision);
+                println!(
+                    "{} {} {} {}: Revision {}",
+                    lang.pick("Veröffentlicht", "Published"),
+                    r.kind,
+                    r.office,
+                    format_month(r.month),
+                    r.revision
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Kpi { kind, by, from, to, office, location, service, format, compare, min_cell } => {
+        Command::Kpi {
+            kind,
+            by,
+            from,
+            to,
+            office,
+            location,
+            service,
+            format,
+            compare,
+            min_cell,
+        } => {
             let store = Store::open(&cli.data)?;
             let by = kpi::parse_dims(&by).map_err(anyhow::Error::msg)?;
             let q = Query {
@@ -267,34 +360,83 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             match format {
                 Format::Csv => out.write_all(table.to_csv().as_bytes())?,
-                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&table.to_json())?)?,
+                Format::Json => {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&table.to_json())?)?
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::History { kind, office, month } => {
+        Command::History {
+            kind,
+            office,
+            month,
+        } => {
             let store = Store::open(&cli.data)?;
             let month = month_arg(month.as_deref())?;
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record(["kind", "office", "month", "revision", "batch", "rows", "published_by", "published_at", "reason"])?;
+            w.write_record([
+                "kind",
+                "office",
+                "month",
+                "revision",
+                "batch",
+                "rows",
+                "published_by",
+                "published_at",
+                "reason",
+            ])?;
             for r in store.history(kind, office.as_deref(), month)? {
-                w.write_record([r.kind, r.office, format_month(r.month), r.revision.to_string(), r.batch_id.to_string(), r.rows.to_string(), r.published_by, r.published_at, r.reason])?;
+                w.write_record([
+                    r.kind,
+                    r.office,
+                    format_month(r.month),
+                    r.revision.to_string(),
+                    r.batch_id.to_string(),
+                    r.rows.to_string(),
+                    r.published_by,
+                    r.published_at,
+                    r.reason,
+                ])?;
             }
             w.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rollback { kind, office, month, revision, reason, user } => {
+        Command::Rollback {
+            kind,
+            office,
+            month,
+            revision,
+            reason,
+            user,
+        } => {
             let mut store = Store::open(&cli.data)?;
             let month = month_arg(Some(&month))?.expect("given");
             if reason.trim().is_empty() {
                 bail!("Bitte einen Grund angeben (--reason) / give a reason (--reason)");
             }
             let r = store.rollback(kind, &office, month, revision, &user_name(user), &reason)?;
-            println!("{} {} {}: Revision {} (= {} {revision})", r.kind, r.office, format_month(r.month), r.revision, lang.pick("wie Revision", "same as revision"));
+            println!(
+                "{} {} {}: Revision {} (= {} {revision})",
+                r.kind,
+                r.office,
+                format_month(r.month),
+                r.revision,
+                lang.pick("wie Revision", "same as revision")
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Target { kind, office, kpi, value, direction } => {
+        Command::Target {
+            kind,
+            office,
+            kpi,
+            value,
+            direction,
+        } => {
             let store = Store::open(&cli.data)?;
-            let known = kpi == kennzahl::kpi::visits::WAIT_TARGET_KPI || kennzahl::kpi::definitions::for_kind(kind).iter().any(|d| d.name == kpi);
+            let known = kpi == kennzahl::kpi::visits::WAIT_TARGET_KPI
+                || kennzahl::kpi::definitions::for_kind(kind)
+                    .iter()
+                    .any(|d| d.name == kpi);
             if !known {
                 bail!("{kpi:?} ist keine Kennzahl von {kind} / is not a KPI of {kind}");
             }
@@ -302,7 +444,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 DirectionArg::Lower => "lower",
                 DirectionArg::Higher => "higher",
             };
-            store.set_target(kind, &Target { office, kpi, value, direction: direction.into() })?;
+            store.set_target(
+                kind,
+                &Target {
+                    office,
+                    kpi,
+                    value,
+                    direction: direction.into(),
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Template { kind } => {
@@ -321,6 +471,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             DemoCommand::Load { from } => {
                 let mut store = Store::open(&cli.data)?;
+                if !store.is_empty()? {
+                    println!(
+                        "{}",
+                        lang.pick(
+                            "Der Datenordner enthält schon Daten; Demo nicht geladen.",
+                            "The data folder already holds data; demo not loaded."
+                        )
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
                 let n = kennzahl::demo::load(&mut store, &from)?;
                 println!("{n} {}", lang.pick("Lieferungen geladen", "batches loaded"));
                 Ok(ExitCode::SUCCESS)
@@ -330,8 +490,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn summary(u: &ingest::Upload, lang: Lang) -> String {
-    let months: std::collections::BTreeSet<i32> = u.parsed.partitions.keys().map(|(_, m)| *m).collect();
-    let offices: std::collections::BTreeSet<&str> = u.parsed.partitions.keys().map(|(o, _)| o.as_str()).collect();
+    let months: std::collections::BTreeSet<i32> =
+        u.parsed.partitions.keys().map(|(_, m)| *m).collect();
+    let offices: std::collections::BTreeSet<&str> = u
+        .parsed
+        .partitions
+        .keys()
+        .map(|(o, _)| o.as_str())
+        .collect();
     let period = match (months.first(), months.last()) {
         (Some(a), Some(b)) if a == b => format_month(*a),
         (Some(a), Some(b)) => format!("{} – {}", format_month(*a), format_month(*b)),
@@ -344,7 +510,9 @@ fn summary(u: &ingest::Upload, lang: Lang) -> String {
             u.parsed.rows,
             u.skipped,
             offices.into_iter().collect::<Vec<_>>().join(", "),
-            u.encoding.map(|e| format!("; Kodierung {}", e.label())).unwrap_or_default()
+            u.encoding
+                .map(|e| format!("; Kodierung {}", e.label()))
+                .unwrap_or_default()
         ),
         Lang::En => format!(
             "{}: {} rows read, {} skipped; period {period}; offices: {}{}",
@@ -352,7 +520,9 @@ fn summary(u: &ingest::Upload, lang: Lang) -> String {
             u.parsed.rows,
             u.skipped,
             offices.into_iter().collect::<Vec<_>>().join(", "),
-            u.encoding.map(|e| format!("; encoding {}", e.label())).unwrap_or_default()
+            u.encoding
+                .map(|e| format!("; encoding {}", e.label()))
+                .unwrap_or_default()
         ),
     };
     for n in &u.notices {

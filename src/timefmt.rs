@@ -65,12 +65,20 @@ pub fn parse_month_arg(s: &str) -> Option<i32> {
 
 /// The month after `key`.
 pub fn next_month(key: i32) -> i32 {
-    if key % 100 == 12 { key + 100 - 11 } else { key + 1 }
+    if key % 100 == 12 {
+        key + 100 - 11
+    } else {
+        key + 1
+    }
 }
 
 /// The month before `key`.
 pub fn prev_month(key: i32) -> i32 {
-    if key % 100 == 1 { key - 100 + 11 } else { key - 1 }
+    if key % 100 == 1 {
+        key - 100 + 11
+    } else {
+        key - 1
+    }
 }
 
 /// Last day (as day number) of the month `key`.

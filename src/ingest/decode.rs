@@ -61,7 +61,9 @@ pub fn check_zip(bytes: &[u8]) -> Result<(), UploadError> {
         .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
     let mut total: u64 = 0;
     for i in 0..archive.len() {
-        let f = archive.by_index_raw(i).map_err(|e| UploadError::BadXlsx(e.to_string()))?;
+        let f = archive
+            .by_index_raw(i)
+            .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
         total = total.saturating_add(f.size());
         let ratio = f.size() / f.compressed_size().max(1);
         if total > MAX_XLSX_UNPACKED || (f.size() > 10 * 1024 * 1024 && ratio > 200) {
@@ -103,7 +105,13 @@ mod tests {
     #[test]
     fn binaries_are_refused() {
         assert!(matches!(sniff_format(b""), Err(UploadError::Empty)));
-        assert!(matches!(sniff_format(b"ab\0cd"), Err(UploadError::Binary { offset: 2 })));
-        assert!(matches!(sniff_format(&[0xD0, 0xCF, 0x11, 0xE0, 0]), Err(UploadError::OldExcel)));
+        assert!(matches!(
+            sniff_format(b"ab\0cd"),
+            Err(UploadError::Binary { offset: 2 })
+        ));
+        assert!(matches!(
+            sniff_format(&[0xD0, 0xCF, 0x11, 0xE0, 0]),
+            Err(UploadError::OldExcel)
+        ));
     }
 }

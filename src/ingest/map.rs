@@ -64,12 +64,42 @@ pub fn normalise(header: &str) -> String {
 
 /// Headers that name personal data. Exact names, or prefixes for the compound words.
 const PERSONAL_EXACT: &[&str] = &[
-    "name", "kunde", "kundin", "strasse", "adresse", "anschrift", "plz", "wohnort", "iban", "mail",
+    "name",
+    "kunde",
+    "kundin",
+    "strasse",
+    "adresse",
+    "anschrift",
+    "plz",
+    "wohnort",
+    "iban",
+    "mail",
 ];
 const PERSONAL_PREFIX: &[&str] = &[
-    "vorname", "nachname", "familienname", "kundenname", "geburt", "email", "telefon", "tel",
-    "handy", "mobil", "sachbearbeit", "mitarbeit", "bearbeiter", "kundennummer", "ausweis",
-    "steuerid", "firstname", "lastname", "surname", "phone", "birth", "clerk", "agent", "employee",
+    "vorname",
+    "nachname",
+    "familienname",
+    "kundenname",
+    "geburt",
+    "email",
+    "telefon",
+    "tel",
+    "handy",
+    "mobil",
+    "sachbearbeit",
+    "mitarbeit",
+    "bearbeiter",
+    "kundennummer",
+    "ausweis",
+    "steuerid",
+    "firstname",
+    "lastname",
+    "surname",
+    "phone",
+    "birth",
+    "clerk",
+    "agent",
+    "employee",
     "fullname",
 ];
 
@@ -77,7 +107,9 @@ const PERSONAL_PREFIX: &[&str] = &[
 pub fn is_personal(header: &str) -> bool {
     let n = normalise(header);
     PERSONAL_EXACT.contains(&n.as_str())
-        || PERSONAL_PREFIX.iter().any(|p| n.starts_with(p) && !n.starts_with("telefonie"))
+        || PERSONAL_PREFIX
+            .iter()
+            .any(|p| n.starts_with(p) && !n.starts_with("telefonie"))
 }
 
 /// Where each canonical column of a kind sits in the file.
@@ -94,7 +126,10 @@ pub struct ColumnMap {
 impl ColumnMap {
     /// The file column of a canonical column.
     pub fn get(&self, canonical: &str) -> Option<usize> {
-        self.index.iter().find(|(n, _)| *n == canonical).map(|(_, i)| *i)
+        self.index
+            .iter()
+            .find(|(n, _)| *n == canonical)
+            .map(|(_, i)| *i)
     }
 
     /// The file columns that are mapped (used for duplicate detection).
@@ -114,10 +149,10 @@ fn canonical_for<'k>(
     if n.is_empty() {
         return None;
     }
-    if let Some(p) = profile {
-        if let Some((name, _)) = p.columns.iter().find(|(_, h)| normalise(h) == n) {
-            return columns.iter().find(|c| c.name == name);
-        }
+    if let Some(p) = profile
+        && let Some((name, _)) = p.columns.iter().find(|(_, h)| normalise(h) == n)
+    {
+        return columns.iter().find(|c| c.name == name);
     }
     columns
         .iter()
@@ -140,9 +175,8 @@ pub fn map_headers(
     profile: Option<&Profile>,
     office_given: bool,
 ) -> Result<ColumnMap, HeaderError> {
-    let dropped = |h: &str| {
-        profile.is_some_and(|p| p.drop.iter().any(|d| normalise(d) == normalise(h)))
-    };
+    let dropped =
+        |h: &str| profile.is_some_and(|p| p.drop.iter().any(|d| normalise(d) == normalise(h)));
     let mut index: Vec<(&'static str, usize)> = Vec::new();
     let mut ignored = Vec::new();
     let mut personal = Vec::new();
@@ -166,31 +200,52 @@ pub fn map_headers(
             None => ignored.push(h.clone()),
         }
     }
-    if !personal.is_empty() {
-        return Err(HeaderError::PersonalData { columns: personal, line: header_line });
-    }
     let has = |n: &str| index.iter().any(|(c, _)| *c == n);
     let missing = kind.missing_columns(&has, office_given);
     if !missing.is_empty() {
         return Err(HeaderError::Unknown {
             kind: kind.as_str(),
-            found: headers.iter().filter(|h| !h.trim().is_empty()).cloned().collect(),
+            found: headers
+                .iter()
+                .filter(|h| !h.trim().is_empty())
+                .cloned()
+                .collect(),
             missing,
             profile_hint: profile_hint(kind, headers, &index),
         });
     }
-    Ok(ColumnMap { kind, headers: headers.to_vec(), index, ignored })
+    if !personal.is_empty() {
+        return Err(HeaderError::PersonalData {
+            columns: personal,
+            line: header_line,
+        });
+    }
+    Ok(ColumnMap {
+        kind,
+        headers: headers.to_vec(),
+        index,
+        ignored,
+    })
 }
 
 /// A profile to start from: what was recognised filled in, the rest to be chosen from the
 /// headers listed in the comment.
 pub fn profile_hint(kind: Kind, headers: &[String], index: &[(&'static str, usize)]) -> String {
     let mut s = format!("kind = \"{}\"\n", kind.as_str());
-    let personal: Vec<_> = headers.iter().filter(|h| is_personal(h)).map(|h| format!("\"{h}\"")).collect();
+    let personal: Vec<_> = headers
+        .iter()
+        .filter(|h| is_personal(h))
+        .map(|h| format!("\"{h}\""))
+        .collect();
     s.push_str(&format!("drop = [{}]\n", personal.join(", ")));
     s.push_str(&format!(
         "# Spalten der Datei / columns of the file: {}\n[columns]\n",
-        headers.iter().filter(|h| !h.trim().is_empty()).map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+        headers
+            .iter()
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| format!("\"{h}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     for c in kind.columns() {
         match index.iter().find(|(n, _)| *n == c.name) {

@@ -18,7 +18,6 @@ use problem::{HeaderError, UploadError};
 use read::Table;
 use row::{Problems, Row};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 
 /// How an upload is to be read.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +65,15 @@ pub struct Upload {
 }
 
 /// Words in the first cell of a totals row.
-const TOTAL_WORDS: &[&str] = &["summe", "gesamt", "gesamtsumme", "insgesamt", "total", "totals", "sum"];
+const TOTAL_WORDS: &[&str] = &[
+    "summe",
+    "gesamt",
+    "gesamtsumme",
+    "insgesamt",
+    "total",
+    "totals",
+    "sum",
+];
 
 /// How many leading rows are searched for the header.
 const HEADER_SEARCH_ROWS: usize = 50;
@@ -74,7 +81,10 @@ const HEADER_SEARCH_ROWS: usize = 50;
 /// Reads, maps, parses and validates an upload.
 pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> {
     if opts.max_bytes > 0 && bytes.len() as u64 > opts.max_bytes {
-        return Err(UploadError::TooLarge { size: bytes.len() as u64, limit: opts.max_bytes });
+        return Err(UploadError::TooLarge {
+            size: bytes.len() as u64,
+            limit: opts.max_bytes,
+        });
     }
     let (decoded, encoding);
     let table = match decode::sniff_format(bytes)? {
@@ -89,7 +99,10 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
             Table::csv(&decoded)
         }
     };
-    let office = opts.office.clone().or_else(|| opts.profile.as_ref().and_then(|p| p.office.clone()));
+    let office = opts
+        .office
+        .clone()
+        .or_else(|| opts.profile.as_ref().and_then(|p| p.office.clone()));
     let profile_kind = match opts.profile.as_ref().and_then(|p| p.kind.as_deref()) {
         Some(k) => Some(k.parse::<Kind>().map_err(UploadError::Profile)?),
         None => None,
@@ -97,8 +110,14 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
     let wanted = opts.kind.or(profile_kind);
 
     let (kind, header_line, headers) = find_header(&table, wanted, opts.profile.as_ref())?;
-    let map = map::map_headers(kind, &headers, header_line, opts.profile.as_ref(), office.is_some())?;
-    let mut notices: Vec<Notice> = map
+    let map = map::map_headers(
+        kind,
+        &headers,
+        header_line,
+        opts.profile.as_ref(),
+        office.is_some(),
+    )?;
+    let notices: Vec<Notice> = map
         .ignored
         .iter()
         .map(|h| Notice {
@@ -108,49 +127,164 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
         .collect();
 
     let today = opts.today.unwrap_or_else(crate::timefmt::today);
-    let ctx = crate::kinds::Context { office, today, style: table.number_style() };
-    let mut parser = kind.parser(&map, ctx);
-    let mut problems = Problems::default();
-    let mut invalid_rows = 0usize;
-    let mut seen: HashMap<u128, usize> = HashMap::new();
+    let ctx = crate::kinds::Context {
+        office,
+        today,
+        style: table.number_style(),
+    };
+    // Visits files are the large ones: read them on two cores. (Other kinds decide things
+    // from the whole file, such as the month of open cases.)
+    let halves = if kind == Kind::Visits && bytes.len() > PARALLEL_FROM_BYTES {
+        table.halves()
+    } else {
+        None
+    };
+    let (chunks, parsers) = match halves {
+        Some((a, b)) => {
+            let (ra, rb) = std::thread::scope(|s| {
+                let second = s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx));
+                let first = read_chunk(&a, kind, header_line, &map, &ctx);
+                (first, second.join().expect("reader thread"))
+            });
+            let (ca, pa) = ra?;
+            let (cb, pb) = rb?;
+            (vec![ca, cb], vec![pa, pb])
+        }
+        None => {
+            let (c, p) = read_chunk(&table, kind, header_line, &map, &ctx)?;
+            (vec![c], vec![p])
+        }
+    };
+    let mut chunks = chunks.into_iter();
+    let mut all = chunks.next().expect("one chunk at least");
+    let mut cross_duplicates = 0;
+    for c in chunks {
+        for (key, line) in &c.seen {
+            if let Some(first_line) = all.seen.get(key) {
+                all.problems.push(
+                    *line,
+                    "-".into(),
+                    &Cell::Text(""),
+                    problem::Issue::Duplicate {
+                        first_line: *first_line,
+                    },
+                );
+                cross_duplicates += 1;
+            }
+        }
+        all.problems.total += c.problems.total;
+        let room = problem::MAX_LISTED_PROBLEMS.saturating_sub(all.problems.list.len());
+        all.problems
+            .list
+            .extend(c.problems.list.into_iter().take(room));
+        all.invalid_rows += c.invalid_rows;
+        all.totals_dropped.extend(c.totals_dropped);
+        all.seen.extend(c.seen);
+    }
+    all.problems.list.sort_by_key(|p| p.line);
+    if cross_duplicates > 0 && opts.skip_invalid {
+        // The duplicate's row is already in the second half's frame: read again in one piece,
+        // so that it is left out like any other invalid row.
+        let (c, p) = read_chunk(&table, kind, header_line, &map, &ctx)?;
+        return finish_upload(kind, vec![p], c, notices, opts, encoding, header_line);
+    }
+    finish_upload(kind, parsers, all, notices, opts, encoding, header_line)
+}
+
+/// Files larger than this are read on two threads.
+const PARALLEL_FROM_BYTES: usize = 4 << 20;
+
+/// What reading (part of) a table found besides the parsed rows.
+struct Chunk {
+    problems: Problems,
+    invalid_rows: usize,
+    seen: HashMap<u128, usize>,
+    totals_dropped: Vec<usize>,
+}
+
+/// Reads the data rows of a table (or a part of one) into a kind's parser.
+fn read_chunk(
+    table: &Table,
+    kind: Kind,
+    header_line: usize,
+    map: &ColumnMap,
+    ctx: &crate::kinds::Context,
+) -> Result<(Chunk, Box<dyn crate::kinds::RowParser + Send>), UploadError> {
+    let mut parser = kind.parser(map, ctx.clone());
+    let mut c = Chunk {
+        problems: Problems::default(),
+        invalid_rows: 0,
+        seen: HashMap::new(),
+        totals_dropped: Vec::new(),
+    };
     let mapped = map.mapped_columns();
-    let hasher = std::collections::hash_map::RandomState::new();
-    let mut totals_dropped = Vec::new();
+    let style = table.number_style();
     table.for_each_row(|line, cells| {
         if line <= header_line || cells.iter().all(Cell::is_empty) {
             return true;
         }
         if is_totals_row(cells) {
-            totals_dropped.push(line);
+            c.totals_dropped.push(line);
             return true;
         }
-        let before = problems.total;
-        for (i, c) in cells.iter().enumerate() {
-            if let Cell::Text(s) = c {
-                if s.len() > read::MAX_CELL_BYTES {
-                    problems.push(line, header_name(&map, i), c, problem::Issue::CellTooLong);
-                }
+        let before = c.problems.total;
+        for (i, cell) in cells.iter().enumerate() {
+            if let Cell::Text(s) = cell
+                && s.len() > read::MAX_CELL_BYTES
+            {
+                c.problems
+                    .push(line, header_name(map, i), cell, problem::Issue::CellTooLong);
             }
         }
-        if problems.total == before {
-            let key = row_hash(&hasher, cells, &mapped);
-            if let Some(first_line) = seen.get(&key) {
-                let shown: Vec<String> = mapped.iter().filter_map(|&i| cells.get(i)).map(Cell::display).collect();
+        if c.problems.total == before {
+            let key = row_hash(cells, &mapped);
+            if let Some(first_line) = c.seen.get(&key) {
+                let shown: Vec<String> = mapped
+                    .iter()
+                    .filter_map(|&i| cells.get(i))
+                    .map(Cell::display)
+                    .collect();
                 let shown = shown.join(";");
-                problems.push(line, "-".into(), &Cell::Text(&shown), problem::Issue::Duplicate { first_line: *first_line });
+                c.problems.push(
+                    line,
+                    "-".into(),
+                    &Cell::Text(&shown),
+                    problem::Issue::Duplicate {
+                        first_line: *first_line,
+                    },
+                );
             } else {
-                seen.insert(key, line);
+                c.seen.insert(key, line);
             }
         }
-        if problems.total == before {
-            let mut row = Row::new(line, cells, &map, &mut problems, table.number_style());
+        if c.problems.total == before {
+            let mut row = Row::new(line, cells, map, &mut c.problems, style);
             parser.row(&mut row);
         }
-        if problems.total > before {
-            invalid_rows += 1;
+        if c.problems.total > before {
+            c.invalid_rows += 1;
         }
         true
     })?;
+    Ok((c, parser))
+}
+
+/// Decides on the whole file: refuse it, or build the upload from the parts' rows.
+fn finish_upload(
+    kind: Kind,
+    parsers: Vec<Box<dyn crate::kinds::RowParser + Send>>,
+    all: Chunk,
+    mut notices: Vec<Notice>,
+    opts: &Options,
+    encoding: Option<decode::Encoding>,
+    header_line: usize,
+) -> Result<Upload, UploadError> {
+    let Chunk {
+        problems,
+        invalid_rows,
+        totals_dropped,
+        ..
+    } = all;
     for line in totals_dropped {
         notices.push(Notice {
             de: format!("Summenzeile in Zeile {line} wurde nicht übernommen."),
@@ -158,12 +292,18 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
         });
     }
     if problems.total > 0 && !opts.skip_invalid {
-        return Err(UploadError::Invalid { problems: problems.list, total: problems.total });
+        return Err(UploadError::Invalid {
+            problems: problems.list,
+            total: problems.total,
+        });
     }
-    let parsed = parser.finish();
+    let parsed = Parsed::concat(parsers.into_iter().map(|p| p.finish()).collect());
     if parsed.rows == 0 {
         return Err(if problems.total > 0 {
-            UploadError::Invalid { problems: problems.list, total: problems.total }
+            UploadError::Invalid {
+                problems: problems.list,
+                total: problems.total,
+            }
         } else {
             UploadError::NoRows
         });
@@ -186,7 +326,10 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
 }
 
 fn header_name(map: &ColumnMap, i: usize) -> String {
-    map.headers.get(i).cloned().unwrap_or_else(|| format!("#{}", i + 1))
+    map.headers
+        .get(i)
+        .cloned()
+        .unwrap_or_else(|| format!("#{}", i + 1))
 }
 
 fn is_totals_row(cells: &[Cell]) -> bool {
@@ -202,31 +345,18 @@ fn is_totals_row(cells: &[Cell]) -> bool {
 }
 
 /// A 128-bit fingerprint of the mapped cells, so duplicates are found without keeping rows.
-fn row_hash(state: &impl BuildHasher, cells: &[Cell], mapped: &[usize]) -> u128 {
-    let mut a = state.build_hasher();
-    let mut b = state.build_hasher();
-    b.write_u8(0x5a);
+fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
     for &i in mapped {
-        let c = cells.get(i).copied().unwrap_or(Cell::Empty);
-        match c {
-            Cell::Text(s) => {
-                a.write(s.trim().as_bytes());
-                b.write(s.trim().as_bytes());
-            }
-            Cell::Number(n) | Cell::DateTime(n) => {
-                a.write_u64(n.to_bits());
-                b.write_u64(n.to_bits());
-            }
-            Cell::Bool(x) => {
-                a.write_u8(x as u8 + 2);
-                b.write_u8(x as u8 + 2);
-            }
+        match cells.get(i).copied().unwrap_or(Cell::Empty) {
+            Cell::Text(s) => h.update(s.trim().as_bytes()),
+            Cell::Number(n) | Cell::DateTime(n) => h.update(&n.to_bits().to_le_bytes()),
+            Cell::Bool(x) => h.update(&[x as u8 + 2]),
             Cell::Empty => {}
         }
-        a.write_u8(0xff);
-        b.write_u8(0xfe);
+        h.update(&[0xff]);
     }
-    ((a.finish() as u128) << 64) | b.finish() as u128
+    h.digest128()
 }
 
 /// Finds the header row among the first rows: the one the kind (or, if not given, any kind)
@@ -275,7 +405,10 @@ fn find_header(
             match kind {
                 Some(k) => {
                     let m = map::map_headers(k, &headers, line, profile, false);
-                    Err(m.err().unwrap_or(HeaderError::KindNotRecognised { found }).into())
+                    Err(m
+                        .err()
+                        .unwrap_or(HeaderError::KindNotRecognised { found })
+                        .into())
                 }
                 None => Err(HeaderError::KindNotRecognised { found }.into()),
             }

@@ -86,7 +86,11 @@ pub fn date(s: &str) -> Option<i32> {
         let mut parts = b[5..].split(|c| *c == b'-');
         let m = digits(parts.next()?)?;
         let d = digits(parts.next()?)?;
-        return if parts.next().is_none() { checked_date(y, m, d) } else { None };
+        return if parts.next().is_none() {
+            checked_date(y, m, d)
+        } else {
+            None
+        };
     }
     let sep = *b.iter().find(|c| **c == b'.' || **c == b'/')?;
     let mut parts = b.split(|c| *c == sep);
@@ -163,7 +167,11 @@ pub fn datetime_cell(c: &Cell) -> Option<i64> {
 /// A date cell as days since the epoch.
 pub fn date_cell(c: &Cell) -> Option<i32> {
     match c {
-        Cell::Text(s) => date(s).or_else(|| datetime(s).filter(|t| t % 86_400 == 0).map(|t| (t / 86_400) as i32)),
+        Cell::Text(s) => date(s).or_else(|| {
+            datetime(s)
+                .filter(|t| t % 86_400 == 0)
+                .map(|t| (t / 86_400) as i32)
+        }),
         Cell::Number(n) | Cell::DateTime(n) => {
             excel_serial_to_secs(*n).map(|t| t.div_euclid(86_400) as i32)
         }
@@ -223,7 +231,11 @@ pub fn month(c: &Cell) -> Option<i32> {
         return Some(k);
     }
     let (a, b) = s.split_once(['/', '.', ' '])?;
-    let y: i32 = b.trim().parse().ok().filter(|y| (1900..=2200).contains(y))?;
+    let y: i32 = b
+        .trim()
+        .parse()
+        .ok()
+        .filter(|y| (1900..=2200).contains(y))?;
     let m = match a.trim().parse::<i32>() {
         Ok(m) => m,
         Err(_) => month_name(a.trim())?,
@@ -249,7 +261,9 @@ fn month_name(s: &str) -> Option<i32> {
     let l = s.to_lowercase();
     NAMES
         .iter()
-        .position(|[de, en]| l.starts_with(de) || l.starts_with(en) || (l.starts_with("maer") && *de == "mär"))
+        .position(|[de, en]| {
+            l.starts_with(de) || l.starts_with(en) || (l.starts_with("maer") && *de == "mär")
+        })
         .map(|i| i as i32 + 1)
 }
 
@@ -295,7 +309,10 @@ mod tests {
         let d = days_from_civil(2025, 3, 7) as i64 * 86_400;
         assert_eq!(datetime("2025-03-07T09:05:00"), Some(d + 9 * 3600 + 300));
         assert_eq!(datetime("07.03.2025 09:05"), Some(d + 9 * 3600 + 300));
-        assert_eq!(datetime("2025-03-07 09:05:00.123"), Some(d + 9 * 3600 + 300));
+        assert_eq!(
+            datetime("2025-03-07 09:05:00.123"),
+            Some(d + 9 * 3600 + 300)
+        );
     }
 
     #[test]

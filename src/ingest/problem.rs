@@ -101,22 +101,37 @@ pub const MAX_LISTED_PROBLEMS: usize = 10_000;
 pub enum UploadError {
     #[error("Die Datei ist leer. / The file is empty.")]
     Empty,
-    #[error("Die Datei ist größer als erlaubt ({size} Bytes, höchstens {limit}). / The file is larger than allowed ({size} bytes, at most {limit}).")]
+    #[error(
+        "Die Datei ist größer als erlaubt ({size} Bytes, höchstens {limit}). / The file is larger than allowed ({size} bytes, at most {limit})."
+    )]
     TooLarge { size: u64, limit: u64 },
-    #[error("Das ist keine Text- oder Excel-Datei (Byte {offset} ist ein Steuerzeichen). Bitte als CSV oder XLSX exportieren. / This is not a text or Excel file (byte {offset} is a control character). Export as CSV or XLSX.")]
+    #[error(
+        "Das ist keine Text- oder Excel-Datei (Byte {offset} ist ein Steuerzeichen). Bitte als CSV oder XLSX exportieren. / This is not a text or Excel file (byte {offset} is a control character). Export as CSV or XLSX."
+    )]
     Binary { offset: usize },
-    #[error("Altes Excel-Format (.xls). Bitte in Excel als .xlsx oder .csv speichern. / Old Excel format (.xls). Save it as .xlsx or .csv in Excel.")]
+    #[error(
+        "Altes Excel-Format (.xls). Bitte in Excel als .xlsx oder .csv speichern. / Old Excel format (.xls). Save it as .xlsx or .csv in Excel."
+    )]
     OldExcel,
-    #[error("Die Excel-Datei ist beschädigt oder gepackt zu groß ({0}). / The Excel file is damaged or unpacks too large ({0}).")]
+    #[error(
+        "Die Excel-Datei ist beschädigt oder gepackt zu groß ({0}). / The Excel file is damaged or unpacks too large ({0})."
+    )]
     BadXlsx(String),
-    #[error("Anführungszeichen in Zeile {line} wird nie geschlossen; die Datei ist wohl abgeschnitten oder kein CSV. / The quote opened on line {line} is never closed; the file is probably cut off or not a CSV.")]
+    #[error(
+        "Anführungszeichen in Zeile {line} wird nie geschlossen; die Datei ist wohl abgeschnitten oder kein CSV. / The quote opened on line {line} is never closed; the file is probably cut off or not a CSV."
+    )]
     UnterminatedQuote { line: usize },
-    #[error("Keine Datenzeilen gefunden: nur Kopfzeile oder Titel. / No data rows found: only a header or title.")]
+    #[error(
+        "Keine Datenzeilen gefunden: nur Kopfzeile oder Titel. / No data rows found: only a header or title."
+    )]
     NoRows,
     #[error("{0}")]
     Headers(#[from] HeaderError),
     #[error("{}", render_problems(.problems, *.total, crate::i18n::Lang::De))]
-    Invalid { problems: Vec<Problem>, total: usize },
+    Invalid {
+        problems: Vec<Problem>,
+        total: usize,
+    },
     #[error("Das Zuordnungsprofil ist fehlerhaft: {0} / The mapping profile is invalid: {0}")]
     Profile(String),
 }
@@ -124,8 +139,12 @@ pub enum UploadError {
 /// Renders a list of problems, one per line, with a summary first.
 pub fn render_problems(problems: &[Problem], total: usize, lang: Lang) -> String {
     let mut out = match lang {
-        Lang::De => format!("Die Datei wurde nicht importiert: {total} Problem(e) gefunden. Bitte korrigieren und erneut hochladen; es wurde nichts gespeichert.\n"),
-        Lang::En => format!("The file was not imported: {total} problem(s) found. Correct them and upload again; nothing was stored.\n"),
+        Lang::De => format!(
+            "Die Datei wurde nicht importiert: {total} Problem(e) gefunden. Bitte korrigieren und erneut hochladen; es wurde nichts gespeichert.\n"
+        ),
+        Lang::En => format!(
+            "The file was not imported: {total} problem(s) found. Correct them and upload again; nothing was stored.\n"
+        ),
     };
     for p in problems {
         out.push_str("  ");
@@ -171,7 +190,10 @@ pub enum HeaderError {
     #[error("{}", self.render(Lang::De))]
     PersonalData { columns: Vec<String>, line: usize },
     #[error("{}", self.render(Lang::De))]
-    DuplicateColumn { canonical: &'static str, headers: Vec<String> },
+    DuplicateColumn {
+        canonical: &'static str,
+        headers: Vec<String>,
+    },
     #[error("{}", self.render(Lang::De))]
     KindNotRecognised { found: Vec<String> },
 }
@@ -180,23 +202,47 @@ impl HeaderError {
     /// The message in one language.
     pub fn render(&self, lang: Lang) -> String {
         match (self, lang) {
-            (HeaderError::Unknown { kind, found, missing, profile_hint }, Lang::De) => format!(
+            (
+                HeaderError::Unknown {
+                    kind,
+                    found,
+                    missing,
+                    profile_hint,
+                },
+                Lang::De,
+            ) => format!(
                 "Die Spalten passen nicht zur Datenart „{kind}“.\nGefundene Spalten: {}\nEs fehlt: {}\nLegen Sie ein Zuordnungsprofil an (--profile DATEI), z. B.:\n\n{profile_hint}",
                 found.join(" | "),
                 missing.join(", ")
             ),
-            (HeaderError::Unknown { kind, found, missing, profile_hint }, Lang::En) => format!(
+            (
+                HeaderError::Unknown {
+                    kind,
+                    found,
+                    missing,
+                    profile_hint,
+                },
+                Lang::En,
+            ) => format!(
                 "The columns do not fit the data kind \"{kind}\".\nColumns found: {}\nMissing: {}\nCreate a mapping profile (--profile FILE), for example:\n\n{profile_hint}",
                 found.join(" | "),
                 missing.join(", ")
             ),
             (HeaderError::PersonalData { columns, line }, Lang::De) => format!(
                 "Zeile {line}: Die Spalten {} enthalten personenbezogene Daten und werden nicht angenommen. Entfernen Sie sie aus dem Export oder tragen Sie sie im Zuordnungsprofil unter drop = [...] ein.",
-                columns.iter().map(|c| format!("„{c}“")).collect::<Vec<_>>().join(", ")
+                columns
+                    .iter()
+                    .map(|c| format!("„{c}“"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             (HeaderError::PersonalData { columns, line }, Lang::En) => format!(
                 "line {line}: the columns {} hold personal data and are not accepted. Remove them from the export or list them in the mapping profile under drop = [...].",
-                columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+                columns
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             (HeaderError::DuplicateColumn { canonical, headers }, Lang::De) => format!(
                 "Mehrere Spalten meinen dasselbe ({canonical}): {}. Bitte eine davon im Profil unter drop eintragen.",

@@ -13,14 +13,64 @@ pub const MAX_CELL_BYTES: usize = 4096;
 
 /// A source of rows: a decoded CSV text or the cells of the first non-empty XLSX sheet.
 pub enum Table<'a> {
-    Csv { text: &'a str, separator: u8 },
-    Xlsx { rows: Vec<Vec<Data>>, first_line: usize },
+    Csv {
+        text: &'a str,
+        separator: u8,
+    },
+    /// Text without any quote character: split by hand, cells borrow the text, and it can be
+    /// cut into parts that are read in parallel.
+    Lines {
+        text: &'a str,
+        separator: u8,
+        first_line: usize,
+    },
+    Xlsx {
+        rows: Vec<Vec<Data>>,
+        first_line: usize,
+    },
 }
 
 impl<'a> Table<'a> {
     /// A CSV table with its separator detected from the first lines.
     pub fn csv(text: &'a str) -> Self {
-        Table::Csv { text, separator: sniff_separator(text) }
+        let separator = sniff_separator(text);
+        if memchr::memchr(b'"', text.as_bytes()).is_none() {
+            Table::Lines {
+                text,
+                separator,
+                first_line: 1,
+            }
+        } else {
+            Table::Csv { text, separator }
+        }
+    }
+
+    /// Cuts quote-free text into two parts at a line end near the middle, so that both
+    /// cores can read; other tables stay whole.
+    pub fn halves(&self) -> Option<(Table<'a>, Table<'a>)> {
+        let Table::Lines {
+            text,
+            separator,
+            first_line,
+        } = *self
+        else {
+            return None;
+        };
+        let mid = text.len() / 2;
+        let cut = mid + memchr::memchr(b'\n', &text.as_bytes()[mid..])? + 1;
+        let lines_before = memchr::memchr_iter(b'\n', &text.as_bytes()[..cut]).count();
+        Some((
+            Table::Lines {
+                text: &text[..cut],
+                separator,
+                first_line,
+            },
+            Table::Lines {
+                text: &text[cut..],
+                separator,
+                first_line: first_line + lines_before,
+            },
+        ))
     }
 
     /// Loads the first sheet that has cells.
@@ -45,7 +95,12 @@ impl<'a> Table<'a> {
     /// How numbers are written: German Excel CSVs use `;` and a decimal comma.
     pub fn number_style(&self) -> NumberStyle {
         match self {
-            Table::Csv { separator: b',', .. } => NumberStyle::Point,
+            Table::Csv {
+                separator: b',', ..
+            }
+            | Table::Lines {
+                separator: b',', ..
+            } => NumberStyle::Point,
             _ => NumberStyle::German,
         }
     }
@@ -56,46 +111,34 @@ impl<'a> Table<'a> {
         mut f: impl FnMut(usize, &[Cell<'_>]) -> bool,
     ) -> Result<(), UploadError> {
         match self {
-            Table::Csv { text, separator } => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .delimiter(*separator)
-                    .from_reader(text.as_bytes());
-                let mut record = csv::ByteRecord::new();
-                let mut width = 16;
-                let mut quotes_checked = false;
-                loop {
-                    match reader.read_byte_record(&mut record) {
-                        Ok(false) => break,
-                        Ok(true) => {}
-                        Err(e) => {
-                            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                            return Err(UploadError::UnterminatedQuote { line });
+            Table::Lines {
+                text,
+                separator,
+                first_line,
+            } => {
+                let sep = *separator as char;
+                let mut cells: Vec<Cell> = Vec::with_capacity(16);
+                let body = text.strip_suffix('\n').unwrap_or(text);
+                if body.is_empty() {
+                    return Ok(());
+                }
+                for (i, raw) in body.split('\n').enumerate() {
+                    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                    cells.clear();
+                    cells.extend(raw.split(sep).map(|f| {
+                        if f.is_empty() {
+                            Cell::Empty
+                        } else {
+                            Cell::Text(f)
                         }
-                    }
-                    let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-                    // A field spanning lines may be a quote that never closes: scan once.
-                    if !quotes_checked && record.iter().any(|f| f.contains(&b'\n')) {
-                        quotes_checked = true;
-                        if let Some(line) = unterminated_quote_line(text, *separator) {
-                            return Err(UploadError::UnterminatedQuote { line });
-                        }
-                    }
-                    let mut cells: Vec<Cell> = Vec::with_capacity(width);
-                    // Fields split at ASCII bytes of valid UTF-8 are valid UTF-8.
-                    cells.extend(record.iter().map(|f| match std::str::from_utf8(f) {
-                        Ok(s) if s.is_empty() => Cell::Empty,
-                        Ok(s) => Cell::Text(s),
-                        Err(_) => Cell::Empty,
                     }));
-                    width = cells.len();
-                    if !f(line, &cells) {
+                    if !f(first_line + i, &cells) {
                         break;
                     }
                 }
                 Ok(())
             }
+            Table::Csv { text, separator } => read_quoted(text, *separator, f),
             Table::Xlsx { rows, first_line } => {
                 let mut cells: Vec<Cell> = Vec::with_capacity(16);
                 for (i, row) in rows.iter().enumerate() {
@@ -104,7 +147,11 @@ impl<'a> Table<'a> {
                         Data::Int(n) => Cell::Number(*n as f64),
                         Data::Float(n) => Cell::Number(*n),
                         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                            if s.is_empty() { Cell::Empty } else { Cell::Text(s) }
+                            if s.is_empty() {
+                                Cell::Empty
+                            } else {
+                                Cell::Text(s)
+                            }
                         }
                         Data::Bool(b) => Cell::Bool(*b),
                         Data::DateTime(dt) => Cell::DateTime(dt.as_f64()),
@@ -124,7 +171,11 @@ impl<'a> Table<'a> {
 /// Picks the separator that splits the first lines into the same number (> 1) of fields
 /// most often. Title lines ("Zeitraum: …") have no separators and do not count.
 pub fn sniff_separator(text: &str) -> u8 {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(40).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(40)
+        .collect();
     let mut best = (b';', 0usize, 0usize);
     for sep in [b';', b',', b'\t', b'|'] {
         let mut counts = std::collections::HashMap::<usize, usize>::new();
@@ -134,10 +185,10 @@ pub fn sniff_separator(text: &str) -> u8 {
                 *counts.entry(n).or_default() += 1;
             }
         }
-        if let Some((fields, lines_with)) = counts.into_iter().max_by_key(|(n, c)| (*c, *n)) {
-            if (lines_with, fields) > (best.1, best.2) {
-                best = (sep, lines_with, fields);
-            }
+        if let Some((fields, lines_with)) = counts.into_iter().max_by_key(|(n, c)| (*c, *n))
+            && (lines_with, fields) > (best.1, best.2)
+        {
+            best = (sep, lines_with, fields);
         }
     }
     best.0
@@ -156,37 +207,91 @@ fn count_fields(line: &str, sep: u8) -> usize {
     n
 }
 
-/// The line on which a quoted field opens and is never closed, if any.
-pub fn unterminated_quote_line(text: &str, sep: u8) -> Option<usize> {
-    let mut line = 1;
-    let mut in_quote = false;
-    let mut opened_at = 0;
-    let mut field_start = true;
-    let bytes = text.as_bytes();
+/// Reads CSV with quoted fields (RFC 4180: `""` inside quotes, separators and line breaks
+/// inside quotes), counting lines as an editor does. A quote that never closes is an error
+/// naming the line it opened on.
+fn read_quoted<'a>(
+    text: &'a str,
+    sep: u8,
+    mut f: impl FnMut(usize, &[Cell<'_>]) -> bool,
+) -> Result<(), UploadError> {
+    use std::borrow::Cow;
+    let b = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_quote {
-            if b == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 1;
+    let mut line = 1;
+    let mut fields: Vec<Cow<'a, str>> = Vec::with_capacity(16);
+    while i < b.len() {
+        let record_line = line;
+        fields.clear();
+        loop {
+            let field: Cow<'a, str>;
+            if b[i..].first() == Some(&b'"') {
+                let opened = line;
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                let end = loop {
+                    let Some(k) = memchr::memchr(b'"', &b[j..]) else {
+                        return Err(UploadError::UnterminatedQuote { line: opened });
+                    };
+                    line += memchr::memchr_iter(b'\n', &b[j..j + k]).count();
+                    j += k;
+                    if b.get(j + 1) == Some(&b'"') {
+                        escaped = true;
+                        j += 2;
+                    } else {
+                        break j;
+                    }
+                };
+                // Text between the closing quote and the next separator is kept, as Excel does.
+                let after = end + 1;
+                let stop = after
+                    + b[after..]
+                        .iter()
+                        .position(|c| *c == sep || *c == b'\n')
+                        .unwrap_or(b.len() - after);
+                let tail = text[after..stop].trim_end_matches('\r');
+                let inner = &text[start..end];
+                field = if escaped || !tail.is_empty() {
+                    Cow::Owned(format!("{}{tail}", inner.replace("\"\"", "\"")))
                 } else {
-                    in_quote = false;
+                    Cow::Borrowed(inner)
+                };
+                i = stop;
+            } else {
+                let stop = i + b[i..]
+                    .iter()
+                    .position(|c| *c == sep || *c == b'\n')
+                    .unwrap_or(b.len() - i);
+                field = Cow::Borrowed(text[i..stop].strip_suffix('\r').unwrap_or(&text[i..stop]));
+                i = stop;
+            }
+            fields.push(field);
+            match b.get(i) {
+                Some(c) if *c == sep => i += 1,
+                Some(b'\n') => {
+                    i += 1;
+                    line += 1;
+                    break;
                 }
+                _ => break,
             }
-            if b == b'\n' {
-                line += 1;
-            }
-        } else if b == b'"' && field_start {
-            in_quote = true;
-            opened_at = line;
-        } else if b == b'\n' {
-            line += 1;
         }
-        field_start = b == sep || b == b'\n' || (b == b'"' && !in_quote && field_start);
-        i += 1;
+        let cells: Vec<Cell> = fields
+            .iter()
+            .map(|f| {
+                if f.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(f)
+                }
+            })
+            .collect();
+        if !f(record_line, &cells) {
+            break;
+        }
     }
-    in_quote.then_some(opened_at)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -195,14 +300,77 @@ mod tests {
 
     #[test]
     fn separators() {
-        assert_eq!(sniff_separator("Auswertung\nZeitraum: 01.03.2025 bis 31.03.2025\n\na;b;c\n1;2,5;3\n"), b';');
+        assert_eq!(
+            sniff_separator("Auswertung\nZeitraum: 01.03.2025 bis 31.03.2025\n\na;b;c\n1;2,5;3\n"),
+            b';'
+        );
         assert_eq!(sniff_separator("a,b,c\n1,\"2;5\",3\n"), b',');
         assert_eq!(sniff_separator("a\tb\tc\n1\t2\t3\n"), b'\t');
     }
 
+    fn rows(text: &str) -> Result<Vec<(usize, Vec<String>)>, UploadError> {
+        let mut out = Vec::new();
+        Table::csv(text).for_each_row(|l, c| {
+            out.push((
+                l,
+                c.iter()
+                    .map(|c| c.text().unwrap_or("").to_string())
+                    .collect(),
+            ));
+            true
+        })?;
+        Ok(out)
+    }
+
     #[test]
-    fn unterminated_quotes_are_found() {
-        assert_eq!(unterminated_quote_line("a;b\n1;\"x\n2;3\n", b';'), Some(2));
-        assert_eq!(unterminated_quote_line("a;b\n1;\"x\"\"y\"\n", b';'), None);
+    fn quoted_fields() {
+        let r = rows("a;b\n1;\"x;\"\"y\"\"\nz\"\n2;3\n").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                (1, vec!["a".into(), "b".into()]),
+                (2, vec!["1".into(), "x;\"y\"\nz".into()]),
+                (4, vec!["2".into(), "3".into()])
+            ]
+        );
+        assert!(matches!(
+            rows("a;b\n1;\"x\n2;3\n"),
+            Err(UploadError::UnterminatedQuote { line: 2 })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod line_number_tests {
+    use super::*;
+
+    fn lines_of(table: &Table) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        table
+            .for_each_row(|line, cells| {
+                out.push((line, cells.first().map(|c| c.display()).unwrap_or_default()));
+                true
+            })
+            .unwrap();
+        out
+    }
+
+    /// Quoted and unquoted files give the line numbers an editor shows, blank lines and CRLF
+    /// included.
+    #[test]
+    fn line_numbers_are_the_editors() {
+        let plain = "Titel\r\nZeitraum\r\n\r\na;b\r\nx;1\r\ny;2\r\n";
+        let quoted = "Titel\r\nZeitraum\r\n\r\na;b\r\n\"x\";1\r\ny;2\r\n";
+        let p = lines_of(&Table::csv(plain));
+        let q = lines_of(&Table::csv(quoted));
+        assert!(matches!(Table::csv(quoted), Table::Csv { .. }));
+        let want = |v: &[(usize, String)]| {
+            v.iter()
+                .filter(|(_, s)| s == "x" || s == "y")
+                .map(|(l, _)| *l)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(want(&p), vec![5, 6]);
+        assert_eq!(want(&q), vec![5, 6]);
     }
 }

@@ -18,7 +18,12 @@ impl Problems {
     pub fn push(&mut self, line: usize, column: String, value: &Cell, issue: Issue) {
         self.total += 1;
         if self.list.len() < MAX_LISTED_PROBLEMS {
-            self.list.push(Problem { line, column, value: value.display(), issue });
+            self.list.push(Problem {
+                line,
+                column,
+                value: value.display(),
+                issue,
+            });
         }
     }
 }
@@ -43,12 +48,20 @@ impl<'r, 'c> Row<'r, 'c> {
         problems: &'r mut Problems,
         style: NumberStyle,
     ) -> Self {
-        Row { line, cells, map, problems, errors: 0, style }
+        Row {
+            line,
+            cells,
+            map,
+            problems,
+            errors: 0,
+            style,
+        }
     }
 
     /// The cell in file column `col`, empty if the row is short.
     pub fn cell(&self, col: Option<usize>) -> Cell<'c> {
-        col.and_then(|i| self.cells.get(i).copied()).unwrap_or(Cell::Empty)
+        col.and_then(|i| self.cells.get(i).copied())
+            .unwrap_or(Cell::Empty)
     }
 
     /// Records a problem for file column `col`.
@@ -61,7 +74,12 @@ impl<'r, 'c> Row<'r, 'c> {
         self.errors += 1;
     }
 
-    fn typed<T>(&mut self, col: Option<usize>, f: impl Fn(&Cell) -> Option<T>, issue: Issue) -> Option<T> {
+    fn typed<T>(
+        &mut self,
+        col: Option<usize>,
+        f: impl Fn(&Cell) -> Option<T>,
+        issue: Issue,
+    ) -> Option<T> {
         let c = self.cell(col);
         if c.is_empty() {
             return None;
@@ -80,7 +98,11 @@ impl<'r, 'c> Row<'r, 'c> {
                 let t = s.trim();
                 (!t.is_empty()).then(|| t.to_string())
             }
-            Cell::Number(n) => Some(if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() }),
+            Cell::Number(n) => Some(if n.fract() == 0.0 {
+                format!("{}", n as i64)
+            } else {
+                n.to_string()
+            }),
             Cell::Bool(b) => Some(b.to_string()),
             Cell::DateTime(n) => Some(n.to_string()),
             Cell::Empty => None,
@@ -99,21 +121,37 @@ impl<'r, 'c> Row<'r, 'c> {
 
     /// A moment given either as one datetime column, or as a time of day on the row's date.
     /// Either column may hold either form.
-    pub fn moment(&mut self, datetime_col: Option<usize>, date: Option<i32>, time_col: Option<usize>) -> Option<i64> {
-        let col = if self.cell(datetime_col).is_empty() { time_col } else { datetime_col };
+    pub fn moment(
+        &mut self,
+        datetime_col: Option<usize>,
+        date: Option<i32>,
+        time_col: Option<usize>,
+    ) -> Option<i64> {
+        let col = if self.cell(datetime_col).is_empty() {
+            time_col
+        } else {
+            datetime_col
+        };
         let c = self.cell(col);
         if c.is_empty() {
             return None;
         }
-        if let Some(d) = date {
-            if let Some(t) = parse::time_cell(&c) {
-                return Some(d as i64 * 86_400 + t as i64);
-            }
+        if let Some(d) = date
+            && let Some(t) = parse::time_cell(&c)
+        {
+            return Some(d as i64 * 86_400 + t as i64);
         }
         if let Some(dt) = parse::datetime_cell(&c) {
             return Some(dt);
         }
-        self.problem(col, if date.is_some() { Issue::NotATime } else { Issue::NotADateTime });
+        self.problem(
+            col,
+            if date.is_some() {
+                Issue::NotATime
+            } else {
+                Issue::NotADateTime
+            },
+        );
         None
     }
 
@@ -141,7 +179,11 @@ impl<'r, 'c> Row<'r, 'c> {
     /// A count: a whole number ≥ 0.
     pub fn count(&mut self, col: Option<usize>) -> Option<i64> {
         let style = self.style;
-        let v = self.typed(col, |c| parse::number_cell(c, style), Issue::NotAWholeNumber)?;
+        let v = self.typed(
+            col,
+            |c| parse::number_cell(c, style),
+            Issue::NotAWholeNumber,
+        )?;
         if v.fract() != 0.0 || v.abs() > 1e15 {
             self.problem(col, Issue::NotAWholeNumber);
             return None;

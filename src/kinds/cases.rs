@@ -11,12 +11,83 @@ use polars::prelude::*;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "office", aliases: &["Amt", "Behörde", "Dienststelle", "Organisationseinheit", "Office", "Department"], help: "Amt / office" },
-    ColumnDef { name: "service", aliases: &["Verfahren", "Verfahrensart", "Antragsart", "Dienstleistung", "Leistung", "Service", "Procedure"], help: "Verfahrensart / type of application" },
-    ColumnDef { name: "case_id", aliases: &["Aktenzeichen", "Vorgangsnummer", "Az", "Antragsnummer", "Case", "Case id", "Case number", "Reference"], help: "Aktenzeichen / case number" },
-    ColumnDef { name: "received_on", aliases: &["Eingang", "Eingangsdatum", "Antragseingang", "Antrag vom", "Received", "Received on", "Submitted"], help: "Eingangsdatum / received" },
-    ColumnDef { name: "decided_on", aliases: &["Entscheidung", "Entscheidungsdatum", "Bescheid vom", "Erledigt am", "Abschluss", "Decided", "Decided on", "Closed"], help: "Entscheidungsdatum, leer wenn offen / decided, empty while open" },
-    ColumnDef { name: "outcome", aliases: &["Ergebnis", "Entscheidungsart", "Status", "Outcome", "Result"], help: "Ergebnis / outcome (optional)" },
+    ColumnDef {
+        name: "office",
+        aliases: &[
+            "Amt",
+            "Behörde",
+            "Dienststelle",
+            "Organisationseinheit",
+            "Office",
+            "Department",
+        ],
+        help: "Amt / office",
+    },
+    ColumnDef {
+        name: "service",
+        aliases: &[
+            "Verfahren",
+            "Verfahrensart",
+            "Antragsart",
+            "Dienstleistung",
+            "Leistung",
+            "Service",
+            "Procedure",
+        ],
+        help: "Verfahrensart / type of application",
+    },
+    ColumnDef {
+        name: "case_id",
+        aliases: &[
+            "Aktenzeichen",
+            "Vorgangsnummer",
+            "Az",
+            "Antragsnummer",
+            "Case",
+            "Case id",
+            "Case number",
+            "Reference",
+        ],
+        help: "Aktenzeichen / case number",
+    },
+    ColumnDef {
+        name: "received_on",
+        aliases: &[
+            "Eingang",
+            "Eingangsdatum",
+            "Antragseingang",
+            "Antrag vom",
+            "Received",
+            "Received on",
+            "Submitted",
+        ],
+        help: "Eingangsdatum / received",
+    },
+    ColumnDef {
+        name: "decided_on",
+        aliases: &[
+            "Entscheidung",
+            "Entscheidungsdatum",
+            "Bescheid vom",
+            "Erledigt am",
+            "Abschluss",
+            "Decided",
+            "Decided on",
+            "Closed",
+        ],
+        help: "Entscheidungsdatum, leer wenn offen / decided, empty while open",
+    },
+    ColumnDef {
+        name: "outcome",
+        aliases: &[
+            "Ergebnis",
+            "Entscheidungsart",
+            "Status",
+            "Outcome",
+            "Result",
+        ],
+        help: "Ergebnis / outcome (optional)",
+    },
 ];
 
 /// Required columns.
@@ -38,7 +109,15 @@ pub struct Parser {
 impl Parser {
     /// A parser for a mapped header.
     pub fn new(map: &ColumnMap, ctx: Context) -> Self {
-        let col = ["office", "service", "case_id", "received_on", "decided_on", "outcome"].map(|n| map.get(n));
+        let col = [
+            "office",
+            "service",
+            "case_id",
+            "received_on",
+            "decided_on",
+            "outcome",
+        ]
+        .map(|n| map.get(n));
         Parser {
             ctx,
             col,
@@ -62,10 +141,10 @@ impl RowParser for Parser {
         let received = r.date(received_c);
         let received = r.require(received, received_c);
         let decided = r.date(decided_c);
-        if let (Some(a), Some(b)) = (received, decided) {
-            if b < a {
-                r.problem(decided_c, Issue::DecidedBeforeReceived);
-            }
+        if let (Some(a), Some(b)) = (received, decided)
+            && b < a
+        {
+            r.problem(decided_c, Issue::DecidedBeforeReceived);
         }
         for (v, c) in [(received, received_c), (decided, decided_c)] {
             if v.is_some_and(|d| d > self.ctx.today) {
@@ -75,13 +154,17 @@ impl RowParser for Parser {
         if r.errors > 0 {
             return;
         }
-        let (Some(office), Some(case_id)) = (office, case_id) else { return };
+        let (Some(office), Some(case_id)) = (office, case_id) else {
+            return;
+        };
         self.office.push(Some(self.strings.id(&office)));
-        self.service.push(r.text(service_c).map(|s| self.strings.id(&s)));
+        self.service
+            .push(r.text(service_c).map(|s| self.strings.id(&s)));
         self.case_id.push(case_id);
         self.received_on.push(received);
         self.decided_on.push(decided);
-        self.outcome.push(r.text(outcome_c).map(|s| self.strings.id(&s)));
+        self.outcome
+            .push(r.text(outcome_c).map(|s| self.strings.id(&s)));
     }
 
     fn finish(self: Box<Self>) -> Parsed {

@@ -10,14 +10,80 @@ use polars::prelude::*;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "office", aliases: &["Amt", "Servicecenter", "Service-Center", "Dienststelle", "Office"], help: "Amt / office" },
-    ColumnDef { name: "date", aliases: &["Datum", "Tag", "Date", "Day"], help: "Tag (oder month) / day" },
-    ColumnDef { name: "month", aliases: &["Monat", "Berichtsmonat", "Month"], help: "Monat (oder date) / month" },
-    ColumnDef { name: "channel", aliases: &["Kanal", "Kontaktkanal", "Channel"], help: "Telefon, Chat, E-Mail … (optional)" },
-    ColumnDef { name: "offered", aliases: &["Angeboten", "Anrufe", "Eingehende Anrufe", "Anrufe gesamt", "Kontakte", "Offered", "Calls offered", "Incoming"], help: "eingegangene Kontakte / offered" },
-    ColumnDef { name: "answered", aliases: &["Angenommen", "Beantwortet", "Angenommene Anrufe", "Answered", "Calls answered"], help: "angenommene Kontakte / answered" },
-    ColumnDef { name: "answered_within_target", aliases: &["Innerhalb Servicelevel", "Angenommen in Zielzeit", "In Zielzeit", "Answered within target", "Within SLA"], help: "in der Zielzeit angenommen (optional)" },
-    ColumnDef { name: "handle_time_mean_min", aliases: &["Gesprächsdauer", "Mittlere Gesprächsdauer", "Bearbeitungszeit", "Handle time", "Average handle time", "AHT"], help: "mittlere Bearbeitungszeit in Minuten (optional)" },
+    ColumnDef {
+        name: "office",
+        aliases: &[
+            "Amt",
+            "Servicecenter",
+            "Service-Center",
+            "Dienststelle",
+            "Office",
+        ],
+        help: "Amt / office",
+    },
+    ColumnDef {
+        name: "date",
+        aliases: &["Datum", "Tag", "Date", "Day"],
+        help: "Tag (oder month) / day",
+    },
+    ColumnDef {
+        name: "month",
+        aliases: &["Monat", "Berichtsmonat", "Month"],
+        help: "Monat (oder date) / month",
+    },
+    ColumnDef {
+        name: "channel",
+        aliases: &["Kanal", "Kontaktkanal", "Channel"],
+        help: "Telefon, Chat, E-Mail … (optional)",
+    },
+    ColumnDef {
+        name: "offered",
+        aliases: &[
+            "Angeboten",
+            "Anrufe",
+            "Eingehende Anrufe",
+            "Anrufe gesamt",
+            "Kontakte",
+            "Offered",
+            "Calls offered",
+            "Incoming",
+        ],
+        help: "eingegangene Kontakte / offered",
+    },
+    ColumnDef {
+        name: "answered",
+        aliases: &[
+            "Angenommen",
+            "Beantwortet",
+            "Angenommene Anrufe",
+            "Answered",
+            "Calls answered",
+        ],
+        help: "angenommene Kontakte / answered",
+    },
+    ColumnDef {
+        name: "answered_within_target",
+        aliases: &[
+            "Innerhalb Servicelevel",
+            "Angenommen in Zielzeit",
+            "In Zielzeit",
+            "Answered within target",
+            "Within SLA",
+        ],
+        help: "in der Zielzeit angenommen (optional)",
+    },
+    ColumnDef {
+        name: "handle_time_mean_min",
+        aliases: &[
+            "Gesprächsdauer",
+            "Mittlere Gesprächsdauer",
+            "Bearbeitungszeit",
+            "Handle time",
+            "Average handle time",
+            "AHT",
+        ],
+        help: "mittlere Bearbeitungszeit in Minuten (optional)",
+    },
 ];
 
 /// Required columns.
@@ -40,15 +106,44 @@ pub struct Parser {
 impl Parser {
     /// A parser for a mapped header.
     pub fn new(map: &ColumnMap, ctx: Context) -> Self {
-        let col = ["office", "date", "month", "channel", "offered", "answered", "answered_within_target", "handle_time_mean_min"]
-            .map(|n| map.get(n));
-        Parser { ctx, col, strings: Interner::default(), office: Vec::new(), channel: Vec::new(), month: Vec::new(), offered: Vec::new(), answered: Vec::new(), within: Vec::new(), handle: Vec::new() }
+        let col = [
+            "office",
+            "date",
+            "month",
+            "channel",
+            "offered",
+            "answered",
+            "answered_within_target",
+            "handle_time_mean_min",
+        ]
+        .map(|n| map.get(n));
+        Parser {
+            ctx,
+            col,
+            strings: Interner::default(),
+            office: Vec::new(),
+            channel: Vec::new(),
+            month: Vec::new(),
+            offered: Vec::new(),
+            answered: Vec::new(),
+            within: Vec::new(),
+            handle: Vec::new(),
+        }
     }
 }
 
 impl RowParser for Parser {
     fn row(&mut self, r: &mut Row) {
-        let [office_c, date_c, month_c, channel_c, offered_c, answered_c, within_c, handle_c] = self.col;
+        let [
+            office_c,
+            date_c,
+            month_c,
+            channel_c,
+            offered_c,
+            answered_c,
+            within_c,
+            handle_c,
+        ] = self.col;
         let office = r.text(office_c).or_else(|| self.ctx.office.clone());
         let office = r.require(office, office_c);
         let date = r.date(date_c);
@@ -66,22 +161,27 @@ impl RowParser for Parser {
         let answered = r.require(answered, answered_c);
         let within = r.count(within_c);
         let handle = r.non_negative(handle_c);
-        if let (Some(o), Some(a)) = (offered, answered) {
-            if a > o {
-                r.problem(answered_c, Issue::MoreThanTotal { total: "offered" });
-            }
+        if let (Some(o), Some(a)) = (offered, answered)
+            && a > o
+        {
+            r.problem(answered_c, Issue::MoreThanTotal { total: "offered" });
         }
-        if let (Some(a), Some(w)) = (answered, within) {
-            if w > a {
-                r.problem(within_c, Issue::MoreThanTotal { total: "answered" });
-            }
+        if let (Some(a), Some(w)) = (answered, within)
+            && w > a
+        {
+            r.problem(within_c, Issue::MoreThanTotal { total: "answered" });
         }
         if r.errors > 0 {
             return;
         }
-        let (Some(office), Some(month), Some(offered), Some(answered)) = (office, month, offered, answered) else { return };
+        let (Some(office), Some(month), Some(offered), Some(answered)) =
+            (office, month, offered, answered)
+        else {
+            return;
+        };
         self.office.push(Some(self.strings.id(&office)));
-        self.channel.push(r.text(channel_c).map(|s| self.strings.id(&s)));
+        self.channel
+            .push(r.text(channel_c).map(|s| self.strings.id(&s)));
         self.month.push(month);
         self.offered.push(offered);
         self.answered.push(answered);

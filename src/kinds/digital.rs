@@ -9,15 +9,78 @@ use polars::prelude::*;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "month", aliases: &["Monat", "Berichtsmonat", "Zeitraum", "Month", "Period"], help: "Monat, z. B. 2025-03 / month" },
-    ColumnDef { name: "service", aliases: &["Dienstleistung", "Online-Dienst", "Onlinedienst", "Leistung", "Service", "Online service"], help: "Online-Dienst / online service" },
-    ColumnDef { name: "office", aliases: &["Amt", "Behörde", "Dienststelle", "Office", "Department"], help: "Amt / office" },
-    ColumnDef { name: "online", aliases: &["Online", "Anträge online", "Online-Anträge", "Eingang online", "Applications online"], help: "online eingegangene Anträge / received online" },
-    ColumnDef { name: "offline", aliases: &["Offline", "Papier", "Anträge Papier", "Vor Ort", "Eingang Papier", "Applications offline", "Paper"], help: "auf Papier oder vor Ort / on paper or in person" },
-    ColumnDef { name: "started", aliases: &["Begonnen", "Gestartet", "Formulare begonnen", "Started"], help: "begonnene Online-Formulare (optional)" },
-    ColumnDef { name: "completed", aliases: &["Abgeschlossen", "Abgesendet", "Formulare abgesendet", "Completed", "Submitted"], help: "abgesendete Online-Formulare (optional)" },
-    ColumnDef { name: "satisfied", aliases: &["Zufrieden", "Zufriedene", "Satisfied"], help: "zufriedene Rückmeldungen (optional)" },
-    ColumnDef { name: "responses", aliases: &["Rückmeldungen", "Bewertungen", "Responses", "Ratings"], help: "Rückmeldungen insgesamt (optional)" },
+    ColumnDef {
+        name: "month",
+        aliases: &["Monat", "Berichtsmonat", "Zeitraum", "Month", "Period"],
+        help: "Monat, z. B. 2025-03 / month",
+    },
+    ColumnDef {
+        name: "service",
+        aliases: &[
+            "Dienstleistung",
+            "Online-Dienst",
+            "Onlinedienst",
+            "Leistung",
+            "Service",
+            "Online service",
+        ],
+        help: "Online-Dienst / online service",
+    },
+    ColumnDef {
+        name: "office",
+        aliases: &["Amt", "Behörde", "Dienststelle", "Office", "Department"],
+        help: "Amt / office",
+    },
+    ColumnDef {
+        name: "online",
+        aliases: &[
+            "Online",
+            "Anträge online",
+            "Online-Anträge",
+            "Eingang online",
+            "Applications online",
+        ],
+        help: "online eingegangene Anträge / received online",
+    },
+    ColumnDef {
+        name: "offline",
+        aliases: &[
+            "Offline",
+            "Papier",
+            "Anträge Papier",
+            "Vor Ort",
+            "Eingang Papier",
+            "Applications offline",
+            "Paper",
+        ],
+        help: "auf Papier oder vor Ort / on paper or in person",
+    },
+    ColumnDef {
+        name: "started",
+        aliases: &["Begonnen", "Gestartet", "Formulare begonnen", "Started"],
+        help: "begonnene Online-Formulare (optional)",
+    },
+    ColumnDef {
+        name: "completed",
+        aliases: &[
+            "Abgeschlossen",
+            "Abgesendet",
+            "Formulare abgesendet",
+            "Completed",
+            "Submitted",
+        ],
+        help: "abgesendete Online-Formulare (optional)",
+    },
+    ColumnDef {
+        name: "satisfied",
+        aliases: &["Zufrieden", "Zufriedene", "Satisfied"],
+        help: "zufriedene Rückmeldungen (optional)",
+    },
+    ColumnDef {
+        name: "responses",
+        aliases: &["Rückmeldungen", "Bewertungen", "Responses", "Ratings"],
+        help: "Rückmeldungen insgesamt (optional)",
+    },
 ];
 
 /// Required columns.
@@ -34,14 +97,39 @@ pub struct Parser {
     counts: [Vec<Option<i64>>; 6],
 }
 
-const COUNTS: [&str; 6] = ["online", "offline", "started", "completed", "satisfied", "responses"];
+const COUNTS: [&str; 6] = [
+    "online",
+    "offline",
+    "started",
+    "completed",
+    "satisfied",
+    "responses",
+];
 
 impl Parser {
     /// A parser for a mapped header.
     pub fn new(map: &ColumnMap, ctx: Context) -> Self {
-        let col = ["month", "service", "office", "online", "offline", "started", "completed", "satisfied", "responses"]
-            .map(|n| map.get(n));
-        Parser { ctx, col, strings: Interner::default(), office: Vec::new(), service: Vec::new(), month: Vec::new(), counts: Default::default() }
+        let col = [
+            "month",
+            "service",
+            "office",
+            "online",
+            "offline",
+            "started",
+            "completed",
+            "satisfied",
+            "responses",
+        ]
+        .map(|n| map.get(n));
+        Parser {
+            ctx,
+            col,
+            strings: Interner::default(),
+            office: Vec::new(),
+            service: Vec::new(),
+            month: Vec::new(),
+            counts: Default::default(),
+        }
     }
 }
 
@@ -59,15 +147,15 @@ impl RowParser for Parser {
         }
         let _ = r.require(v[0], self.col[3]);
         let _ = r.require(v[1], self.col[4]);
-        if let (Some(s), Some(c)) = (v[2], v[3]) {
-            if c > s {
-                r.problem(self.col[6], Issue::MoreThanTotal { total: "started" });
-            }
+        if let (Some(s), Some(c)) = (v[2], v[3])
+            && c > s
+        {
+            r.problem(self.col[6], Issue::MoreThanTotal { total: "started" });
         }
-        if let (Some(s), Some(c)) = (v[5], v[4]) {
-            if c > s {
-                r.problem(self.col[7], Issue::MoreThanTotal { total: "responses" });
-            }
+        if let (Some(s), Some(c)) = (v[5], v[4])
+            && c > s
+        {
+            r.problem(self.col[7], Issue::MoreThanTotal { total: "responses" });
         }
         let this_month = crate::timefmt::month_key(self.ctx.today);
         if month.is_some_and(|m| m > this_month) {
@@ -76,7 +164,9 @@ impl RowParser for Parser {
         if r.errors > 0 {
             return;
         }
-        let (Some(office), Some(month), Some(service)) = (office, month, service) else { return };
+        let (Some(office), Some(month), Some(service)) = (office, month, service) else {
+            return;
+        };
         self.office.push(Some(self.strings.id(&office)));
         self.service.push(Some(self.strings.id(&service)));
         self.month.push(month);

@@ -37,7 +37,13 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order kinds are tried when recognising a file.
-    pub const ALL: [Kind; 5] = [Kind::Visits, Kind::Cases, Kind::Digital, Kind::Services, Kind::Contacts];
+    pub const ALL: [Kind; 5] = [
+        Kind::Visits,
+        Kind::Cases,
+        Kind::Digital,
+        Kind::Services,
+        Kind::Contacts,
+    ];
 
     /// The kind's name in commands, URLs and files.
     pub fn as_str(self) -> &'static str {
@@ -62,7 +68,11 @@ impl Kind {
     }
 
     /// Required columns that a mapped header row lacks.
-    pub fn missing_columns(self, has: &dyn Fn(&str) -> bool, office_given: bool) -> Vec<&'static str> {
+    pub fn missing_columns(
+        self,
+        has: &dyn Fn(&str) -> bool,
+        office_given: bool,
+    ) -> Vec<&'static str> {
         let mut missing = Vec::new();
         if !office_given && !has("office") {
             missing.push("office");
@@ -85,7 +95,7 @@ impl Kind {
     }
 
     /// A parser for rows mapped by `map`.
-    pub fn parser(self, map: &ColumnMap, ctx: Context) -> Box<dyn RowParser> {
+    pub fn parser(self, map: &ColumnMap, ctx: Context) -> Box<dyn RowParser + Send> {
         match self {
             Kind::Visits => Box::new(visits::Parser::new(map, ctx)),
             Kind::Cases => Box::new(cases::Parser::new(map, ctx)),
@@ -95,10 +105,15 @@ impl Kind {
         }
     }
 
-    /// A blank CSV template: the canonical headers, one line.
-    pub fn template(self) -> String {
-        let names: Vec<&str> = self.columns().iter().map(|c| c.name).collect();
-        format!("{}\n", names.join(";"))
+    /// The blank CSV template of `datasets/templates/`, built into the binary.
+    pub fn template(self) -> &'static str {
+        match self {
+            Kind::Visits => include_str!("../../datasets/templates/visits.csv"),
+            Kind::Cases => include_str!("../../datasets/templates/cases.csv"),
+            Kind::Digital => include_str!("../../datasets/templates/digital.csv"),
+            Kind::Services => include_str!("../../datasets/templates/services.csv"),
+            Kind::Contacts => include_str!("../../datasets/templates/contacts.csv"),
+        }
     }
 }
 
@@ -160,9 +175,40 @@ impl Parsed {
                 }
             }
         }
-        let partitions: BTreeMap<(String, i32), usize> =
-            counts.into_iter().map(|((o, m), n)| ((o.to_string(), m), n)).collect();
-        Parsed { rows: frame.height(), frame, partitions }
+        let partitions: BTreeMap<(String, i32), usize> = counts
+            .into_iter()
+            .map(|((o, m), n)| ((o.to_string(), m), n))
+            .collect();
+        Parsed {
+            rows: frame.height(),
+            frame,
+            partitions,
+        }
+    }
+
+    /// Joins the parts of a file read in parallel, in file order.
+    pub fn concat(parts: Vec<Parsed>) -> Parsed {
+        let mut parts = parts.into_iter();
+        let mut all = parts
+            .next()
+            .unwrap_or_else(|| Parsed::new(DataFrame::empty()));
+        for p in parts {
+            if all.rows == 0 {
+                all = p;
+                continue;
+            }
+            if p.rows == 0 {
+                continue;
+            }
+            all.frame
+                .vstack_mut_owned(p.frame)
+                .expect("parts of one kind have one schema");
+            for (k, n) in p.partitions {
+                *all.partitions.entry(k).or_default() += n;
+            }
+            all.rows += p.rows;
+        }
+        all
     }
 }
 

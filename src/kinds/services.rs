@@ -10,11 +10,42 @@ use polars::prelude::*;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "service", aliases: &["Dienstleistung", "Leistung", "Leistungsbezeichnung", "Service"], help: "Dienstleistung / service" },
-    ColumnDef { name: "office", aliases: &["Amt", "Behörde", "Dienststelle", "Office", "Department"], help: "Amt / office" },
-    ColumnDef { name: "leika_id", aliases: &["LeiKa", "LeiKa-Schlüssel", "Leika-ID", "Leistungsschlüssel", "LeiKa key"], help: "LeiKa-Schlüssel (optional)" },
-    ColumnDef { name: "maturity", aliases: &["Reifegrad", "OZG-Reifegrad", "Maturity", "Maturity level"], help: "OZG-Reifegrad 0–4 (optional)" },
-    ColumnDef { name: "online_since", aliases: &["Online seit", "Online ab", "Onlinestart", "Online since"], help: "online seit (Datum, leer wenn nicht online)" },
+    ColumnDef {
+        name: "service",
+        aliases: &[
+            "Dienstleistung",
+            "Leistung",
+            "Leistungsbezeichnung",
+            "Service",
+        ],
+        help: "Dienstleistung / service",
+    },
+    ColumnDef {
+        name: "office",
+        aliases: &["Amt", "Behörde", "Dienststelle", "Office", "Department"],
+        help: "Amt / office",
+    },
+    ColumnDef {
+        name: "leika_id",
+        aliases: &[
+            "LeiKa",
+            "LeiKa-Schlüssel",
+            "Leika-ID",
+            "Leistungsschlüssel",
+            "LeiKa key",
+        ],
+        help: "LeiKa-Schlüssel (optional)",
+    },
+    ColumnDef {
+        name: "maturity",
+        aliases: &["Reifegrad", "OZG-Reifegrad", "Maturity", "Maturity level"],
+        help: "OZG-Reifegrad 0–4 (optional)",
+    },
+    ColumnDef {
+        name: "online_since",
+        aliases: &["Online seit", "Online ab", "Onlinestart", "Online since"],
+        help: "online seit (Datum, leer wenn nicht online)",
+    },
 ];
 
 /// Required columns.
@@ -36,7 +67,16 @@ impl Parser {
     /// A parser for a mapped header.
     pub fn new(map: &ColumnMap, ctx: Context) -> Self {
         let col = ["service", "office", "leika_id", "maturity", "online_since"].map(|n| map.get(n));
-        Parser { ctx, col, strings: Interner::default(), office: Vec::new(), service: Vec::new(), leika: Vec::new(), maturity: Vec::new(), online_since: Vec::new() }
+        Parser {
+            ctx,
+            col,
+            strings: Interner::default(),
+            office: Vec::new(),
+            service: Vec::new(),
+            leika: Vec::new(),
+            maturity: Vec::new(),
+            online_since: Vec::new(),
+        }
     }
 }
 
@@ -57,7 +97,9 @@ impl RowParser for Parser {
         if r.errors > 0 {
             return;
         }
-        let (Some(office), Some(service)) = (office, service) else { return };
+        let (Some(office), Some(service)) = (office, service) else {
+            return;
+        };
         self.office.push(Some(self.strings.id(&office)));
         self.service.push(Some(self.strings.id(&service)));
         self.leika.push(r.text(leika_c));

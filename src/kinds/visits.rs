@@ -10,21 +10,192 @@ use polars::prelude::*;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
-    ColumnDef { name: "office", aliases: &["Amt", "Behörde", "Dienststelle", "Organisationseinheit", "Fachbereich", "Office", "Department", "Agency"], help: "Amt / office" },
-    ColumnDef { name: "location", aliases: &["Standort", "Filiale", "Bürgerbüro", "Buergerbuero", "Location", "Site", "Branch"], help: "Standort / location (optional)" },
-    ColumnDef { name: "service", aliases: &["Dienstleistung", "Anliegen", "Leistung", "Vorgang", "Service", "Concern"], help: "Dienstleistung / service (optional)" },
-    ColumnDef { name: "date", aliases: &["Datum", "Tag", "Besuchsdatum", "Date", "Day"], help: "Datum, wenn Zeiten getrennt stehen / date when times are separate" },
-    ColumnDef { name: "arrived_at", aliases: &["Ankunft", "Ankunftszeit", "Ankunft am", "Eingang", "Zeitpunkt Ankunft", "Wartemarke gezogen", "Arrived", "Arrival", "Arrival time", "Check-in", "Checkin"], help: "Ankunft (Datum und Uhrzeit) / arrival" },
-    ColumnDef { name: "arrived", aliases: &["Uhrzeit Ankunft", "Ankunft Uhrzeit", "Ankunft (Uhrzeit)", "Arrival (time)"], help: "Uhrzeit der Ankunft zu date / arrival time on date" },
-    ColumnDef { name: "called_at", aliases: &["Aufruf", "Aufrufzeit", "Aufgerufen", "Aufruf am", "Zeitpunkt Aufruf", "Called", "Called at", "Call time"], help: "Aufruf (Datum und Uhrzeit) / called" },
-    ColumnDef { name: "called", aliases: &["Uhrzeit Aufruf", "Aufruf Uhrzeit", "Aufruf (Uhrzeit)", "Called (time)"], help: "Uhrzeit des Aufrufs zu date / call time on date" },
-    ColumnDef { name: "finished_at", aliases: &["Ende", "Abschluss", "Fertig", "Bearbeitungsende", "Ende am", "Zeitpunkt Ende", "Finished", "Finished at", "End", "Completed"], help: "Ende der Bedienung / finished" },
-    ColumnDef { name: "finished", aliases: &["Uhrzeit Ende", "Ende Uhrzeit", "Ende (Uhrzeit)", "Finished (time)"], help: "Uhrzeit des Endes zu date / end time on date" },
-    ColumnDef { name: "appointment", aliases: &["Termin", "Terminkunde", "Mit Termin", "Terminbuchung", "Termin ja/nein", "Appointment", "Booked"], help: "ja/nein: mit Termin / with appointment" },
-    ColumnDef { name: "appointment_at", aliases: &["Terminzeit", "Termin um", "Termin am", "Terminbeginn", "Appointment time", "Appointment at", "Slot"], help: "gebuchter Termin / booked slot (optional)" },
-    ColumnDef { name: "no_show", aliases: &["nicht erschienen", "Nichterscheinen", "No-Show", "Noshow", "Ausgefallen", "Termin verfallen", "No show", "Missed"], help: "ja/nein: Termin nicht wahrgenommen / missed appointment" },
-    ColumnDef { name: "wait_min", aliases: &["Wartezeit", "Wartezeit (min)", "Wartezeit in Minuten", "Wartezeit Minuten", "Wait", "Waiting time", "Wait (min)", "Wait minutes"], help: "Wartezeit in Minuten, wenn kein Aufruf / waiting minutes when no call time" },
-    ColumnDef { name: "persons", aliases: &["Personen", "Anzahl Personen", "Personenzahl", "Persons", "People"], help: "Personen je Vorgang (Standard 1) / persons (default 1)" },
+    ColumnDef {
+        name: "office",
+        aliases: &[
+            "Amt",
+            "Behörde",
+            "Dienststelle",
+            "Organisationseinheit",
+            "Fachbereich",
+            "Office",
+            "Department",
+            "Agency",
+        ],
+        help: "Amt / office",
+    },
+    ColumnDef {
+        name: "location",
+        aliases: &[
+            "Standort",
+            "Filiale",
+            "Bürgerbüro",
+            "Buergerbuero",
+            "Location",
+            "Site",
+            "Branch",
+        ],
+        help: "Standort / location (optional)",
+    },
+    ColumnDef {
+        name: "service",
+        aliases: &[
+            "Dienstleistung",
+            "Anliegen",
+            "Leistung",
+            "Vorgang",
+            "Service",
+            "Concern",
+        ],
+        help: "Dienstleistung / service (optional)",
+    },
+    ColumnDef {
+        name: "date",
+        aliases: &["Datum", "Tag", "Besuchsdatum", "Date", "Day"],
+        help: "Datum, wenn Zeiten getrennt stehen / date when times are separate",
+    },
+    ColumnDef {
+        name: "arrived_at",
+        aliases: &[
+            "Ankunft",
+            "Ankunftszeit",
+            "Ankunft am",
+            "Eingang",
+            "Zeitpunkt Ankunft",
+            "Wartemarke gezogen",
+            "Arrived",
+            "Arrival",
+            "Arrival time",
+            "Check-in",
+            "Checkin",
+        ],
+        help: "Ankunft (Datum und Uhrzeit) / arrival",
+    },
+    ColumnDef {
+        name: "arrived",
+        aliases: &[
+            "Uhrzeit Ankunft",
+            "Ankunft Uhrzeit",
+            "Ankunft (Uhrzeit)",
+            "Arrival (time)",
+        ],
+        help: "Uhrzeit der Ankunft zu date / arrival time on date",
+    },
+    ColumnDef {
+        name: "called_at",
+        aliases: &[
+            "Aufruf",
+            "Aufrufzeit",
+            "Aufgerufen",
+            "Aufruf am",
+            "Zeitpunkt Aufruf",
+            "Called",
+            "Called at",
+            "Call time",
+        ],
+        help: "Aufruf (Datum und Uhrzeit) / called",
+    },
+    ColumnDef {
+        name: "called",
+        aliases: &[
+            "Uhrzeit Aufruf",
+            "Aufruf Uhrzeit",
+            "Aufruf (Uhrzeit)",
+            "Called (time)",
+        ],
+        help: "Uhrzeit des Aufrufs zu date / call time on date",
+    },
+    ColumnDef {
+        name: "finished_at",
+        aliases: &[
+            "Ende",
+            "Abschluss",
+            "Fertig",
+            "Bearbeitungsende",
+            "Ende am",
+            "Zeitpunkt Ende",
+            "Finished",
+            "Finished at",
+            "End",
+            "Completed",
+        ],
+        help: "Ende der Bedienung / finished",
+    },
+    ColumnDef {
+        name: "finished",
+        aliases: &[
+            "Uhrzeit Ende",
+            "Ende Uhrzeit",
+            "Ende (Uhrzeit)",
+            "Finished (time)",
+        ],
+        help: "Uhrzeit des Endes zu date / end time on date",
+    },
+    ColumnDef {
+        name: "appointment",
+        aliases: &[
+            "Termin",
+            "Terminkunde",
+            "Mit Termin",
+            "Terminbuchung",
+            "Termin ja/nein",
+            "Appointment",
+            "Booked",
+        ],
+        help: "ja/nein: mit Termin / with appointment",
+    },
+    ColumnDef {
+        name: "appointment_at",
+        aliases: &[
+            "Terminzeit",
+            "Termin um",
+            "Termin am",
+            "Terminbeginn",
+            "Appointment time",
+            "Appointment at",
+            "Slot",
+        ],
+        help: "gebuchter Termin / booked slot (optional)",
+    },
+    ColumnDef {
+        name: "no_show",
+        aliases: &[
+            "nicht erschienen",
+            "Nichterscheinen",
+            "No-Show",
+            "Noshow",
+            "Ausgefallen",
+            "Termin verfallen",
+            "No show",
+            "Missed",
+        ],
+        help: "ja/nein: Termin nicht wahrgenommen / missed appointment",
+    },
+    ColumnDef {
+        name: "wait_min",
+        aliases: &[
+            "Wartezeit",
+            "Wartezeit (min)",
+            "Wartezeit in Minuten",
+            "Wartezeit Minuten",
+            "Wait",
+            "Waiting time",
+            "Wait (min)",
+            "Wait minutes",
+        ],
+        help: "Wartezeit in Minuten, wenn kein Aufruf / waiting minutes when no call time",
+    },
+    ColumnDef {
+        name: "persons",
+        aliases: &[
+            "Personen",
+            "Anzahl Personen",
+            "Personenzahl",
+            "Persons",
+            "People",
+        ],
+        help: "Personen je Vorgang (Standard 1) / persons (default 1)",
+    },
 ];
 
 /// Required columns: the arrival, as one column or as date + time.
@@ -136,15 +307,15 @@ impl RowParser for Parser {
         } else if !no_show && arrived.is_none() {
             r.problem(arrival_col, Issue::NoArrival);
         }
-        if let (Some(a), Some(k)) = (arrived, called) {
-            if k < a {
-                r.problem(c.called_at.or(c.called), Issue::CalledBeforeArrived);
-            }
+        if let (Some(a), Some(k)) = (arrived, called)
+            && k < a
+        {
+            r.problem(c.called_at.or(c.called), Issue::CalledBeforeArrived);
         }
-        if let (Some(k), Some(f)) = (called.or(arrived), finished) {
-            if f < k {
-                r.problem(c.finished_at.or(c.finished), Issue::FinishedBeforeCalled);
-            }
+        if let (Some(k), Some(f)) = (called.or(arrived), finished)
+            && f < k
+        {
+            r.problem(c.finished_at.or(c.finished), Issue::FinishedBeforeCalled);
         }
         let limit = (self.ctx.today as i64 + 1) * 86_400;
         for (v, col) in [
@@ -159,7 +330,11 @@ impl RowParser for Parser {
         if date.is_some_and(|d| d > self.ctx.today) && arrived.is_none() {
             r.problem(c.date, Issue::InFuture);
         }
-        let anchor = if no_show { appointment_at.or(arrived) } else { arrived };
+        let anchor = if no_show {
+            appointment_at.or(arrived)
+        } else {
+            arrived
+        };
         let month = anchor
             .map(|t| month_key(t.div_euclid(86_400) as i32))
             .or(date.map(month_key));
@@ -169,7 +344,9 @@ impl RowParser for Parser {
         if r.errors > 0 {
             return;
         }
-        let (Some(office), Some(month)) = (office, month) else { return };
+        let (Some(office), Some(month)) = (office, month) else {
+            return;
+        };
 
         let wait = match (no_show, arrived, called) {
             (true, _, _) => None,
@@ -181,12 +358,19 @@ impl RowParser for Parser {
             _ => None,
         };
         self.office.push(Some(self.strings.id(&office)));
-        self.location.push(r.text(c.location).map(|s| self.strings.id(&s)));
-        self.service.push(r.text(c.service).map(|s| self.strings.id(&s)));
+        self.location
+            .push(r.text(c.location).map(|s| self.strings.id(&s)));
+        self.service
+            .push(r.text(c.service).map(|s| self.strings.id(&s)));
         self.month.push(month);
         let anchor = anchor.or(date.map(|d| d as i64 * 86_400));
-        self.weekday.push(anchor.map(|t| weekday(t.div_euclid(86_400) as i32)));
-        self.hour.push(anchor.filter(|t| t % 86_400 != 0 || arrived.is_some()).map(|t| (t.rem_euclid(86_400) / 3600) as i32));
+        self.weekday
+            .push(anchor.map(|t| weekday(t.div_euclid(86_400) as i32)));
+        self.hour.push(
+            anchor
+                .filter(|t| t % 86_400 != 0 || arrived.is_some())
+                .map(|t| (t.rem_euclid(86_400) / 3600) as i32),
+        );
         self.appointment.push(appointment);
         self.no_show.push(no_show);
         self.wait_min.push(wait);

@@ -27,8 +27,14 @@ pub enum KpiError {
     Store(#[from] StoreError),
     #[error("Berechnung fehlgeschlagen / computation failed: {0}")]
     Polars(#[from] PolarsError),
-    #[error("„{dim}“ kann für {kind} nicht gruppiert werden; möglich: {allowed} / cannot group {kind} by \"{dim}\"; possible: {allowed}")]
-    BadDimension { kind: Kind, dim: String, allowed: String },
+    #[error(
+        "„{dim}“ kann für {kind} nicht gruppiert werden; möglich: {allowed} / cannot group {kind} by \"{dim}\"; possible: {allowed}"
+    )]
+    BadDimension {
+        kind: Kind,
+        dim: String,
+        allowed: String,
+    },
 }
 
 /// A grouping dimension.
@@ -81,7 +87,17 @@ impl Dim {
     pub fn allowed(kind: Kind) -> &'static [Dim] {
         use Dim::*;
         match kind {
-            Kind::Visits => &[Month, Quarter, Year, Office, Location, Service, Weekday, Hour, Appointment],
+            Kind::Visits => &[
+                Month,
+                Quarter,
+                Year,
+                Office,
+                Location,
+                Service,
+                Weekday,
+                Hour,
+                Appointment,
+            ],
             Kind::Cases => &[Month, Quarter, Year, Office, Service, Outcome],
             Kind::Digital => &[Month, Quarter, Year, Office, Service],
             Kind::Services => &[Month, Office],
@@ -113,7 +129,10 @@ impl FromStr for Dim {
 
 /// Parses `month,office` into dimensions.
 pub fn parse_dims(s: &str) -> Result<Vec<Dim>, String> {
-    s.split(',').filter(|p| !p.trim().is_empty()).map(str::parse).collect()
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// A KPI request, as given by `kennzahl kpi`, the API and the pages.
@@ -137,7 +156,18 @@ pub struct Query {
 impl Query {
     /// A query with the defaults of DESIGN.md.
     pub fn new(kind: Kind, by: Vec<Dim>) -> Self {
-        Query { kind, by, from: None, to: None, office: None, location: None, service: None, min_cell: 3, compare: false, current_month: None }
+        Query {
+            kind,
+            by,
+            from: None,
+            to: None,
+            office: None,
+            location: None,
+            service: None,
+            min_cell: 3,
+            compare: false,
+            current_month: None,
+        }
     }
 }
 
@@ -156,7 +186,11 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
             return Err(KpiError::BadDimension {
                 kind: q.kind,
                 dim: d.as_str().into(),
-                allowed: Dim::allowed(q.kind).iter().map(|d| d.as_str()).collect::<Vec<_>>().join(","),
+                allowed: Dim::allowed(q.kind)
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
             });
         }
     }
@@ -166,9 +200,15 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
 }
 
 /// Computes from given rows (used by the upload preview, before anything is stored).
-pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> Result<KpiTable, KpiError> {
+pub fn compute_from(
+    rows: Option<LazyFrame>,
+    q: &Query,
+    targets: &[Target],
+) -> Result<KpiTable, KpiError> {
     let defs = definitions::for_kind(q.kind);
-    let current = q.current_month.unwrap_or_else(|| month_key(crate::timefmt::today()));
+    let current = q
+        .current_month
+        .unwrap_or_else(|| month_key(crate::timefmt::today()));
     let mut columns: Vec<String> = q.by.iter().map(|d| d.as_str().to_string()).collect();
     let by_month = q.by.contains(&Dim::Month);
     if by_month {
@@ -176,7 +216,10 @@ pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> R
     }
     columns.extend(defs.iter().map(|d| d.name.to_string()));
     let Some(rows) = rows else {
-        return Ok(KpiTable { columns, rows: Vec::new() });
+        return Ok(KpiTable {
+            columns,
+            rows: Vec::new(),
+        });
     };
     // Comparisons need the months before `from`.
     let from = match (q.compare, q.from) {
@@ -190,11 +233,15 @@ pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> R
     if let Some(t) = q.to {
         lf = lf.filter(col("month").lt_eq(lit(t)));
     }
-    for (dim, v) in [("office", &q.office), ("location", &q.location), ("service", &q.service)] {
-        if let Some(v) = v {
-            if Dim::allowed(q.kind).iter().any(|d| d.as_str() == dim) {
-                lf = lf.filter(col(dim).eq(lit(v.clone())));
-            }
+    for (dim, v) in [
+        ("office", &q.office),
+        ("location", &q.location),
+        ("service", &q.service),
+    ] {
+        if let Some(v) = v
+            && Dim::allowed(q.kind).iter().any(|d| d.as_str() == dim)
+        {
+            lf = lf.filter(col(dim).eq(lit(v.clone())));
         }
     }
     let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
@@ -209,7 +256,10 @@ pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> R
     let aggregated = if sort_cols.is_empty() {
         aggregated
     } else {
-        aggregated.sort(sort_cols, SortMultipleOptions::default().with_nulls_last(true))
+        aggregated.sort(
+            sort_cols,
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
     };
     let df = aggregated.collect()?;
     let mut raw: HashMap<String, Vec<Option<f64>>> = HashMap::new();
@@ -220,11 +270,10 @@ pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> R
         let f = c.cast(&DataType::Float64)?;
         raw.insert(c.name().to_string(), f.f64()?.iter().collect());
     }
-    let key_values: Vec<Vec<Value>> = q
-        .by
-        .iter()
-        .map(|d| key_column(&df, *d))
-        .collect::<Result<_, _>>()?;
+    let key_values: Vec<Vec<Value>> =
+        q.by.iter()
+            .map(|d| key_column(&df, *d))
+            .collect::<Result<_, _>>()?;
 
     let month_idx = q.by.iter().position(|d| *d == Dim::Month);
     let office_idx = q.by.iter().position(|d| *d == Dim::Office);
@@ -243,14 +292,17 @@ pub fn compute_from(rows: Option<LazyFrame>, q: &Query, targets: &[Target]) -> R
         }
         out_rows.push(row);
     }
-    let mut table = KpiTable { columns, rows: out_rows };
+    let mut table = KpiTable {
+        columns,
+        rows: out_rows,
+    };
     if let Some(oi) = office_idx {
         table.add_targets(defs, oi, targets, q.by.len() + usize::from(by_month));
     }
-    if q.compare {
-        if let Some(mi) = month_idx {
-            table.add_comparisons(defs, mi, current, &q.by, q.by.len() + usize::from(by_month));
-        }
+    if q.compare
+        && let Some(mi) = month_idx
+    {
+        table.add_comparisons(defs, mi, current, &q.by, q.by.len() + usize::from(by_month));
     }
     Ok(table)
 }
@@ -266,12 +318,22 @@ fn month_of(v: &Value) -> Option<i32> {
 fn key_column(df: &DataFrame, d: Dim) -> PolarsResult<Vec<Value>> {
     let c = df.column(d.as_str())?;
     Ok(match d {
-        Dim::Month => c.i32()?.iter().map(|v| v.map(|m| Value::Text(format_month(m))).unwrap_or(Value::Null)).collect(),
+        Dim::Month => c
+            .i32()?
+            .iter()
+            .map(|v| {
+                v.map(|m| Value::Text(format_month(m)))
+                    .unwrap_or(Value::Null)
+            })
+            .collect(),
         Dim::Quarter => c
             .cast(&DataType::Int32)?
             .i32()?
             .iter()
-            .map(|v| v.map(|q| Value::Text(format!("{}-Q{}", q / 10, q % 10))).unwrap_or(Value::Null))
+            .map(|v| {
+                v.map(|q| Value::Text(format!("{}-Q{}", q / 10, q % 10)))
+                    .unwrap_or(Value::Null)
+            })
             .collect(),
         Dim::Year | Dim::Weekday | Dim::Hour => c
             .cast(&DataType::Int64)?
@@ -279,8 +341,16 @@ fn key_column(df: &DataFrame, d: Dim) -> PolarsResult<Vec<Value>> {
             .iter()
             .map(|v| v.map(Value::Int).unwrap_or(Value::Null))
             .collect(),
-        Dim::Appointment => c.bool()?.iter().map(|v| v.map(Value::Bool).unwrap_or(Value::Null)).collect(),
-        _ => c.str()?.iter().map(|v| v.map(|s| Value::Text(s.to_string())).unwrap_or(Value::Null)).collect(),
+        Dim::Appointment => c
+            .bool()?
+            .iter()
+            .map(|v| v.map(Value::Bool).unwrap_or(Value::Null))
+            .collect(),
+        _ => c
+            .str()?
+            .iter()
+            .map(|v| v.map(|s| Value::Text(s.to_string())).unwrap_or(Value::Null))
+            .collect(),
     })
 }
 

@@ -1,8 +1,8 @@
 //! A computed KPI table and its machine-readable forms (CSV, JSON). Suppressed cells are "."
 //! in every form, as DESIGN.md requires.
 
-use super::definitions::{Direction, KpiDef, Unit};
 use super::Dim;
+use super::definitions::{Direction, KpiDef, Unit};
 use crate::store::Target;
 use std::collections::HashMap;
 
@@ -44,7 +44,9 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Suppressed => ".".into(),
             Value::Int(i) => (*i).into(),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(Into::into).unwrap_or(serde_json::Value::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Into::into)
+                .unwrap_or(serde_json::Value::Null),
             Value::Text(s) => s.clone().into(),
             Value::Bool(b) => (*b).into(),
         }
@@ -53,7 +55,11 @@ impl Value {
 
 /// Shortest exact form of a float, without a trailing `.0` on whole numbers.
 fn format_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { format!("{f}") }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
 }
 
 /// A KPI table: grouping columns, then KPI columns, then target and comparison columns.
@@ -85,10 +91,19 @@ impl KpiTable {
     }
 
     /// Adds `{kpi}_target` and `{kpi}_status` for every KPI that has a target for some office.
-    pub fn add_targets(&mut self, defs: &[KpiDef], office_idx: usize, targets: &[Target], kpi_start: usize) {
+    pub fn add_targets(
+        &mut self,
+        defs: &[KpiDef],
+        office_idx: usize,
+        targets: &[Target],
+        kpi_start: usize,
+    ) {
         for (k, def) in defs.iter().enumerate() {
-            let for_kpi: HashMap<&str, &Target> =
-                targets.iter().filter(|t| t.kpi == def.name).map(|t| (t.office.as_str(), t)).collect();
+            let for_kpi: HashMap<&str, &Target> = targets
+                .iter()
+                .filter(|t| t.kpi == def.name)
+                .map(|t| (t.office.as_str(), t))
+                .collect();
             if for_kpi.is_empty() {
                 continue;
             }
@@ -101,7 +116,11 @@ impl KpiTable {
                 };
                 match for_kpi.get(office.as_str()) {
                     Some(t) => {
-                        let dir = if t.direction == "higher" { Direction::Higher } else { Direction::Lower };
+                        let dir = if t.direction == "higher" {
+                            Direction::Higher
+                        } else {
+                            Direction::Lower
+                        };
                         let status = row[kpi_start + k]
                             .as_f64()
                             .map(|v| Value::Text(target_status(v, t.value, dir).into()))
@@ -120,7 +139,14 @@ impl KpiTable {
 
     /// Adds `{kpi}_prev_month` and `{kpi}_prev_year`: the same group's value one month and
     /// twelve months earlier, only where both months are closed.
-    pub fn add_comparisons(&mut self, defs: &[KpiDef], month_idx: usize, current: i32, by: &[Dim], kpi_start: usize) {
+    pub fn add_comparisons(
+        &mut self,
+        defs: &[KpiDef],
+        month_idx: usize,
+        current: i32,
+        by: &[Dim],
+        kpi_start: usize,
+    ) {
         let key_of = |row: &[Value], month: i32| -> String {
             let mut k = String::new();
             for (i, v) in row.iter().take(by.len()).enumerate() {
@@ -192,7 +218,11 @@ impl KpiTable {
                 .iter()
                 .map(|r| {
                     serde_json::Value::Object(
-                        self.columns.iter().cloned().zip(r.iter().map(Value::json)).collect(),
+                        self.columns
+                            .iter()
+                            .cloned()
+                            .zip(r.iter().map(Value::json))
+                            .collect(),
                     )
                 })
                 .collect(),
@@ -204,5 +234,9 @@ impl KpiTable {
 /// with an apostrophe. Numbers (a negative change) are left alone.
 pub fn neutralise_formula(s: String) -> String {
     let starts = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if starts && s.parse::<f64>().is_err() { format!("'{s}") } else { s }
+    if starts && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s
+    }
 }

@@ -153,7 +153,9 @@ impl Catalog {
         )?;
         let next = tx.last_insert_rowid();
         {
-            let mut stmt = tx.prepare("INSERT INTO batch_cells (batch_id, office, month, rows) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut stmt = tx.prepare(
+                "INSERT INTO batch_cells (batch_id, office, month, rows) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (office, month, n) in cells {
                 stmt.execute(params![next, office, month, *n as i64])?;
             }
@@ -196,7 +198,12 @@ impl Catalog {
     }
 
     /// Publishes a batch: one new revision per cell, all in one transaction.
-    pub fn publish(&mut self, id: i64, user: &str, reason: &str) -> Result<Vec<Revision>, StoreError> {
+    pub fn publish(
+        &mut self,
+        id: i64,
+        user: &str,
+        reason: &str,
+    ) -> Result<Vec<Revision>, StoreError> {
         let batch = self.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
         if batch.status == "published" {
             return Err(StoreError::AlreadyPublished(id));
@@ -215,16 +222,35 @@ impl Catalog {
                 "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![batch.kind, office, month, revision, id, user, at, reason],
             )?;
-            out.push(Revision { kind: batch.kind.clone(), office, month, revision, batch_id: id, published_by: user.into(), published_at: at.clone(), reason: reason.into(), rows });
+            out.push(Revision {
+                kind: batch.kind.clone(),
+                office,
+                month,
+                revision,
+                batch_id: id,
+                published_by: user.into(),
+                published_at: at.clone(),
+                reason: reason.into(),
+                rows,
+            });
         }
-        tx.execute("UPDATE batches SET status = 'published' WHERE id = ?1", [id])?;
+        tx.execute(
+            "UPDATE batches SET status = 'published' WHERE id = ?1",
+            [id],
+        )?;
         tx.commit()?;
         Ok(out)
     }
 
     /// Cells of a kind that are published now, among `cells`.
-    pub fn published_among(&self, kind: &str, cells: &[(String, i32)]) -> Result<Vec<(String, i32)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT 1 FROM current_revisions WHERE kind = ?1 AND office = ?2 AND month = ?3")?;
+    pub fn published_among(
+        &self,
+        kind: &str,
+        cells: &[(String, i32)],
+    ) -> Result<Vec<(String, i32)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT 1 FROM current_revisions WHERE kind = ?1 AND office = ?2 AND month = ?3",
+        )?;
         let mut out = Vec::new();
         for (o, m) in cells {
             if stmt.exists(params![kind, o, m])? {
@@ -235,7 +261,12 @@ impl Catalog {
     }
 
     /// Every revision, filtered by kind, office and month where given, oldest first.
-    pub fn history(&self, kind: &str, office: Option<&str>, month: Option<i32>) -> Result<Vec<Revision>, StoreError> {
+    pub fn history(
+        &self,
+        kind: &str,
+        office: Option<&str>,
+        month: Option<i32>,
+    ) -> Result<Vec<Revision>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT r.kind, r.office, r.month, r.revision, r.batch_id, r.published_by, r.published_at, r.reason, COALESCE(c.rows, 0)
              FROM revisions r LEFT JOIN batch_cells c ON c.batch_id = r.batch_id AND c.office = r.office AND c.month = r.month
@@ -259,7 +290,15 @@ impl Catalog {
     }
 
     /// Makes revision `to` current again by adding a new revision pointing to its batch.
-    pub fn rollback(&mut self, kind: &str, office: &str, month: i32, to: i64, user: &str, reason: &str) -> Result<Revision, StoreError> {
+    pub fn rollback(
+        &mut self,
+        kind: &str,
+        office: &str,
+        month: i32,
+        to: i64,
+        user: &str,
+        reason: &str,
+    ) -> Result<Revision, StoreError> {
         let tx = self.conn.transaction()?;
         let batch_id: i64 = tx
             .query_row(
@@ -281,8 +320,22 @@ impl Catalog {
             params![kind, office, month, revision, batch_id, user, at, reason],
         )?;
         tx.commit()?;
-        let rows = self.history(kind, Some(office), Some(month))?.last().map(|r| r.rows).unwrap_or(0);
-        Ok(Revision { kind: kind.into(), office: office.into(), month, revision, batch_id, published_by: user.into(), published_at: at, reason, rows })
+        let rows = self
+            .history(kind, Some(office), Some(month))?
+            .last()
+            .map(|r| r.rows)
+            .unwrap_or(0);
+        Ok(Revision {
+            kind: kind.into(),
+            office: office.into(),
+            month,
+            revision,
+            batch_id,
+            published_by: user.into(),
+            published_at: at,
+            reason,
+            rows,
+        })
     }
 
     /// The published cells of a kind with the file that holds each.
@@ -292,14 +345,23 @@ impl Catalog {
              WHERE r.kind = ?1 ORDER BY r.batch_id, r.office, r.month",
         )?;
         let rows = stmt.query_map([kind], |r| {
-            Ok(PublishedCell { office: r.get(0)?, month: r.get(1)?, batch_id: r.get(2)?, parquet: r.get(3)? })
+            Ok(PublishedCell {
+                office: r.get(0)?,
+                month: r.get(1)?,
+                batch_id: r.get(2)?,
+                parquet: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// A number that changes whenever published data changes: the key for caches and ETags.
     pub fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM revisions", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM revisions", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Sets (or replaces) a target.
@@ -315,12 +377,25 @@ impl Catalog {
     /// The targets of a kind.
     pub fn targets(&self, kind: &str) -> Result<Vec<Target>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT office, kpi, value, direction FROM targets WHERE kind = ?1 ORDER BY office, kpi")?;
-        let rows = stmt.query_map([kind], |r| Ok(Target { office: r.get(0)?, kpi: r.get(1)?, value: r.get(2)?, direction: r.get(3)? }))?;
+        let rows = stmt.query_map([kind], |r| {
+            Ok(Target {
+                office: r.get(0)?,
+                kpi: r.get(1)?,
+                value: r.get(2)?,
+                direction: r.get(3)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Attaches a note to an office's month.
-    pub fn add_note(&self, office: &str, month: i32, text: &str, author: &str) -> Result<(), StoreError> {
+    pub fn add_note(
+        &self,
+        office: &str,
+        month: i32,
+        text: &str,
+        author: &str,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO notes (office, month, text, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![office, month, text, author, now_text()],
@@ -337,6 +412,9 @@ impl Catalog {
 
     /// Whether anything has ever been stored (an empty data folder gets the demo city).
     pub fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM batches", [], |r| r.get::<_, i64>(0))? == 0)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM batches", [], |r| r.get::<_, i64>(0))?
+            == 0)
     }
 }

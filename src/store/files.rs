@@ -19,7 +19,9 @@ impl LocalFiles {
         for dir in ["originals", "batches", "tmp"] {
             fs::create_dir_all(root.join(dir)).map_err(|e| StoreError::io(root.join(dir), e))?;
         }
-        Ok(LocalFiles { root: root.to_path_buf() })
+        Ok(LocalFiles {
+            root: root.to_path_buf(),
+        })
     }
 
     /// Where a key lives on disk (for polars to scan).
@@ -30,7 +32,11 @@ impl LocalFiles {
     /// Writes `key` so that it either exists whole or not at all: temp file, fsync, rename,
     /// fsync of the folder. An existing key is left as it is (keys are content-addressed or
     /// unique, so it already holds the same bytes).
-    pub fn put(&self, key: &str, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<(), StoreError> {
+    pub fn put(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut File) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
         let target = self.path(key);
         if target.exists() {
             return Ok(());

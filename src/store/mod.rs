@@ -14,8 +14,8 @@ pub mod files;
 
 use crate::ingest::Upload;
 use crate::kinds::Kind;
-pub use catalog::{BatchInfo, PublishedCell, Revision, Target};
 use catalog::Catalog;
+pub use catalog::{BatchInfo, PublishedCell, Revision, Target};
 use files::{LocalFiles, sha256_hex};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("Datenordner nicht beschreibbar / data folder not writable: {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("Katalogfehler / catalogue error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("Parquet: {0}")]
@@ -34,15 +37,27 @@ pub enum StoreError {
     NoSuchBatch(i64),
     #[error("Lieferung {0} ist schon veröffentlicht / batch {0} is already published")]
     AlreadyPublished(i64),
-    #[error("Revision {revision} von {kind}/{office}/{month} gibt es nicht; siehe `kennzahl history` / there is no such revision; see `kennzahl history`")]
-    NoSuchRevision { kind: String, office: String, month: i32, revision: i64 },
-    #[error("Schon veröffentlicht: {cells}. Zum Ersetzen einen Grund angeben (--reason) / Already published: {cells}. Give a reason (--reason) to replace them.")]
+    #[error(
+        "Revision {revision} von {kind}/{office}/{month} gibt es nicht; siehe `kennzahl history` / there is no such revision; see `kennzahl history`"
+    )]
+    NoSuchRevision {
+        kind: String,
+        office: String,
+        month: i32,
+        revision: i64,
+    },
+    #[error(
+        "Schon veröffentlicht: {cells}. Zum Ersetzen einen Grund angeben (--reason) / Already published: {cells}. Give a reason (--reason) to replace them."
+    )]
     ReplaceNeedsReason { cells: String },
 }
 
 impl StoreError {
     fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        StoreError::Io { path: path.into(), source }
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -53,7 +68,41 @@ pub struct Store {
     files: LocalFiles,
 }
 
-/// Who stores a batch, and why it replaces published data.
+/// Keeps original uploads (content-addressed, so keeping one twice is harmless).
+#[derive(Debug, Clone)]
+pub struct OriginalStager {
+    files: LocalFiles,
+}
+
+/// An original upload that is safely on disk.
+#[derive(Debug, Clone)]
+pub struct StagedOriginal {
+    pub sha256: String,
+    pub key: String,
+    /// Written by this stage (not there before), so it may be discarded.
+    pub fresh: bool,
+}
+
+impl OriginalStager {
+    /// Writes the bytes under their SHA-256 (atomically) unless they are there already.
+    pub fn stage(&self, bytes: &[u8]) -> Result<StagedOriginal, StoreError> {
+        let sha256 = sha256_hex(bytes);
+        let key = format!("originals/{}/{}", &sha256[..2], sha256);
+        let fresh = !self.files.path(&key).exists();
+        self.files
+            .put(&key, |f| std::io::Write::write_all(f, bytes))?;
+        Ok(StagedOriginal { sha256, key, fresh })
+    }
+
+    /// Removes an original that was staged for an upload that was then refused.
+    pub fn discard(&self, staged: &StagedOriginal) {
+        if staged.fresh {
+            let _ = std::fs::remove_file(self.files.path(&staged.key));
+        }
+    }
+}
+
+/// Who stores a batch.
 #[derive(Debug, Clone)]
 pub struct Submission<'a> {
     pub file_name: &'a str,
@@ -67,7 +116,11 @@ impl Store {
         let files = LocalFiles::open(root)?;
         files.clean_tmp();
         let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
-        Ok(Store { root: root.to_path_buf(), catalog, files })
+        Ok(Store {
+            root: root.to_path_buf(),
+            catalog,
+            files,
+        })
     }
 
     /// The data folder.
@@ -77,10 +130,32 @@ impl Store {
 
     /// Keeps an upload as a pending batch: the original bytes under their SHA-256 and the
     /// canonical rows as Parquet, then the catalogue row.
-    pub fn put_batch(&mut self, upload: &mut Upload, original: &[u8], sub: &Submission) -> Result<i64, StoreError> {
-        let sha = sha256_hex(original);
-        let original_key = format!("originals/{}/{}", &sha[..2], sha);
-        self.files.put(&original_key, |f| std::io::Write::write_all(f, original))?;
+    pub fn put_batch(
+        &mut self,
+        upload: &mut Upload,
+        original: &[u8],
+        sub: &Submission,
+    ) -> Result<i64, StoreError> {
+        let staged = self.stager().stage(original)?;
+        self.put_staged_batch(upload, &staged, sub)
+    }
+
+    /// A handle that keeps originals; it can work on another thread while the upload is read.
+    pub fn stager(&self) -> OriginalStager {
+        OriginalStager {
+            files: self.files.clone(),
+        }
+    }
+
+    /// Like [`Store::put_batch`], with the original already kept by an [`OriginalStager`].
+    pub fn put_staged_batch(
+        &mut self,
+        upload: &mut Upload,
+        original: &StagedOriginal,
+        sub: &Submission,
+    ) -> Result<i64, StoreError> {
+        let sha = &original.sha256;
+        let original_key = &original.key;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -89,27 +164,35 @@ impl Store {
         let frame = &mut upload.parsed.frame;
         let mut write_err = None;
         self.files.put(&parquet_key, |f| {
-            ParquetWriter::new(f).finish(frame).map(|_| ()).map_err(|e| {
-                let msg = e.to_string();
-                write_err = Some(e);
-                std::io::Error::other(msg)
-            })
+            ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .finish(frame)
+                .map(|_| ())
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    write_err = Some(e);
+                    std::io::Error::other(msg)
+                })
         })?;
         if let Some(e) = write_err {
             return Err(e.into());
         }
-        let cells: Vec<(String, i32, usize)> =
-            upload.parsed.partitions.iter().map(|((o, m), n)| (o.clone(), *m, *n)).collect();
+        let cells: Vec<(String, i32, usize)> = upload
+            .parsed
+            .partitions
+            .iter()
+            .map(|((o, m), n)| (o.clone(), *m, *n))
+            .collect();
         let notices = serde_json::to_string(&upload.notices).unwrap_or_else(|_| "[]".into());
         self.catalog.insert_batch(
             upload.kind.as_str(),
-            &sha,
+            sha,
             sub.file_name,
             sub.user,
             upload.parsed.rows,
             upload.skipped,
             &parquet_key,
-            &original_key,
+            original_key,
             &notices,
             &cells,
         )
@@ -130,30 +213,62 @@ impl Store {
         if taken.is_empty() {
             return Ok(());
         }
-        Err(StoreError::ReplaceNeedsReason { cells: describe_cells(&taken) })
+        Err(StoreError::ReplaceNeedsReason {
+            cells: describe_cells(&taken),
+        })
     }
 
     /// Publishes a pending batch. Cells that are already published are replaced only with a
     /// reason, which the public sees in the revision history.
-    pub fn publish(&mut self, batch: i64, user: &str, reason: Option<&str>) -> Result<Vec<Revision>, StoreError> {
-        let info = self.catalog.batch(batch)?.ok_or(StoreError::NoSuchBatch(batch))?;
-        let cells: Vec<(String, i32)> = self.catalog.batch_cells(batch)?.into_iter().map(|(o, m, _)| (o, m)).collect();
+    pub fn publish(
+        &mut self,
+        batch: i64,
+        user: &str,
+        reason: Option<&str>,
+    ) -> Result<Vec<Revision>, StoreError> {
+        let info = self
+            .catalog
+            .batch(batch)?
+            .ok_or(StoreError::NoSuchBatch(batch))?;
+        let cells: Vec<(String, i32)> = self
+            .catalog
+            .batch_cells(batch)?
+            .into_iter()
+            .map(|(o, m, _)| (o, m))
+            .collect();
         let taken = self.catalog.published_among(&info.kind, &cells)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if !taken.is_empty() && reason.is_none() {
-            return Err(StoreError::ReplaceNeedsReason { cells: describe_cells(&taken) });
+            return Err(StoreError::ReplaceNeedsReason {
+                cells: describe_cells(&taken),
+            });
         }
-        self.catalog.publish(batch, user, reason.unwrap_or("Erstveröffentlichung"))
+        self.catalog
+            .publish(batch, user, reason.unwrap_or("Erstveröffentlichung"))
     }
 
     /// The revision history of a kind.
-    pub fn history(&self, kind: Kind, office: Option<&str>, month: Option<i32>) -> Result<Vec<Revision>, StoreError> {
+    pub fn history(
+        &self,
+        kind: Kind,
+        office: Option<&str>,
+        month: Option<i32>,
+    ) -> Result<Vec<Revision>, StoreError> {
         self.catalog.history(kind.as_str(), office, month)
     }
 
     /// Makes an earlier revision current again (as a new revision, so nothing is lost).
-    pub fn rollback(&mut self, kind: Kind, office: &str, month: i32, to: i64, user: &str, reason: &str) -> Result<Revision, StoreError> {
-        self.catalog.rollback(kind.as_str(), office, month, to, user, reason)
+    pub fn rollback(
+        &mut self,
+        kind: Kind,
+        office: &str,
+        month: i32,
+        to: i64,
+        user: &str,
+        reason: &str,
+    ) -> Result<Revision, StoreError> {
+        self.catalog
+            .rollback(kind.as_str(), office, month, to, user, reason)
     }
 
     /// A batch's catalogue entry.
@@ -182,13 +297,20 @@ impl Store {
             let wanted = &cells[i..j];
             let batch_cells = self.catalog.batch_cells(batch)?;
             let path = self.files.path(&cells[i].parquet);
-            let lf = LazyFrame::scan_parquet(path.to_string_lossy().as_ref().into(), ScanArgsParquet::default())?;
+            let lf = LazyFrame::scan_parquet(
+                path.to_string_lossy().as_ref().into(),
+                ScanArgsParquet::default(),
+            )?;
             let lf = if wanted.len() == batch_cells.len() {
                 lf
             } else {
                 let keep = wanted
                     .iter()
-                    .map(|c| col("office").eq(lit(c.office.clone())).and(col("month").eq(lit(c.month))))
+                    .map(|c| {
+                        col("office")
+                            .eq(lit(c.office.clone()))
+                            .and(col("month").eq(lit(c.month)))
+                    })
                     .reduce(|a, b| a.or(b))
                     .unwrap_or(lit(false));
                 lf.filter(keep)
@@ -218,7 +340,13 @@ impl Store {
     }
 
     /// Attaches a note to an office's month.
-    pub fn add_note(&self, office: &str, month: i32, text: &str, author: &str) -> Result<(), StoreError> {
+    pub fn add_note(
+        &self,
+        office: &str,
+        month: i32,
+        text: &str,
+        author: &str,
+    ) -> Result<(), StoreError> {
         self.catalog.add_note(office, month, text, author)
     }
 

@@ -1,0 +1,101 @@
+//! Helpers for the integration tests: run the real `kennzahl` binary on a fresh data folder.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh data folder, removed when dropped.
+pub struct DataDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn new() -> Self {
+        DataDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `kennzahl --data DIR args…`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+            .arg("--data")
+            .arg(self.path())
+            .args(args)
+            .env("KENNZAHL_LANG", "de")
+            .output()
+            .expect("run kennzahl")
+    }
+
+    /// Runs and requires success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kennzahl {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// The KPI table as JSON rows.
+    pub fn kpi_json(&self, args: &[&str]) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        let mut all = vec!["kpi", "--format", "json"];
+        all.extend_from_slice(args);
+        let text = self.ok(&all);
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r.as_object().expect("object").clone())
+            .collect()
+    }
+}
+
+/// A fixture file's path.
+pub fn fixture(rel: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", rel]
+        .iter()
+        .collect();
+    p.to_string_lossy().into_owned()
+}
+
+/// Finds the row whose given columns have the given values.
+pub fn row<'a>(
+    rows: &'a [serde_json::Map<String, serde_json::Value>],
+    keys: &[(&str, &str)],
+) -> &'a serde_json::Map<String, serde_json::Value> {
+    rows.iter()
+        .find(|r| {
+            keys.iter()
+                .all(|(k, v)| r.get(*k).and_then(|x| x.as_str()) == Some(*v))
+        })
+        .unwrap_or_else(|| panic!("no row {keys:?} in {rows:#?}"))
+}
+
+/// Asserts a numeric cell equals `expected` within 1e-9.
+pub fn assert_num(r: &serde_json::Map<String, serde_json::Value>, col: &str, expected: f64) {
+    let got = r
+        .get(col)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| panic!("{col} is not a number in {r:?}"));
+    assert!(
+        (got - expected).abs() < 1e-9,
+        "{col}: expected {expected}, got {got}"
+    );
+}
+
+/// Asserts a cell is suppressed (".").
+pub fn assert_suppressed(r: &serde_json::Map<String, serde_json::Value>, col: &str) {
+    assert_eq!(
+        r.get(col).and_then(|v| v.as_str()),
+        Some("."),
+        "{col} should be suppressed in {r:?}"
+    );
+}

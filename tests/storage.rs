@@ -1,0 +1,235 @@
+//! The store keeps every version: revisions with who, when and why, rollback as a new
+//! revision, originals byte for byte, and atomic imports that survive SIGKILL.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn republishing_makes_a_revision_and_rollback_restores_the_old_figures() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let first = d.ok(&[
+        "kpi",
+        "--kind",
+        "visits",
+        "--by",
+        "month,office",
+        "--from",
+        "2025-03",
+        "--to",
+        "2025-03",
+    ]);
+    // A corrected March export: the clean independent file's format, one office.
+    let dir = tempfile::tempdir().unwrap();
+    let corrected = dir.path().join("korrektur.csv");
+    std::fs::write(
+        &corrected,
+        "office,arrived_at,called_at\nBürgeramt,2025-03-03T08:00:00,2025-03-03T08:30:00\nBürgeramt,2025-03-03T08:01:00,2025-03-03T08:41:00\nBürgeramt,2025-03-03T08:02:00,2025-03-03T08:52:00\n",
+    )
+    .unwrap();
+    d.ok(&[
+        "import",
+        corrected.to_str().unwrap(),
+        "--kind",
+        "visits",
+        "--publish",
+        "--reason",
+        "Export war unvollständig",
+    ]);
+    let second = d.ok(&[
+        "kpi",
+        "--kind",
+        "visits",
+        "--by",
+        "month,office",
+        "--from",
+        "2025-03",
+        "--to",
+        "2025-03",
+    ]);
+    assert_ne!(first, second);
+    assert!(
+        second.contains(",3,0,0,.,0,3,40,40,"),
+        "3 visitors, waits 30/40/50: {second}"
+    );
+
+    let history = d.ok(&[
+        "history",
+        "--kind",
+        "visits",
+        "--office",
+        "Bürgeramt",
+        "--month",
+        "2025-03",
+    ]);
+    assert!(
+        history.contains(",2,2,3,") && history.contains("Export war unvollständig"),
+        "{history}"
+    );
+
+    d.ok(&[
+        "rollback",
+        "--kind",
+        "visits",
+        "--office",
+        "Bürgeramt",
+        "--month",
+        "2025-03",
+        "--revision",
+        "1",
+        "--reason",
+        "Korrektur war falsch",
+    ]);
+    let third = d.ok(&[
+        "kpi",
+        "--kind",
+        "visits",
+        "--by",
+        "month,office",
+        "--from",
+        "2025-03",
+        "--to",
+        "2025-03",
+    ]);
+    assert_eq!(third, first);
+    let history = d.ok(&[
+        "history",
+        "--kind",
+        "visits",
+        "--office",
+        "Bürgeramt",
+        "--month",
+        "2025-03",
+    ]);
+    assert_eq!(
+        history.lines().count(),
+        1 + 3,
+        "three revisions, none lost:\n{history}"
+    );
+    assert!(history.contains("Rücknahme auf Revision 1: Korrektur war falsch"));
+    // April is untouched by the March correction.
+    let april = d.ok(&["history", "--kind", "visits", "--month", "2025-04"]);
+    assert_eq!(april.lines().count(), 2);
+}
+
+#[test]
+fn the_original_upload_is_kept_under_its_sha256() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+    ]);
+    let bytes = std::fs::read(fixture("golden/visits_small.csv")).unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let kept = std::fs::read(d.path().join("originals").join(&sha[..2]).join(&sha)).unwrap();
+    assert_eq!(kept, bytes);
+    // Stored but not published: no KPI rows yet.
+    assert!(d.kpi_json(&["--kind", "visits"]).is_empty());
+    d.ok(&["publish", "1"]);
+    assert_eq!(d.kpi_json(&["--kind", "visits"]).len(), 2);
+}
+
+#[test]
+fn dry_run_stores_nothing() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--dry-run",
+    ]);
+    assert!(!d.path().join("catalog.sqlite").exists());
+}
+
+/// Kills imports with SIGKILL at spread-out moments: afterwards the store is whole and shows
+/// either the old or the new figures, never a mix, and a later import works.
+#[test]
+fn an_import_killed_at_any_moment_leaves_the_store_whole() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let before = d.ok(&["kpi", "--kind", "visits", "--by", "month,office"]);
+    let big = d.path().join("big.csv");
+    d.ok(&[
+        "demo",
+        "bench-visits",
+        "--rows",
+        "60000",
+        "--out",
+        big.to_str().unwrap(),
+    ]);
+    let after = {
+        let other = DataDir::new();
+        other.ok(&[
+            "import",
+            &fixture("independent/visits_clean.csv"),
+            "--kind",
+            "visits",
+            "--publish",
+        ]);
+        other.ok(&[
+            "import",
+            big.to_str().unwrap(),
+            "--kind",
+            "visits",
+            "--publish",
+            "--reason",
+            "Nachlieferung",
+        ]);
+        other.ok(&["kpi", "--kind", "visits", "--by", "month,office"])
+    };
+    let mut outcomes = (0, 0);
+    for delay_ms in [5u64, 20, 40, 60, 80, 100, 130, 160, 200, 260, 330, 420] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+            .arg("--data")
+            .arg(d.path())
+            .args([
+                "import",
+                big.to_str().unwrap(),
+                "--kind",
+                "visits",
+                "--publish",
+                "--reason",
+                "Nachlieferung",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = d.ok(&["kpi", "--kind", "visits", "--by", "month,office"]);
+        if now == before {
+            outcomes.0 += 1;
+        } else {
+            assert_eq!(
+                now, after,
+                "after a kill at {delay_ms} ms the store must be as before or as after"
+            );
+            outcomes.1 += 1;
+            break;
+        }
+    }
+    assert!(outcomes.0 > 0, "at least one kill hit before the commit");
+}
