@@ -14,10 +14,10 @@ use crate::i18n::Lang;
 use crate::kinds::{Kind, Parsed};
 use cell::Cell;
 use map::{ColumnMap, Profile};
+use polars::prelude::PlHashMap;
 use problem::{HeaderError, UploadError};
 use read::Table;
 use row::{Problems, Row};
-use std::collections::HashMap;
 
 /// How an upload is to be read.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +131,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
         office,
         today,
         style: table.number_style(),
+        rows_hint: 0,
     };
     // Visits files are the large ones: read them on two cores. (Other kinds decide things
     // from the whole file, such as the month of open cases.)
@@ -179,7 +180,6 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
             .extend(c.problems.list.into_iter().take(room));
         all.invalid_rows += c.invalid_rows;
         all.totals_dropped.extend(c.totals_dropped);
-        all.seen.extend(c.seen);
     }
     all.problems.list.sort_by_key(|p| p.line);
     if cross_duplicates > 0 && opts.skip_invalid {
@@ -198,7 +198,7 @@ const PARALLEL_FROM_BYTES: usize = 4 << 20;
 struct Chunk {
     problems: Problems,
     invalid_rows: usize,
-    seen: HashMap<u128, usize>,
+    seen: PlHashMap<u128, usize>,
     totals_dropped: Vec<usize>,
 }
 
@@ -214,7 +214,7 @@ fn read_chunk(
     let mut c = Chunk {
         problems: Problems::default(),
         invalid_rows: 0,
-        seen: HashMap::new(),
+        seen: PlHashMap::default(),
         totals_dropped: Vec::new(),
     };
     let mapped = map.mapped_columns();
@@ -333,6 +333,13 @@ fn header_name(map: &ColumnMap, i: usize) -> String {
 }
 
 fn is_totals_row(cells: &[Cell]) -> bool {
+    // Cheap test first: the words all start with s, g, i or t and are short.
+    let first = cells.iter().find(|c| !c.is_empty()).and_then(Cell::text);
+    if !first.is_some_and(|t| {
+        t.len() <= 16 && matches!(t.as_bytes()[0] | 0x20, b's' | b'g' | b'i' | b't')
+    }) {
+        return false;
+    }
     cells
         .iter()
         .find(|c| !c.is_empty())
@@ -349,7 +356,7 @@ fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for &i in mapped {
         match cells.get(i).copied().unwrap_or(Cell::Empty) {
-            Cell::Text(s) => h.update(s.trim().as_bytes()),
+            Cell::Text(s) => h.update(s.as_bytes()),
             Cell::Number(n) | Cell::DateTime(n) => h.update(&n.to_bits().to_le_bytes()),
             Cell::Bool(x) => h.update(&[x as u8 + 2]),
             Cell::Empty => {}

@@ -80,6 +80,12 @@ fn checked_date(y: i32, m: u32, d: u32) -> Option<i32> {
 
 /// A date as days since 1970-01-01: `dd.mm.yyyy`, `dd.mm.yy`, `yyyy-mm-dd`, `dd/mm/yyyy`.
 pub fn date(s: &str) -> Option<i32> {
+    let b = s.as_bytes();
+    // Fast path for ISO `yyyy-mm-dd`.
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let y = digits(&b[0..4])? as i32;
+        return checked_date(y, digits(&b[5..7])?, digits(&b[8..10])?);
+    }
     let b = s.trim().as_bytes();
     if b.len() >= 8 && b.len() <= 10 && b[4] == b'-' {
         let y = digits(&b[0..4])? as i32;
@@ -110,6 +116,17 @@ pub fn date(s: &str) -> Option<i32> {
 
 /// A time of day as seconds since midnight: `hh:mm`, `hh:mm:ss`, `hh:mm:ss.fff`, `hh.mm Uhr`.
 pub fn time(s: &str) -> Option<i32> {
+    // Fast path for the usual `hh:mm:ss` / `hh:mm`.
+    let b = s.as_bytes();
+    let two = |i: usize| -> Option<u32> {
+        let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (x < 10 && y < 10).then_some(x as u32 * 10 + y as u32)
+    };
+    if (b.len() == 8 && b[2] == b':' && b[5] == b':') || (b.len() == 5 && b[2] == b':') {
+        let (h, m) = (two(0)?, two(3)?);
+        let sec = if b.len() == 8 { two(6)? } else { 0 };
+        return (h <= 23 && m <= 59 && sec <= 59).then_some((h * 3600 + m * 60 + sec) as i32);
+    }
     let s = s.trim();
     let s = s.strip_suffix("Uhr").map(str::trim_end).unwrap_or(s);
     let b = s.as_bytes();
@@ -144,7 +161,7 @@ pub fn excel_serial_to_secs(serial: f64) -> Option<i64> {
 /// fractional seconds, or an Excel serial number.
 pub fn datetime(s: &str) -> Option<i64> {
     let s = s.trim();
-    if let Some(pos) = s.find(['T', ' ']) {
+    if let Some(pos) = s.bytes().position(|b| b == b'T' || b == b' ') {
         let d = date(&s[..pos])?;
         let t = time(s[pos + 1..].trim())?;
         return Some(d as i64 * 86_400 + t as i64);

@@ -92,6 +92,14 @@ impl<'a> Table<'a> {
         Err(UploadError::NoRows)
     }
 
+    /// Length of the text, for sizing buffers (`None` for a sheet).
+    pub fn text_len(&self) -> Option<usize> {
+        match self {
+            Table::Csv { text, .. } | Table::Lines { text, .. } => Some(text.len()),
+            Table::Xlsx { rows, .. } => Some(rows.len() * 60),
+        }
+    }
+
     /// How numbers are written: German Excel CSVs use `;` and a decimal comma.
     pub fn number_style(&self) -> NumberStyle {
         match self {
@@ -116,7 +124,7 @@ impl<'a> Table<'a> {
                 separator,
                 first_line,
             } => {
-                let sep = *separator as char;
+                let sep = *separator;
                 let mut cells: Vec<Cell> = Vec::with_capacity(16);
                 let body = text.strip_suffix('\n').unwrap_or(text);
                 if body.is_empty() {
@@ -125,13 +133,18 @@ impl<'a> Table<'a> {
                 for (i, raw) in body.split('\n').enumerate() {
                     let raw = raw.strip_suffix('\r').unwrap_or(raw);
                     cells.clear();
-                    cells.extend(raw.split(sep).map(|f| {
-                        if f.is_empty() {
+                    let mut start = 0;
+                    let ends =
+                        memchr::memchr_iter(sep, raw.as_bytes()).chain(std::iter::once(raw.len()));
+                    for end in ends {
+                        let f = &raw[start..end];
+                        cells.push(if f.is_empty() {
                             Cell::Empty
                         } else {
                             Cell::Text(f)
-                        }
-                    }));
+                        });
+                        start = end + 1;
+                    }
                     if !f(first_line + i, &cells) {
                         break;
                     }

@@ -5,6 +5,7 @@ use super::cell::Cell;
 use super::map::ColumnMap;
 use super::parse::{self, NumberStyle};
 use super::problem::{Issue, MAX_LISTED_PROBLEMS, Problem};
+use std::borrow::Cow;
 
 /// The problems of a file, all counted, the first [`MAX_LISTED_PROBLEMS`] kept.
 #[derive(Debug, Default)]
@@ -91,20 +92,20 @@ impl<'r, 'c> Row<'r, 'c> {
         v
     }
 
-    /// Text, trimmed; `None` when empty.
-    pub fn text(&self, col: Option<usize>) -> Option<String> {
+    /// Text, trimmed; `None` when empty. Borrowed from the file where it can be.
+    pub fn text(&self, col: Option<usize>) -> Option<Cow<'c, str>> {
         match self.cell(col) {
             Cell::Text(s) => {
                 let t = s.trim();
-                (!t.is_empty()).then(|| t.to_string())
+                (!t.is_empty()).then_some(Cow::Borrowed(t))
             }
-            Cell::Number(n) => Some(if n.fract() == 0.0 {
+            Cell::Number(n) => Some(Cow::Owned(if n.fract() == 0.0 {
                 format!("{}", n as i64)
             } else {
                 n.to_string()
-            }),
-            Cell::Bool(b) => Some(b.to_string()),
-            Cell::DateTime(n) => Some(n.to_string()),
+            })),
+            Cell::Bool(b) => Some(Cow::Owned(b.to_string())),
+            Cell::DateTime(n) => Some(Cow::Owned(n.to_string())),
             Cell::Empty => None,
         }
     }

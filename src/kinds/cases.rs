@@ -8,6 +8,7 @@ use crate::ingest::problem::Issue;
 use crate::ingest::row::Row;
 use crate::timefmt::month_key;
 use polars::prelude::*;
+use std::borrow::Cow;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
@@ -135,7 +136,9 @@ impl Parser {
 impl RowParser for Parser {
     fn row(&mut self, r: &mut Row) {
         let [office_c, service_c, id_c, received_c, decided_c, outcome_c] = self.col;
-        let office = r.text(office_c).or_else(|| self.ctx.office.clone());
+        let office = r
+            .text(office_c)
+            .or_else(|| self.ctx.office.clone().map(Cow::Owned));
         let office = r.require(office, office_c);
         let case_id = r.require(r.text(id_c), id_c);
         let received = r.date(received_c);
@@ -160,7 +163,7 @@ impl RowParser for Parser {
         self.office.push(Some(self.strings.id(&office)));
         self.service
             .push(r.text(service_c).map(|s| self.strings.id(&s)));
-        self.case_id.push(case_id);
+        self.case_id.push(case_id.into_owned());
         self.received_on.push(received);
         self.decided_on.push(decided);
         self.outcome

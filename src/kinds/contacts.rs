@@ -7,6 +7,7 @@ use crate::ingest::problem::Issue;
 use crate::ingest::row::Row;
 use crate::timefmt::month_key;
 use polars::prelude::*;
+use std::borrow::Cow;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
@@ -144,7 +145,9 @@ impl RowParser for Parser {
             within_c,
             handle_c,
         ] = self.col;
-        let office = r.text(office_c).or_else(|| self.ctx.office.clone());
+        let office = r
+            .text(office_c)
+            .or_else(|| self.ctx.office.clone().map(Cow::Owned));
         let office = r.require(office, office_c);
         let date = r.date(date_c);
         if date.is_some_and(|d| d > self.ctx.today) {

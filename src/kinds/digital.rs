@@ -6,6 +6,7 @@ use crate::ingest::map::ColumnMap;
 use crate::ingest::problem::Issue;
 use crate::ingest::row::Row;
 use polars::prelude::*;
+use std::borrow::Cow;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
@@ -136,7 +137,9 @@ impl Parser {
 impl RowParser for Parser {
     fn row(&mut self, r: &mut Row) {
         let [month_c, service_c, office_c, ..] = self.col;
-        let office = r.text(office_c).or_else(|| self.ctx.office.clone());
+        let office = r
+            .text(office_c)
+            .or_else(|| self.ctx.office.clone().map(Cow::Owned));
         let office = r.require(office, office_c);
         let month = r.month(month_c);
         let month = r.require(month, month_c);

@@ -143,6 +143,8 @@ pub struct Context {
     /// Today as a day number: later dates are refused.
     pub today: i32,
     pub style: NumberStyle,
+    /// About how many rows the part being read holds, to size buffers once.
+    pub rows_hint: usize,
 }
 
 /// Parses rows of one kind into column builders.
@@ -216,7 +218,7 @@ impl Parsed {
 /// integers and not a million strings.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<String, u32>,
+    ids: PlHashMap<String, u32>,
     values: Vec<String>,
 }
 

@@ -7,6 +7,7 @@ use crate::ingest::map::ColumnMap;
 use crate::ingest::problem::Issue;
 use crate::ingest::row::Row;
 use polars::prelude::*;
+use std::borrow::Cow;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
@@ -83,7 +84,9 @@ impl Parser {
 impl RowParser for Parser {
     fn row(&mut self, r: &mut Row) {
         let [service_c, office_c, leika_c, maturity_c, since_c] = self.col;
-        let office = r.text(office_c).or_else(|| self.ctx.office.clone());
+        let office = r
+            .text(office_c)
+            .or_else(|| self.ctx.office.clone().map(Cow::Owned));
         let office = r.require(office, office_c);
         let service = r.require(r.text(service_c), service_c);
         let maturity = r.count(maturity_c);
@@ -102,7 +105,7 @@ impl RowParser for Parser {
         };
         self.office.push(Some(self.strings.id(&office)));
         self.service.push(Some(self.strings.id(&service)));
-        self.leika.push(r.text(leika_c));
+        self.leika.push(r.text(leika_c).map(Cow::into_owned));
         self.maturity.push(maturity.map(|m| m as i32));
         self.online_since.push(since);
     }

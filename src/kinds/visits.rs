@@ -7,6 +7,7 @@ use crate::ingest::problem::Issue;
 use crate::ingest::row::Row;
 use crate::timefmt::{month_key, weekday};
 use polars::prelude::*;
+use std::borrow::Cow;
 
 /// Canonical columns and the headers real exports use for them.
 pub const COLUMNS: &[ColumnDef] = &[
@@ -261,25 +262,26 @@ impl Parser {
             wait_min: map.get("wait_min"),
             persons: map.get("persons"),
         };
+        let n = ctx.rows_hint;
         Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::new(),
-            location: Vec::new(),
-            service: Vec::new(),
-            month: Vec::new(),
-            weekday: Vec::new(),
-            hour: Vec::new(),
-            appointment: Vec::new(),
-            no_show: Vec::new(),
-            wait_min: Vec::new(),
-            service_min: Vec::new(),
-            persons: Vec::new(),
-            arrived_at: Vec::new(),
-            called_at: Vec::new(),
-            finished_at: Vec::new(),
-            appointment_at: Vec::new(),
+            office: Vec::with_capacity(n),
+            location: Vec::with_capacity(n),
+            service: Vec::with_capacity(n),
+            month: Vec::with_capacity(n),
+            weekday: Vec::with_capacity(n),
+            hour: Vec::with_capacity(n),
+            appointment: Vec::with_capacity(n),
+            no_show: Vec::with_capacity(n),
+            wait_min: Vec::with_capacity(n),
+            service_min: Vec::with_capacity(n),
+            persons: Vec::with_capacity(n),
+            arrived_at: Vec::with_capacity(n),
+            called_at: Vec::with_capacity(n),
+            finished_at: Vec::with_capacity(n),
+            appointment_at: Vec::with_capacity(n),
         }
     }
 }
@@ -287,7 +289,9 @@ impl Parser {
 impl RowParser for Parser {
     fn row(&mut self, r: &mut Row) {
         let c = &self.col;
-        let office = r.text(c.office).or_else(|| self.ctx.office.clone());
+        let office = r
+            .text(c.office)
+            .or_else(|| self.ctx.office.clone().map(Cow::Owned));
         let office = r.require(office, c.office);
         let date = r.date(c.date);
         let arrived = r.moment(c.arrived_at, date, c.arrived.or(c.arrived_at));
