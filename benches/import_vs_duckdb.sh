@@ -164,8 +164,24 @@ if want kennzahl && want duckdb; then
     kz_rows=$(( $(wc -l < "$KZ_OUT") - 1 )); duck_rows=$(( $(wc -l < "$DUCK_OUT") - 1 ))
     echo "output: kennzahl $kz_rows (month, office) rows, duckdb $duck_rows ($KZ_OUT, $DUCK_OUT)"
     [[ $kz_rows == "$duck_rows" ]] || echo "WARNING: the two sides produced a different number of rows"
-    [[ $(head -n 1 "$KZ_OUT") == "$(head -n 1 "$DUCK_OUT")" ]] \
-        || echo "note: the CSV headers differ (column names or order)"
+    # Every KPI value of both sides must agree (the DuckDB side is an independent computation).
+    "$PYTHON" - "$KZ_OUT" "$DUCK_OUT" <<'PY'
+import csv, sys
+kz = {(r["month"], r["office"]): r for r in csv.DictReader(open(sys.argv[1]))}
+dk = {(r["month"], r["office"]): r for r in csv.DictReader(open(sys.argv[2]))}
+checked = bad = 0
+for key, row in kz.items():
+    for col, v in row.items():
+        if col in ("month", "office", "provisional") or col not in dk.get(key, {}):
+            continue
+        checked += 1
+        d = float(dk[key][col])
+        if v == "." or abs(float(v) - d) > 1e-9 * max(1.0, abs(d)):
+            bad += 1
+            print(f"MISMATCH {key} {col}: kennzahl {v}, duckdb {d}")
+print(f"values: {checked} KPI values compared, {bad} differ")
+sys.exit(1 if bad or set(kz) != set(dk) else 0)
+PY
 fi
 
 echo

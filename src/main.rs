@@ -225,6 +225,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             user,
             max_bytes,
         } => {
+            // Refuse a too-large file before reading it into memory.
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("{} nicht lesbar / not readable", file.display()))?
+                .len();
+            if max_bytes > 0 && size > max_bytes {
+                let e = kennzahl::ingest::problem::UploadError::TooLarge {
+                    size,
+                    limit: max_bytes,
+                };
+                eprintln!("{}: {}", file.display(), e.render(lang));
+                return Ok(ExitCode::from(1));
+            }
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("{} nicht lesbar / not readable", file.display()))?;
             let profile =

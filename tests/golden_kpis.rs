@@ -214,3 +214,69 @@ fn contacts_answer_rate_and_service_level() {
     assert_num(march, "service_level", 150.0 / 230.0);
     assert_num(march, "handle_time_mean_min", 1170.0 / 280.0);
 }
+
+/// Two closed months of the same office: March 2025 (median wait 7, see above) and a
+/// corrected April export with waits 30, 40, 50 (median 40). With `--compare`, April shows
+/// March's median as the previous month and nothing for the previous year (not published).
+#[test]
+fn comparisons_with_previous_month_and_year() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let april = dir.path().join("april.csv");
+    std::fs::write(
+        &april,
+        "Amt;Ankunft;Aufruf\nBürgeramt;01.04.2025 08:00;01.04.2025 08:30\nBürgeramt;01.04.2025 08:01;01.04.2025 08:41\nBürgeramt;01.04.2025 08:02;01.04.2025 08:52\n",
+    )
+    .unwrap();
+    d.ok(&[
+        "import",
+        april.to_str().unwrap(),
+        "--kind",
+        "visits",
+        "--publish",
+        "--reason",
+        "April vollständig",
+    ]);
+    let rows = d.kpi_json(&[
+        "--kind",
+        "visits",
+        "--by",
+        "month,office",
+        "--from",
+        "2025-04",
+        "--compare",
+    ]);
+    assert_eq!(rows.len(), 1, "only April is asked for: {rows:?}");
+    let r = &rows[0];
+    assert_num(r, "wait_median_min", 40.0);
+    assert_num(r, "wait_median_min_prev_month", 7.0);
+    assert_eq!(r["wait_median_min_prev_year"], serde_json::Value::Null);
+}
+
+/// Quarters and years: Q1 2025 holds March (8 rows, 6 visitors), Q2 April (2 rows).
+#[test]
+fn quarters_and_years() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let rows = d.kpi_json(&["--kind", "visits", "--by", "quarter"]);
+    assert_num(row(&rows, &[("quarter", "2025-Q1")]), "visitors", 6.0);
+    assert_suppressed(row(&rows, &[("quarter", "2025-Q2")]), "visitors");
+    let rows = d.kpi_json(&["--kind", "visits", "--by", "year"]);
+    assert_eq!(rows.len(), 1);
+    // 6 + 2 visitors; served waits 4, 10, 1, 7, 22, 30, 40 → median 10
+    assert_num(&rows[0], "visitors", 8.0);
+    assert_num(&rows[0], "wait_median_min", 10.0);
+}

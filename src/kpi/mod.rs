@@ -12,7 +12,7 @@ pub mod visits;
 
 use crate::kinds::Kind;
 use crate::store::{Store, StoreError, Target};
-use crate::timefmt::{format_month, month_key, next_month, prev_month};
+use crate::timefmt::{format_month, month_key, prev_month};
 pub use definitions::{Direction, KpiDef, Measure};
 use polars::prelude::*;
 use std::collections::HashMap;
@@ -74,11 +74,12 @@ impl Dim {
     /// The grouping expression over a kind's stored rows.
     fn expr(self) -> Expr {
         match self {
-            Dim::Quarter => (col("month").floor_div(lit(100)) * lit(10)
-                + (col("month") % lit(100) - lit(1)).floor_div(lit(3))
+            // Integer division by truncating casts (month keys are positive).
+            Dim::Quarter => (year_of_month() * lit(10)
+                + ((col("month") % lit(100) - lit(1)) / lit(3)).cast(DataType::Int32)
                 + lit(1))
             .alias("quarter"),
-            Dim::Year => col("month").floor_div(lit(100)).alias("year"),
+            Dim::Year => year_of_month().alias("year"),
             other => col(other.as_str()),
         }
     }
@@ -127,6 +128,11 @@ impl FromStr for Dim {
     }
 }
 
+/// The year of a `yyyymm` month key.
+fn year_of_month() -> Expr {
+    (col("month") / lit(100)).cast(DataType::Int32)
+}
+
 /// Parses `month,office` into dimensions.
 pub fn parse_dims(s: &str) -> Result<Vec<Dim>, String> {
     s.split(',')
@@ -173,11 +179,6 @@ impl Query {
 
 /// Default wait target in minutes for `within_target_share`.
 pub const DEFAULT_WAIT_TARGET_MIN: f64 = 30.0;
-
-/// The aggregate columns of one kind: the lazy plan produces them per group.
-pub struct Plan {
-    pub frame: LazyFrame,
-}
 
 /// Computes the KPI table of a query from the published data.
 pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
@@ -282,9 +283,6 @@ pub fn compute_from(
         let mut row: Vec<Value> = key_values.iter().map(|k| k[i].clone()).collect();
         if let Some(mi) = month_idx {
             let m = month_of(&row[mi]);
-            if q.from.is_some_and(|f| m.is_some_and(|m| m < f)) {
-                continue;
-            }
             row.push(Value::Bool(m.is_some_and(|m| m >= current)));
         }
         for def in defs {
@@ -303,6 +301,12 @@ pub fn compute_from(
         && let Some(mi) = month_idx
     {
         table.add_comparisons(defs, mi, current, &q.by, q.by.len() + usize::from(by_month));
+    }
+    // Months before `from` were only read for the comparisons.
+    if let (Some(f), Some(mi)) = (q.from, month_idx) {
+        table
+            .rows
+            .retain(|r| month_of(&r[mi]).is_none_or(|m| m >= f));
     }
     Ok(table)
 }
@@ -352,9 +356,4 @@ fn key_column(df: &DataFrame, d: Dim) -> PolarsResult<Vec<Value>> {
             .map(|v| v.map(|s| Value::Text(s.to_string())).unwrap_or(Value::Null))
             .collect(),
     })
-}
-
-/// The month after the last one in a table (helper for callers listing periods).
-pub fn following_month(m: i32) -> i32 {
-    next_month(m)
 }
