@@ -597,6 +597,16 @@ pub fn load(store: &mut Store, dir: &Path) -> Result<usize> {
     Ok(n)
 }
 
+/// Generates the demo city into a scratch folder and loads it: what `serve` does on an empty
+/// data folder, so that the binary needs no files beside it.
+pub fn load_embedded(store: &mut Store) -> Result<usize> {
+    let dir = std::env::temp_dir().join(format!("kennzahl-demo-{}", std::process::id()));
+    generate(&dir)?;
+    let n = load(store, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    n
+}
+
 /// Writes a large clean visits CSV (UTF-8, `,`, ISO datetimes) for the import benchmark.
 pub fn bench_visits(rows: usize, out: &Path) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;

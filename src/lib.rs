@@ -3,8 +3,11 @@
 //! The library is organised along the data flow of `DESIGN.md`:
 //! [`ingest`] turns an office's export (bytes) into typed, validated rows of one of the
 //! [`kinds`]; [`store`] keeps batches and published revisions; [`kpi`] is the one engine
-//! every number comes from; [`demo`] makes the demo city and benchmark data.
+//! every number comes from; [`web`] serves it with [`charts`]; [`demo`] makes the demo city
+//! and benchmark data.
 
+pub mod charts;
+pub mod config;
 pub mod demo;
 pub mod i18n;
 pub mod ingest;
@@ -12,3 +15,4 @@ pub mod kinds;
 pub mod kpi;
 pub mod store;
 pub mod timefmt;
+pub mod web;

@@ -32,6 +32,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the public dashboard (an empty data folder gets the demo city)
+    Serve {
+        /// Address to listen on (default from the settings: 127.0.0.1:8080)
+        #[arg(long)]
+        listen: Option<String>,
+        /// Settings file (TOML)
+        #[arg(long, env = "KENNZAHL_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Read, check and store an export; with --publish also publish it
     Import {
         file: PathBuf,
@@ -213,6 +222,30 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let lang = cli.lang;
     match cli.command {
+        Command::Serve { listen, config } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,tower_http=info".into()),
+                )
+                .init();
+            let mut settings =
+                kennzahl::config::Settings::load(config.as_deref()).map_err(anyhow::Error::msg)?;
+            if let Some(l) = listen {
+                settings.listen = l;
+            }
+            let mut store = Store::open(&cli.data)?;
+            if store.is_empty()? {
+                tracing::info!(
+                    "Leerer Datenordner {}: lade die Demo-Stadt",
+                    cli.data.display()
+                );
+                kennzahl::demo::load_embedded(&mut store)?;
+            }
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(kennzahl::web::serve(store, settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import {
             file,
             kind,

@@ -140,7 +140,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
     } else {
         None
     };
-    let (chunks, parsers) = match halves {
+    let (chunks, parts) = match halves {
         Some((a, b)) => {
             let (ra, rb) = std::thread::scope(|s| {
                 let second = s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx));
@@ -188,7 +188,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
         let (c, p) = read_chunk(&table, kind, header_line, &map, &ctx)?;
         return finish_upload(kind, vec![p], c, notices, opts, encoding, header_line);
     }
-    finish_upload(kind, parsers, all, notices, opts, encoding, header_line)
+    finish_upload(kind, parts, all, notices, opts, encoding, header_line)
 }
 
 /// Files larger than this are read on two threads.
@@ -209,7 +209,7 @@ fn read_chunk(
     header_line: usize,
     map: &ColumnMap,
     ctx: &crate::kinds::Context,
-) -> Result<(Chunk, Box<dyn crate::kinds::RowParser + Send>), UploadError> {
+) -> Result<(Chunk, Parsed), UploadError> {
     let mut parser = kind.parser(map, ctx.clone());
     let mut c = Chunk {
         problems: Problems::default(),
@@ -266,13 +266,14 @@ fn read_chunk(
         }
         true
     })?;
-    Ok((c, parser))
+    // Building the frame here lets both halves of a large file do it at once.
+    Ok((c, parser.finish()))
 }
 
 /// Decides on the whole file: refuse it, or build the upload from the parts' rows.
 fn finish_upload(
     kind: Kind,
-    parsers: Vec<Box<dyn crate::kinds::RowParser + Send>>,
+    parts: Vec<Parsed>,
     all: Chunk,
     mut notices: Vec<Notice>,
     opts: &Options,
@@ -297,7 +298,7 @@ fn finish_upload(
             total: problems.total,
         });
     }
-    let parsed = Parsed::concat(parsers.into_iter().map(|p| p.finish()).collect());
+    let parsed = Parsed::concat(parts);
     if parsed.rows == 0 {
         return Err(if problems.total > 0 {
             UploadError::Invalid {

@@ -1,0 +1,60 @@
+//! Settings for `kennzahl serve`: a TOML file, overridden by environment variables
+//! (`KENNZAHL_LISTEN`, `KENNZAHL_SITE_NAME`, `KENNZAHL_CONTACT_EMAIL`, …), overridden by flags.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// What an operator can set.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// The administration's name, shown in the header ("Stadt Musterstadt").
+    pub site_name: String,
+    /// Feedback contact of the accessibility statement (BITV 2.0 requires one).
+    pub contact_email: String,
+    /// Cells from fewer rows are published as ".".
+    pub min_cell: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            site_name: "Stadt Musterstadt".into(),
+            contact_email: "barrierefreiheit@musterstadt.example".into(),
+            min_cell: 3,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the file (if given), then applies environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut s = match file {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            None => Settings::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("KENNZAHL_LISTEN") {
+            s.listen = v;
+        }
+        if let Some(v) = env("KENNZAHL_SITE_NAME") {
+            s.site_name = v;
+        }
+        if let Some(v) = env("KENNZAHL_CONTACT_EMAIL") {
+            s.contact_email = v;
+        }
+        if let Some(v) = env("KENNZAHL_MIN_CELL") {
+            s.min_cell = v
+                .parse()
+                .map_err(|_| format!("KENNZAHL_MIN_CELL={v:?} is not a number"))?;
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,259 @@
+//! The public site, walked as a visitor would (over the router, without a socket): every
+//! page answers, charts carry role, title and table, downloads and the API give the same
+//! figures as an independent computation, uploaded names come out escaped, ETag/304 and the
+//! security headers are there, and a publish shows at once.
+
+mod common;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use kennzahl::config::Settings;
+use kennzahl::store::Store;
+use tower::ServiceExt;
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn site(d: &DataDir) -> axum::Router {
+    kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default())
+}
+
+#[tokio::test]
+async fn every_public_page_answers_with_charts_tables_and_definitions() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    d.ok(&[
+        "import",
+        &fixture("golden/cases_small.csv"),
+        "--kind",
+        "cases",
+        "--office",
+        "Bauordnungsamt",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (status, headers, html) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_SECURITY_POLICY], kennzahl::web::CSP);
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    for office in [
+        "Einwohnermeldeamt",
+        "Straßenverkehrsamt",
+        "Ausländerbehörde",
+        "Bauordnungsamt",
+    ] {
+        assert!(html.contains(office), "tile for {office}");
+    }
+    assert!(
+        html.contains("href=\"/methodik#wait_median_min\""),
+        "a definition beside every number"
+    );
+    assert!(!html.contains("<script"), "no scripts at all");
+    for slug in [
+        "einwohnermeldeamt",
+        "strassenverkehrsamt",
+        "auslaenderbehoerde",
+        "bauordnungsamt",
+    ] {
+        let (status, _, page) = get(&app, &format!("/dashboards/{slug}")).await;
+        assert_eq!(status, StatusCode::OK, "{slug}");
+        let charts = page.matches("role=\"img\"").count();
+        assert!(charts >= 2, "{slug}: {charts} charts");
+        assert_eq!(
+            page.matches("<details>").count(),
+            charts,
+            "{slug}: a table behind every chart"
+        );
+        assert!(
+            page.contains("<title id=\"chart-"),
+            "{slug}: charts have titles"
+        );
+    }
+    for uri in [
+        "/methodik",
+        "/barrierefreiheit",
+        "/leichte-sprache",
+        "/healthz",
+        "/metrics",
+        "/assets/style.css",
+    ] {
+        assert_eq!(get(&app, uri).await.0, StatusCode::OK, "{uri}");
+    }
+    assert_eq!(
+        get(&app, "/dashboards/gibt-es-nicht").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, _, accessibility) = get(&app, "/barrierefreiheit").await;
+    assert!(accessibility.contains(&Settings::default().contact_email));
+}
+
+#[tokio::test]
+async fn api_and_downloads_give_the_independent_figures() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (status, headers, body) = get(&app, "/api/v1/kpi/visits?by=month,office").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let got: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(&body).unwrap();
+    let expected: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(
+        &std::fs::read_to_string(fixture("independent/expected_visits_clean.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(got.len(), expected.len());
+    for e in &expected {
+        let g = row(
+            &got,
+            &[
+                ("month", e["month"].as_str().unwrap()),
+                ("office", e["office"].as_str().unwrap()),
+            ],
+        );
+        for (k, v) in e {
+            match v.as_f64() {
+                Some(x) => assert!((g[k].as_f64().unwrap() - x).abs() < 1e-9, "{k}"),
+                None => assert_eq!(&g[k], v, "{k}"),
+            }
+        }
+    }
+    // The chart download is the chart's data: the same medians as the API.
+    let (status, _, csv) = get(&app, "/charts/einwohnermeldeamt/wartezeit.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        csv.starts_with("month,provisional,wait_median_min,wait_p90_min\n"),
+        "{csv}"
+    );
+    let jan = row(
+        &got,
+        &[("month", "2025-01"), ("office", "Einwohnermeldeamt")],
+    );
+    let line = csv.lines().find(|l| l.starts_with("2025-01,")).unwrap();
+    assert_eq!(
+        line.split(',').nth(2).unwrap().parse::<f64>().unwrap(),
+        jan["wait_median_min"].as_f64().unwrap()
+    );
+    let (status, headers, svg) = get(&app, "/charts/einwohnermeldeamt/wartezeit.svg").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(svg.starts_with("<svg") && svg.contains("role=\"img\""));
+    assert_eq!(
+        get(&app, "/api/v1/kpi/visits?by=colour").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/api/v1/kpi/visits?from=März").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn names_from_uploads_are_escaped_in_html_and_svg() {
+    let d = DataDir::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("evil.csv");
+    let evil = "<script>alert(1)</script>";
+    let mut text = String::from("office;service;arrived_at;called_at\n");
+    for i in 0..4 {
+        text.push_str(&format!(
+            "{evil};\"<img src=x onerror=alert(2)>\";2025-03-0{}T08:00;2025-03-0{}T08:1{i}\n",
+            i + 3,
+            i + 3
+        ));
+    }
+    std::fs::write(&file, text).unwrap();
+    d.ok(&[
+        "import",
+        file.to_str().unwrap(),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (_, _, home) = get(&app, "/").await;
+    assert!(!home.contains(evil) && home.contains("&lt;script&gt;alert(1)&lt;"));
+    let slug = kennzahl::web::format::slug(evil);
+    let (status, _, page) = get(&app, &format!("/dashboards/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("<script"), "no raw script in the page");
+    assert!(!page.contains("<img"), "no raw img from a service name");
+    let (_, _, svg) = get(&app, &format!("/charts/{slug}/wartezeit.svg")).await;
+    assert!(!svg.contains("<script") && svg.contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn pages_are_cached_by_data_version_and_a_publish_shows_at_once() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (_, headers, first) = get(&app, "/api/v1/kpi/visits?by=month,office").await;
+    let etag = headers[header::ETAG].to_str().unwrap().to_string();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/kpi/visits?by=month,office")
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    // A publish through another process (here: the CLI) changes the data version.
+    let dir = tempfile::tempdir().unwrap();
+    let may = dir.path().join("mai.csv");
+    std::fs::write(&may, "office,arrived_at,called_at\nBürgeramt,2025-05-05T08:00,2025-05-05T08:10\nBürgeramt,2025-05-05T08:01,2025-05-05T08:11\nBürgeramt,2025-05-05T08:02,2025-05-05T08:12\n").unwrap();
+    d.ok(&[
+        "import",
+        may.to_str().unwrap(),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/kpi/visits?by=month,office")
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, _, second) = get(&app, "/api/v1/kpi/visits?by=month,office").await;
+    assert_ne!(first, second);
+    assert!(second.contains("2025-05"));
+}
