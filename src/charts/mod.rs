@@ -29,6 +29,8 @@ pub struct LineChart {
     pub y_label: String,
     pub series: Vec<Series>,
     pub target: Option<TargetLine>,
+    /// Labels of x positions that carry a staff note; marked with a dotted line and "Hinweis".
+    pub notes: Vec<String>,
 }
 
 const WIDTH: u32 = 720;
@@ -106,8 +108,10 @@ impl LineChart {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(RGBColor(0xe6, 0xe6, 0xe6))
-            .bold_line_style(RGBColor(0xcc, 0xcc, 0xcc))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(0xd9, 0xd9, 0xd9))
+            .y_labels(6)
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .axis_style(RGBColor(0x55, 0x55, 0x55))
             .x_labels(n)
             .x_label_formatter(&|x| {
@@ -140,6 +144,25 @@ impl LineChart {
                     .into_font()
                     .color(&RGBColor(0x33, 0x33, 0x33)),
             )))?;
+        }
+        for note in &self.notes {
+            if let Some(i) = labels.iter().position(|l| l == note) {
+                let x = i as f64;
+                let style = ShapeStyle::from(&RGBColor(0x8a, 0x4b, 0x00)).stroke_width(2);
+                chart.draw_series(DashedLineSeries::new(
+                    vec![(x, 0.0), (x, y_max * 0.97)],
+                    2,
+                    4,
+                    style,
+                ))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    "Hinweis".to_string(),
+                    (x + 0.1, y_max * 0.97),
+                    ("sans-serif", 13)
+                        .into_font()
+                        .color(&RGBColor(0x8a, 0x4b, 0x00)),
+                )))?;
+            }
         }
         for (k, s) in self.series.iter().enumerate() {
             let colour = COLOURS[k % COLOURS.len()];
@@ -236,6 +259,7 @@ mod tests {
                 label: "Ziel 20".into(),
                 value: 20.0,
             }),
+            notes: vec!["2025-02".into()],
         };
         let svg = chart.to_svg();
         assert!(svg.starts_with("<svg xmlns"));

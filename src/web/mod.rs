@@ -249,12 +249,7 @@ async fn office_page(
             .into_iter()
             .find(|(o, _)| format::slug(o) == slug)
             .ok_or(WebError::NotFound)?;
-        let notes: Vec<(i32, String)> = store
-            .notes(Some(&office))
-            .map_err(|e| WebError::Internal(e.to_string()))?
-            .into_iter()
-            .map(|(_, m, t)| (m, t))
-            .collect();
+        let notes = office_notes(store, &office)?;
         let mut charts = Vec::new();
         for spec in views::CHARTS.iter().filter(|c| kinds.contains(&c.kind)) {
             let table = views::chart_table(store, spec, &office, st.settings.min_cell)?;
@@ -265,6 +260,16 @@ async fn office_page(
         render(st, "office.html", minijinja::context! { office => office.clone(), slug => slug, charts => minijinja::Value::from(minijinja::value::Serde(&charts)), notes => notes_view, title => office })
     })
     .await
+}
+
+/// The notes staff attached to an office's months: (month, text).
+fn office_notes(store: &Store, office: &str) -> Result<Vec<(i32, String)>, WebError> {
+    Ok(store
+        .notes(Some(office))
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .into_iter()
+        .map(|(_, m, t)| (m, t))
+        .collect())
 }
 
 fn chart_target(

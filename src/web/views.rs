@@ -268,6 +268,11 @@ pub fn chart_view(
         target: target
             .clone()
             .map(|(value, label)| TargetLine { label, value }),
+        notes: notes
+            .iter()
+            .filter(|(m, _)| months.contains(m))
+            .map(|(m, _)| month_short(*m))
+            .collect(),
     };
     // The table shows what the chart shows: one row per month, one column per line.
     let mut headers = vec!["Monat".to_string()];
@@ -398,12 +403,13 @@ fn describe(
         .map(|i| closed[i])
         .and_then(|i| first.points[i].1)
     {
-        let verb = if now < prev {
-            "gesunken von"
-        } else if now > prev {
-            "gestiegen von"
-        } else {
+        // Compared as displayed, so that 93 % is never "up from 93 %".
+        let verb = if word(now) == word(prev) {
             "gleich wie im Vormonat:"
+        } else if now < prev {
+            "gesunken von"
+        } else {
+            "gestiegen von"
         };
         s.push_str(&format!(" ({verb} {})", word(prev)));
     }
