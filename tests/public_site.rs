@@ -257,3 +257,70 @@ async fn pages_are_cached_by_data_version_and_a_publish_shows_at_once() {
     assert_ne!(first, second);
     assert!(second.contains("2025-05"));
 }
+
+#[tokio::test]
+async fn open_data_catalogue_downloads_and_openapi() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (status, _, page) = get(&app, "/opendata").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("dl-de/by-2-0") && page.contains("Datenquelle: Stadt Musterstadt"),
+        "licence and attribution text"
+    );
+    let (status, headers, catalogue) = get(&app, "/opendata/catalog.jsonld").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/ld+json");
+    let c: serde_json::Value = serde_json::from_str(&catalogue).unwrap();
+    assert_eq!(c["@type"], "dcat:Catalog");
+    assert_eq!(c["dct:license"]["@id"], kennzahl::web::LICENCE_URI);
+    let datasets = c["dcat:dataset"].as_array().unwrap();
+    assert_eq!(datasets.len(), 5);
+    for ds in datasets {
+        for dist in ds["dcat:distribution"].as_array().unwrap() {
+            assert_eq!(dist["dct:license"]["@id"], kennzahl::web::LICENCE_URI);
+            assert!(
+                dist["dcatde:licenseAttributionByText"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Stadt Musterstadt")
+            );
+            let url = dist["dcat:downloadURL"]["@id"].as_str().unwrap();
+            let path = url.split_once("//").unwrap().1.split_once('/').unwrap().1;
+            assert_eq!(
+                get(&app, &format!("/{path}")).await.0,
+                StatusCode::OK,
+                "{url}"
+            );
+        }
+    }
+    // German Excel dialect: BOM, semicolons, decimal comma. March 2025: p90 17.2 → "17,2".
+    let (_, _, excel) = get(&app, "/downloads/visits-excel.csv").await;
+    assert!(excel.starts_with('\u{feff}'));
+    let march = excel.lines().find(|l| l.starts_with("2025-03;")).unwrap();
+    assert!(march.contains(";17,2"), "{march}");
+    let (_, _, machine) = get(&app, "/downloads/visits.csv").await;
+    assert!(
+        machine
+            .lines()
+            .find(|l| l.starts_with("2025-03,"))
+            .unwrap()
+            .contains(",17.2")
+    );
+    let (_, _, chart_excel) = get(&app, "/charts/buergeramt/wartezeit-excel.csv").await;
+    assert!(
+        chart_excel.starts_with("\u{feff}month;provisional;wait_median_min;wait_p90_min\r\n"),
+        "{chart_excel}"
+    );
+    let (status, _, spec) = get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert!(spec["paths"]["/api/v1/kpi/{kind}"]["get"].is_object());
+}

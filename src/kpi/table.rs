@@ -44,7 +44,7 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Suppressed => ".".into(),
             Value::Int(i) => (*i).into(),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
+            Value::Float(f) => serde_json::Number::from_f64(significant(*f))
                 .map(Into::into)
                 .unwrap_or(serde_json::Value::Null),
             Value::Text(s) => s.clone().into(),
@@ -53,13 +53,20 @@ impl Value {
     }
 }
 
-/// Shortest exact form of a float, without a trailing `.0` on whole numbers.
+/// A float to 12 significant digits (so that 17.199999999999996 is published as 17.2),
+/// without a trailing `.0` on whole numbers.
 fn format_float(f: f64) -> String {
+    let f = significant(f);
     if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{}", f as i64)
     } else {
         format!("{f}")
     }
+}
+
+/// Rounds to 12 significant digits: far below any displayed precision, above float noise.
+pub fn significant(f: f64) -> f64 {
+    format!("{f:.11e}").parse().unwrap_or(f)
 }
 
 /// A KPI table: grouping columns, then KPI columns, then target and comparison columns.
@@ -211,6 +218,35 @@ impl KpiTable {
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 
+    /// The German Excel dialect: UTF-8 with BOM, `;`, decimal comma, so that a double click
+    /// opens it correctly in a German Excel.
+    pub fn to_csv_excel_de(&self) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let _ = w.write_record(&self.columns);
+        for r in &self.rows {
+            let _ = w.write_record(r.iter().map(|v| {
+                let text = match v {
+                    Value::Float(_) => v.csv().replace('.', ","),
+                    Value::Bool(b) => {
+                        if *b {
+                            "ja".into()
+                        } else {
+                            "nein".into()
+                        }
+                    }
+                    _ => v.csv(),
+                };
+                neutralise_formula(text)
+            }));
+        }
+        let mut out = b"\xEF\xBB\xBF".to_vec();
+        out.extend(w.into_inner().unwrap_or_default());
+        out
+    }
+
     /// An array of objects, one per row.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(
@@ -238,5 +274,36 @@ pub fn neutralise_formula(s: String) -> String {
         format!("'{s}")
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_csv_dialects_and_formula_safety() {
+        let t = KpiTable {
+            columns: vec!["office".into(), "share".into(), "n".into(), "x".into()],
+            rows: vec![vec![
+                Value::Text("=HYPERLINK(\"x\")".into()),
+                Value::Float(0.5),
+                Value::Int(-3),
+                Value::Suppressed,
+            ]],
+        };
+        assert_eq!(
+            t.to_csv(),
+            "office,share,n,x\n\"'=HYPERLINK(\"\"x\"\")\",0.5,-3,.\n"
+        );
+        let de = String::from_utf8(t.to_csv_excel_de()).unwrap();
+        assert_eq!(
+            de,
+            "\u{feff}office;share;n;x\r\n\"'=HYPERLINK(\"\"x\"\")\";0,5;-3;.\r\n"
+        );
+        for s in ["+1+1", "-2+3", "@SUM(A1)"] {
+            assert!(neutralise_formula(s.into()).starts_with('\''));
+        }
+        assert_eq!(neutralise_formula("-3".into()), "-3");
     }
 }

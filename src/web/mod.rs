@@ -100,6 +100,7 @@ fn templates() -> minijinja::Environment<'static> {
             include_str!("templates/accessibility.html"),
         ),
         ("easy.html", include_str!("templates/easy.html")),
+        ("opendata.html", include_str!("templates/opendata.html")),
     ] {
         env.add_template(name, src)
             .expect("templates are checked by the tests");
@@ -122,6 +123,10 @@ pub fn router(store: Store, settings: Settings) -> Router {
         .route("/dashboards/{slug}", get(office_page))
         .route("/charts/{slug}/{file}", get(chart_file))
         .route("/api/v1/kpi/{kind}", get(api_kpi))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/downloads/{file}", get(download))
+        .route("/opendata", get(opendata))
+        .route("/opendata/catalog.jsonld", get(opendata_catalog))
         .route("/methodik", get(methodology))
         .route("/barrierefreiheit", get(accessibility))
         .route("/leichte-sprache", get(easy_language))
@@ -257,7 +262,8 @@ async fn office_page(
             charts.push(views::chart_view(spec, &office, table, &notes, target));
         }
         let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long(*m), t.clone())).collect();
-        render(st, "office.html", minijinja::context! { office => office.clone(), slug => slug, charts => minijinja::Value::from(minijinja::value::Serde(&charts)), notes => notes_view, title => office })
+        let quiet = if kinds.contains(&Kind::Visits) { views::quiet_times(store, &office, st.settings.min_cell)? } else { None };
+        render(st, "office.html", minijinja::context! { office => office.clone(), slug => slug, charts => minijinja::Value::from(minijinja::value::Serde(&charts)), quiet => minijinja::Value::from(minijinja::value::Serde(&quiet)), notes => notes_view, title => office })
     })
     .await
 }
@@ -305,18 +311,26 @@ async fn chart_file(
     Path((slug, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let (id, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
+    let (stem, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
+    let (id, excel) = match stem.strip_suffix("-excel") {
+        Some(id) => (id, true),
+        None => (stem, false),
+    };
     let spec = *views::CHARTS
         .iter()
         .find(|c| c.id == id)
         .ok_or(WebError::NotFound)?;
-    let content_type = match ext {
-        "svg" => "image/svg+xml",
-        "csv" => "text/csv; charset=utf-8",
-        "json" => "application/json",
+    let content_type = match (ext, excel) {
+        ("svg", false) => "image/svg+xml",
+        ("csv", _) => "text/csv; charset=utf-8",
+        ("json", false) => "application/json",
         _ => return Err(WebError::NotFound),
     };
-    let ext = ext.to_string();
+    let ext = if excel {
+        "excel".to_string()
+    } else {
+        ext.to_string()
+    };
     cached(
         state,
         format!("/charts/{slug}/{file}"),
@@ -330,10 +344,12 @@ async fn chart_file(
             let table = views::chart_table(store, &spec, &office, st.settings.min_cell)?;
             Ok(match ext.as_str() {
                 "csv" => table.to_csv().into_bytes(),
+                "excel" => table.to_csv_excel_de(),
                 "json" => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
                 _ => {
                     let target = chart_target(store, &spec, &office)?;
-                    views::chart_view(&spec, &office, table, &[], target)
+                    let notes = office_notes(store, &office)?;
+                    views::chart_view(&spec, &office, table, &notes, target)
                         .svg
                         .into_bytes()
                 }
@@ -400,6 +416,169 @@ async fn api_kpi(
             })
         },
     )
+    .await
+}
+
+/// The full aggregates of a kind, per month and office: `visits.csv`, `visits-excel.csv`,
+/// `visits.json`.
+async fn download(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (stem, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
+    let (kind, excel) = match stem.strip_suffix("-excel") {
+        Some(k) => (k, true),
+        None => (stem, false),
+    };
+    let kind: Kind = kind.parse().map_err(|_| WebError::NotFound)?;
+    let (content_type, format) = match (ext, excel) {
+        ("csv", true) => ("text/csv; charset=utf-8", "excel"),
+        ("csv", false) => ("text/csv; charset=utf-8", "csv"),
+        ("json", false) => ("application/json", "json"),
+        _ => return Err(WebError::NotFound),
+    };
+    cached(
+        state,
+        format!("/downloads/{file}"),
+        &headers,
+        content_type,
+        move |st, store| {
+            let q = Query {
+                min_cell: st.settings.min_cell,
+                ..Query::new(kind, vec![kpi::Dim::Month, kpi::Dim::Office])
+            };
+            let table = kpi::compute(store, &q)?;
+            Ok(match format {
+                "excel" => table.to_csv_excel_de(),
+                "csv" => table.to_csv().into_bytes(),
+                _ => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
+            })
+        },
+    )
+    .await
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../assets/openapi.json"),
+    )
+        .into_response()
+}
+
+/// The licence of every published figure (Datenlizenz Deutschland – Namensnennung 2.0).
+pub const LICENCE_URI: &str = "http://dcat-ap.de/def/licenses/dl-by-de/2.0";
+
+/// The DCAT-AP.de catalogue: one dataset per data kind with its downloads.
+fn catalogue(settings: &Settings, base: &str) -> serde_json::Value {
+    use serde_json::json;
+    let attribution = format!("{}, Kennzahlen der Verwaltung", settings.site_name);
+    let datasets: Vec<serde_json::Value> = Kind::ALL
+        .iter()
+        .map(|k| {
+            let id = format!("{base}/opendata#{k}");
+            let dist = |file: &str, media: &str, title: &str| {
+                json!({
+                    "@type": "dcat:Distribution",
+                    "dct:title": title,
+                    "dcat:accessURL": {"@id": format!("{base}/downloads/{file}")},
+                    "dcat:downloadURL": {"@id": format!("{base}/downloads/{file}")},
+                    "dcat:mediaType": {"@id": format!("https://www.iana.org/assignments/media-types/{media}")},
+                    "dct:license": {"@id": LICENCE_URI},
+                    "dcatde:licenseAttributionByText": attribution,
+                })
+            };
+            json!({
+                "@id": id,
+                "@type": "dcat:Dataset",
+                "dct:title": format!("Kennzahlen {}: {}", settings.site_name, kind_title(*k)),
+                "dct:description": format!("Monatliche Kennzahlen je Amt ({}), berechnet aus den Exporten der Fachverfahren. Definitionen: {base}/methodik", kind_title(*k)),
+                "dct:publisher": {"@type": "foaf:Organization", "foaf:name": settings.site_name},
+                "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": settings.site_name, "vcard:hasEmail": {"@id": format!("mailto:{}", settings.contact_email)}},
+                "dcat:theme": {"@id": "http://publications.europa.eu/resource/authority/data-theme/GOVE"},
+                "dct:accrualPeriodicity": {"@id": "http://publications.europa.eu/resource/authority/frequency/MONTHLY"},
+                "dcatde:contributorID": {"@id": "http://dcat-ap.de/def/contributors/"},
+                "dcat:keyword": ["Verwaltung", "Kennzahlen", "Transparenz", k.as_str()],
+                "dcat:distribution": [
+                    dist(&format!("{k}.csv"), "text/csv", "CSV (maschinenlesbar, RFC 4180)"),
+                    dist(&format!("{k}-excel.csv"), "text/csv", "CSV für Excel (Semikolon, Dezimalkomma)"),
+                    dist(&format!("{k}.json"), "application/json", "JSON"),
+                ],
+            })
+        })
+        .collect();
+    json!({
+        "@context": {
+            "dcat": "http://www.w3.org/ns/dcat#",
+            "dct": "http://purl.org/dc/terms/",
+            "dcatde": "http://dcat-ap.de/def/dcatde/",
+            "foaf": "http://xmlns.com/foaf/0.1/",
+            "vcard": "http://www.w3.org/2006/vcard/ns#"
+        },
+        "@id": format!("{base}/opendata/catalog.jsonld"),
+        "@type": "dcat:Catalog",
+        "dct:title": format!("Offene Daten: Kennzahlen {}", settings.site_name),
+        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": settings.site_name},
+        "dct:license": {"@id": LICENCE_URI},
+        "dcat:dataset": datasets,
+    })
+}
+
+fn kind_title(k: Kind) -> &'static str {
+    match k {
+        Kind::Visits => "Besuche und Wartezeiten",
+        Kind::Cases => "Bearbeitungsdauer von Verfahren",
+        Kind::Digital => "Online-Dienste",
+        Kind::Services => "Dienstleistungskatalog",
+        Kind::Contacts => "Service-Center",
+    }
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        .collect();
+    format!("http://{host}")
+}
+
+async fn opendata_catalog(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let base = base_url(&headers);
+    cached(
+        state,
+        format!("/opendata/catalog.jsonld@{base}"),
+        &headers,
+        "application/ld+json",
+        move |st, _| {
+            Ok(serde_json::to_vec_pretty(&catalogue(&st.settings, &base)).unwrap_or_default())
+        },
+    )
+    .await
+}
+
+async fn opendata(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    cached(state, "/opendata".into(), &headers, HTML, |st, _| {
+        let kinds: Vec<minijinja::Value> = Kind::ALL
+            .iter()
+            .map(|k| minijinja::context! { kind => k.as_str(), title => kind_title(*k) })
+            .collect();
+        render(
+            st,
+            "opendata.html",
+            minijinja::context! { kinds => kinds, title => "Offene Daten", licence => LICENCE_URI },
+        )
+    })
     .await
 }
 

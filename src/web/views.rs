@@ -577,3 +577,121 @@ pub fn tiles(store: &Store, min_cell: u32) -> Result<Vec<Tile>, KpiError> {
     }
     Ok(tiles)
 }
+
+/// "Wann ist wenig los?": visitors and median wait by weekday and hour over the last three
+/// closed months, with the quietest hour said in words.
+pub fn quiet_times(
+    store: &Store,
+    office: &str,
+    min_cell: u32,
+) -> Result<Option<(String, TableView)>, KpiError> {
+    let running = running_month();
+    let to = crate::timefmt::prev_month(running);
+    let from = crate::timefmt::prev_month(crate::timefmt::prev_month(to));
+    let q = Query {
+        office: Some(office.to_string()),
+        from: Some(from),
+        to: Some(to),
+        min_cell,
+        ..Query::new(Kind::Visits, vec![Dim::Weekday, Dim::Hour])
+    };
+    let t = kpi::compute(store, &q)?;
+    let (Some(wi), Some(hi), Some(vi), Some(mi)) = (
+        t.column("weekday"),
+        t.column("hour"),
+        t.column("visitors"),
+        t.column("wait_median_min"),
+    ) else {
+        return Ok(None);
+    };
+    const DAYS: [&str; 7] = [
+        "Montag",
+        "Dienstag",
+        "Mittwoch",
+        "Donnerstag",
+        "Freitag",
+        "Samstag",
+        "Sonntag",
+    ];
+    let int = |v: &Value| match v {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    };
+    let mut days: Vec<i64> = t.rows.iter().filter_map(|r| int(&r[wi])).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut hours: Vec<i64> = t.rows.iter().filter_map(|r| int(&r[hi])).collect();
+    hours.sort_unstable();
+    hours.dedup();
+    if days.is_empty() || hours.is_empty() {
+        return Ok(None);
+    }
+    let cell = |d: i64, h: i64| {
+        t.rows
+            .iter()
+            .find(|r| int(&r[wi]) == Some(d) && int(&r[hi]) == Some(h))
+    };
+    let mut headers = vec!["Uhrzeit".to_string()];
+    headers.extend(
+        days.iter()
+            .map(|d| DAYS[(*d as usize).clamp(1, 7) - 1].to_string()),
+    );
+    let rows = hours
+        .iter()
+        .map(|h| {
+            let mut row = vec![format!("{h}–{} Uhr", h + 1)];
+            for d in &days {
+                row.push(match cell(*d, *h) {
+                    Some(r) => format!(
+                        "{} Min. · {} Besuche",
+                        format::value(&r[mi], Unit::Minutes),
+                        format::value(&r[vi], Unit::Count)
+                    ),
+                    None => "–".into(),
+                });
+            }
+            row
+        })
+        .collect();
+    let quiet = t
+        .rows
+        .iter()
+        .filter(|r| r[mi].as_f64().is_some() && r[vi].as_f64().is_some_and(|v| v > 0.0))
+        .min_by(|a, b| {
+            a[mi]
+                .as_f64()
+                .partial_cmp(&b[mi].as_f64())
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(
+                    a[vi]
+                        .as_f64()
+                        .partial_cmp(&b[vi].as_f64())
+                        .unwrap_or(std::cmp::Ordering::Equal),
+                )
+        });
+    let sentence = match quiet {
+        Some(r) => format!(
+            "Am kürzesten war die Wartezeit in den letzten drei Monaten ({} bis {}) am {} zwischen {} und {} Uhr: im Median {} Minuten.",
+            month_long(from),
+            month_long(to),
+            DAYS[(int(&r[wi]).unwrap_or(1) as usize).clamp(1, 7) - 1],
+            int(&r[hi]).unwrap_or(0),
+            int(&r[hi]).unwrap_or(0) + 1,
+            format::value(&r[mi], Unit::Minutes)
+        ),
+        None => "Für die letzten drei Monate liegen zu wenige Besuche vor.".into(),
+    };
+    Ok(Some((
+        sentence,
+        TableView {
+            caption: format!(
+                "Wartezeit (Median) und Besuche nach Wochentag und Uhrzeit, {} bis {}",
+                month_long(from),
+                month_long(to)
+            ),
+            headers,
+            rows,
+            raw: t,
+        },
+    )))
+}

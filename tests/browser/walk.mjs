@@ -33,7 +33,7 @@ const resp = await home.goto(base + '/');
 if (!resp || resp.status() !== 200) fail(`/ answered ${resp && resp.status()}`);
 const offices = await home.$$eval('.tile h2 a', (as) => as.map((a) => a.getAttribute('href')));
 if (offices.length < 4) fail(`overview lists ${offices.length} offices`);
-const pages = ['/', ...offices, '/methodik', '/barrierefreiheit', '/leichte-sprache'];
+const pages = ['/', ...offices, '/methodik', '/opendata', '/barrierefreiheit', '/leichte-sprache'];
 
 for (const [vp, ctx] of Object.entries(contexts)) {
   for (const path of pages) {
