@@ -28,10 +28,50 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; for
 pub struct AppState {
     store: Mutex<Store>,
     templates: minijinja::Environment<'static>,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: std::sync::RwLock<HashMap<String, Cached>>,
+    version: Mutex<(CatalogStamp, i64)>,
+    catalog_files: [std::path::PathBuf; 2],
     settings: Settings,
     requests: AtomicU64,
     renders: AtomicU64,
+}
+
+/// Size and modification time of the catalogue and its write-ahead log: every commit, also
+/// by another process (an import on the command line), changes one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct CatalogStamp([(u64, i128); 2]);
+
+impl AppState {
+    /// The data version, asking SQLite only when the catalogue files changed.
+    fn data_version(&self) -> Result<i64, WebError> {
+        let mut stamp = CatalogStamp::default();
+        for (i, p) in self.catalog_files.iter().enumerate() {
+            if let Ok(m) = std::fs::metadata(p) {
+                let t = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos() as i128)
+                    .unwrap_or(0);
+                stamp.0[i] = (m.len(), t);
+            }
+        }
+        let mut known = self
+            .version
+            .lock()
+            .map_err(|_| WebError::Internal("version lock poisoned".into()))?;
+        if known.0 != stamp || known.1 < 0 {
+            let store = self
+                .store
+                .lock()
+                .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+            let v = store
+                .data_version()
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            *known = (stamp, v);
+        }
+        Ok(known.1)
+    }
 }
 
 /// A rendered response for one data version.
@@ -40,7 +80,7 @@ struct Cached {
     version: i64,
     etag: String,
     content_type: &'static str,
-    body: Arc<[u8]>,
+    body: axum::body::Bytes,
 }
 
 /// Errors shown to a visitor as a plain page.
@@ -110,10 +150,13 @@ fn templates() -> minijinja::Environment<'static> {
 
 /// Builds the router over a store.
 pub fn router(store: Store, settings: Settings) -> Router {
+    let root = store.root().to_path_buf();
     let state = Arc::new(AppState {
         store: Mutex::new(store),
         templates: templates(),
-        cache: Mutex::new(HashMap::new()),
+        cache: std::sync::RwLock::new(HashMap::new()),
+        version: Mutex::new((CatalogStamp::default(), -1)),
+        catalog_files: [root.join("catalog.sqlite"), root.join("catalog.sqlite-wal")],
         settings,
         requests: AtomicU64::new(0),
         renders: AtomicU64::new(0),
@@ -163,36 +206,41 @@ async fn cached(
     render: impl FnOnce(&AppState, &Store) -> Result<Vec<u8>, WebError> + Send + 'static,
 ) -> Result<Response, WebError> {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    // Fast path: the catalogue files are unchanged and the page is cached.
+    let version = state.data_version()?;
+    let fresh = state
+        .cache
+        .read()
+        .ok()
+        .and_then(|c| c.get(&key).filter(|c| c.version == version).cloned());
     let st = state.clone();
-    let hit = tokio::task::spawn_blocking(move || -> Result<Cached, WebError> {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-        let version = store
-            .data_version()
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-        if let Some(c) = st.cache.lock().ok().and_then(|c| c.get(&key).cloned())
-            && c.version == version
-        {
-            return Ok(c);
-        }
-        st.renders.fetch_add(1, Ordering::Relaxed);
-        let body = render(&st, &store)?;
-        let hash = xxhash_rust::xxh3::xxh3_64(&body);
-        let c = Cached {
-            version,
-            etag: format!("\"v{version}-{hash:016x}\""),
-            content_type,
-            body: body.into(),
-        };
-        if let Ok(mut cache) = st.cache.lock() {
-            cache.insert(key, c.clone());
-        }
-        Ok(c)
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))??;
+    let hit = match fresh {
+        Some(c) => c,
+        None => tokio::task::spawn_blocking(move || -> Result<Cached, WebError> {
+            let store = st
+                .store
+                .lock()
+                .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+            let version = store
+                .data_version()
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            st.renders.fetch_add(1, Ordering::Relaxed);
+            let body = render(&st, &store)?;
+            let hash = xxhash_rust::xxh3::xxh3_64(&body);
+            let c = Cached {
+                version,
+                etag: format!("\"v{version}-{hash:016x}\""),
+                content_type,
+                body: body.into(),
+            };
+            if let Ok(mut cache) = st.cache.write() {
+                cache.insert(key, c.clone());
+            }
+            Ok(c)
+        })
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??,
+    };
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -200,7 +248,7 @@ async fn cached(
     let mut resp = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(hit.body.to_vec()))
+        Response::new(Body::from(hit.body.clone()))
     };
     let h = resp.headers_mut();
     h.insert(
