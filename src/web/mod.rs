@@ -763,8 +763,15 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 pub async fn serve(store: Store, settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen.clone();
     let app = router(store, settings).layer(tower_http::trace::TraceLayer::new_for_http());
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
-    tracing::info!("Kennzahl läuft auf http://{}", listener.local_addr()?);
+    use axum::serve::ListenerExt;
+    // Small responses go out at once (no 40 ms Nagle/delayed-ACK stall on streamed bodies).
+    let listener = tokio::net::TcpListener::bind(&listen).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tracing::info!(
+        "Kennzahl läuft auf http://{}",
+        axum::serve::Listener::local_addr(&listener)?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
