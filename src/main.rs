@@ -345,17 +345,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             if publish {
                 let revs = store.publish(batch, &user, reason.as_deref())?;
-                for r in revs {
-                    writeln!(
-                        out,
-                        "{} {} {} {}: Revision {}",
-                        lang.pick("Veröffentlicht", "Published"),
-                        r.kind,
-                        r.office,
-                        format_month(r.month),
-                        r.revision
-                    )?;
-                }
+                print_revisions(&mut out, &revs, lang)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -365,16 +355,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             user,
         } => {
             let mut store = Store::open(&cli.data)?;
-            for r in store.publish(batch, &user_name(user), reason.as_deref())? {
-                println!(
-                    "{} {} {} {}: Revision {}",
-                    lang.pick("Veröffentlicht", "Published"),
-                    r.kind,
-                    r.office,
-                    format_month(r.month),
-                    r.revision
-                );
-            }
+            let revs = store.publish(batch, &user_name(user), reason.as_deref())?;
+            print_revisions(&mut std::io::stdout().lock(), &revs, lang)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Kpi {
@@ -532,6 +514,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
     }
+}
+
+/// One line per published revision.
+fn print_revisions(
+    out: &mut impl Write,
+    revs: &[kennzahl::store::Revision],
+    lang: Lang,
+) -> std::io::Result<()> {
+    for r in revs {
+        writeln!(
+            out,
+            "{} {} {} {}: Revision {}",
+            lang.pick("Veröffentlicht", "Published"),
+            r.kind,
+            r.office,
+            format_month(r.month),
+            r.revision
+        )?;
+    }
+    Ok(())
 }
 
 fn summary(u: &ingest::Upload, lang: Lang) -> String {
