@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod ingest;
 pub mod kinds;
 pub mod kpi;
+pub mod reports;
 pub mod store;
 pub mod timefmt;
 pub mod web;

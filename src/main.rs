@@ -149,6 +149,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "lower")]
         direction: DirectionArg,
     },
+    /// Write the monthly report of all offices (csv, json or xlsx; PDF is not built yet)
+    Report {
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        min_cell: u32,
+    },
     /// Print the blank CSV template of a kind
     Template {
         #[arg(long)]
@@ -480,6 +492,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     direction: direction.into(),
                 },
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            month,
+            format,
+            out,
+            min_cell,
+        } => {
+            let store = Store::open(&cli.data)?;
+            let month = month_arg(Some(&month))?.expect("given");
+            let bytes = kennzahl::reports::render(&store, month, &format, min_cell)?;
+            std::fs::write(&out, bytes).with_context(|| out.display().to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Template { kind } => {

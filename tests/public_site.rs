@@ -319,6 +319,26 @@ async fn open_data_catalogue_downloads_and_openapi() {
         chart_excel.starts_with("\u{feff}month;provisional;wait_median_min;wait_p90_min\r\n"),
         "{chart_excel}"
     );
+    for (file, kind) in [
+        ("2025-03.xlsx", "spreadsheetml"),
+        ("2025-03.csv", "text/csv"),
+        ("2025-03.json", "json"),
+    ] {
+        let (status, headers, _) = get(&app, &format!("/reports/{file}")).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .contains(kind),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        get(&app, "/reports/2025-03.pdf").await.0,
+        StatusCode::NOT_FOUND,
+        "PDF is not built yet"
+    );
     let (status, _, spec) = get(&app, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();

@@ -169,6 +169,7 @@ pub fn router(store: Store, settings: Settings) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/downloads/{file}", get(download))
         .route("/opendata", get(opendata))
+        .route("/reports/{file}", get(report))
         .route("/opendata/catalog.jsonld", get(opendata_catalog))
         .route("/methodik", get(methodology))
         .route("/barrierefreiheit", get(accessibility))
@@ -502,6 +503,34 @@ async fn download(
                 "csv" => table.to_csv().into_bytes(),
                 _ => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
             })
+        },
+    )
+    .await
+}
+
+/// `/reports/2026-03.xlsx` (also `.csv`, `.json`): the monthly report.
+async fn report(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (month, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
+    let month = crate::timefmt::parse_month_arg(month).ok_or(WebError::NotFound)?;
+    let content_type = match ext {
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        _ => return Err(WebError::NotFound),
+    };
+    let ext = ext.to_string();
+    cached(
+        state,
+        format!("/reports/{file}"),
+        &headers,
+        content_type,
+        move |st, store| {
+            crate::reports::render(store, month, &ext, st.settings.min_cell)
+                .map_err(|e| WebError::Internal(e.to_string()))
         },
     )
     .await
