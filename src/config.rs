@@ -1,5 +1,5 @@
 //! Settings for `kennzahl serve`: a TOML file, overridden by environment variables
-//! (`KENNZAHL_LISTEN`, `KENNZAHL_SITE_NAME`, `KENNZAHL_CONTACT_EMAIL`, …), overridden by flags.
+//! (`KENNZAHL_LISTEN`, `KENNZAHL_SITE_NAME`, `KENNZAHL_CONTACT_EMAIL`, `KENNZAHL_DASHBOARDS`, …), overridden by flags.
 
 use serde::Deserialize;
 use std::path::Path;
@@ -16,6 +16,9 @@ pub struct Settings {
     pub contact_email: String,
     /// Cells from fewer rows are published as ".".
     pub min_cell: u32,
+    /// Folder of the dashboard files (`*.toml`), re-read when they change; without one the
+    /// files built into the binary are used.
+    pub dashboards: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -25,6 +28,7 @@ impl Default for Settings {
             site_name: "Stadt Musterstadt".into(),
             contact_email: "barrierefreiheit@musterstadt.example".into(),
             min_cell: 3,
+            dashboards: None,
         }
     }
 }
@@ -49,6 +53,9 @@ impl Settings {
         }
         if let Some(v) = env("KENNZAHL_CONTACT_EMAIL") {
             s.contact_email = v;
+        }
+        if let Some(v) = env("KENNZAHL_DASHBOARDS") {
+            s.dashboards = Some(v.into());
         }
         if let Some(v) = env("KENNZAHL_MIN_CELL") {
             s.min_cell = v

@@ -8,6 +8,7 @@
 
 pub mod charts;
 pub mod config;
+pub mod dashboards;
 pub mod demo;
 pub mod i18n;
 pub mod ingest;

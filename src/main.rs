@@ -10,7 +10,7 @@ use kennzahl::kpi::{self, Query};
 use kennzahl::store::{Store, Submission, Target};
 use kennzahl::timefmt::{format_month, parse_month_arg};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -40,6 +40,10 @@ enum Command {
         /// Settings file (TOML)
         #[arg(long, env = "KENNZAHL_CONFIG")]
         config: Option<PathBuf>,
+        /// Folder of dashboard files (default: ./dashboards if there is one, else the built-in
+        /// pages); edits show on the next page load
+        #[arg(long)]
+        dashboards: Option<PathBuf>,
     },
     /// Read, check and store an export; with --publish also publish it
     Import {
@@ -166,6 +170,11 @@ enum Command {
         #[arg(long)]
         kind: Kind,
     },
+    /// Check the dashboard files of a folder and name every mistake with file, line and column
+    Dashboards {
+        #[arg(default_value = "dashboards")]
+        dir: PathBuf,
+    },
     /// Make the demo city's exports or benchmark data
     Demo {
         #[command(subcommand)]
@@ -234,7 +243,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let lang = cli.lang;
     match cli.command {
-        Command::Serve { listen, config } => {
+        Command::Serve {
+            listen,
+            config,
+            dashboards,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -245,6 +258,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 kennzahl::config::Settings::load(config.as_deref()).map_err(anyhow::Error::msg)?;
             if let Some(l) = listen {
                 settings.listen = l;
+            }
+            if let Some(d) = dashboards {
+                settings.dashboards = Some(d);
+            } else if settings.dashboards.is_none() && Path::new("dashboards").is_dir() {
+                settings.dashboards = Some("dashboards".into());
+            }
+            if let Some(dir) = &settings.dashboards {
+                kennzahl::dashboards::Dashboards::load_dir(dir).map_err(|e| {
+                    anyhow::anyhow!(
+                        "Die Dashboard-Dateien in {} haben Fehler / the dashboard files have mistakes:\n{e}",
+                        dir.display()
+                    )
+                })?;
             }
             let mut store = Store::open(&cli.data)?;
             if store.is_empty()? {
@@ -506,6 +532,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             std::fs::write(&out, bytes).with_context(|| out.display().to_string())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dashboards { dir } => match kennzahl::dashboards::Dashboards::load_dir(&dir) {
+            Ok(d) => {
+                println!(
+                    "{}: in Ordnung / fine (Übersicht, Standardseite, {} Amtsseiten)",
+                    dir.display(),
+                    d.offices.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Template { kind } => {
             print!("{}", kind.template());
             Ok(ExitCode::SUCCESS)

@@ -30,7 +30,7 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMa
 }
 
 fn site(d: &DataDir) -> axum::Router {
-    kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default())
+    kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default()).unwrap()
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use plotters::prelude::*;
 use plotters::style::ShapeStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a chart.
 #[derive(Debug, Clone)]
@@ -29,12 +30,18 @@ pub struct LineChart {
     pub y_label: String,
     pub series: Vec<Series>,
     pub target: Option<TargetLine>,
-    /// Labels of x positions that carry a staff note; marked with a dotted line and "Hinweis".
+    /// Labels of x positions that carry a staff note; marked with a dotted line and `note_label`.
     pub notes: Vec<String>,
+    /// The word at a note's line ("Hinweis", "Note").
+    pub note_label: String,
 }
 
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 340;
+/// The phone-sized chart: about the width of a phone screen in CSS pixels.
+const NARROW_WIDTH: u32 = 400;
+const NARROW_PLOT: u32 = 300;
+const LEGEND_ROW: u32 = 26;
 
 /// Colours with at least 3:1 contrast against white (WCAG 1.4.11), in KERN-like calm tones.
 const COLOURS: [RGBColor; 4] = [
@@ -68,7 +75,20 @@ impl LineChart {
             let root = SVGBackend::with_string(&mut body, (WIDTH, HEIGHT)).into_drawing_area();
             let _ = self.draw(root);
         }
-        self.make_accessible(&body)
+        accessible(&self.id, &self.title, &self.description, WIDTH, HEIGHT, &body)
+    }
+
+    /// The phone-sized SVG: drawn at about the size it is shown, so that its text stays
+    /// readable; the lines are named in a legend under the chart instead of at their ends.
+    pub fn to_svg_narrow(&self) -> String {
+        let (w, h) = (NARROW_WIDTH, NARROW_PLOT + LEGEND_ROW * self.series.len() as u32 + 8);
+        let mut body = String::new();
+        {
+            let root = SVGBackend::with_string(&mut body, (w, h)).into_drawing_area();
+            let _ = self.draw_sized(root, true);
+        }
+        let id = format!("{}-narrow", self.id);
+        accessible(&id, &self.title, &self.description, w, h, &body)
     }
 
     fn x_labels(&self) -> Vec<String> {
@@ -83,11 +103,32 @@ impl LineChart {
         labels
     }
 
-    fn draw(
+    /// Draws onto any plotters backend: SVG for pages, PDF for the printed report.
+    pub fn draw<DB: DrawingBackend>(
         &self,
-        root: DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    ) -> Result<(), Box<dyn std::error::Error + '_>> {
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error + 'static>>
+    where
+        DB::ErrorType: 'static,
+    {
+        self.draw_sized(root, false)
+    }
+
+    fn draw_sized<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        narrow: bool,
+    ) -> Result<(), Box<dyn std::error::Error + 'static>>
+    where
+        DB::ErrorType: 'static,
+    {
         root.fill(&WHITE)?;
+        let (root, legend) = if narrow {
+            let (plot, legend) = root.split_vertically(NARROW_PLOT);
+            (plot, Some(legend))
+        } else {
+            (root.clone(), None)
+        };
         let labels = self.x_labels();
         let n = labels.len().max(1);
         let max = self
@@ -99,12 +140,12 @@ impl LineChart {
         let y_max = if max <= 0.0 { 1.0 } else { max * 1.15 };
         let mut chart = ChartBuilder::on(&root)
             .margin_top(12)
-            .margin_right(150)
+            .margin_right(if narrow { 16 } else { 150 })
             .margin_left(8)
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)?;
-        let step = n.div_ceil(8).max(1);
+        let step = n.div_ceil(if narrow { 4 } else { 8 }).max(1);
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -139,7 +180,12 @@ impl LineChart {
             ))?;
             chart.draw_series(std::iter::once(Text::new(
                 t.label.clone(),
-                (n as f64 - 0.45, t.value),
+                // On a phone there is no room at the right: the label sits above the line.
+                if narrow {
+                    (-0.4, t.value + y_max * 0.08)
+                } else {
+                    (n as f64 - 0.45, t.value)
+                },
                 ("sans-serif", 13)
                     .into_font()
                     .color(&RGBColor(0x33, 0x33, 0x33)),
@@ -156,7 +202,7 @@ impl LineChart {
                     style,
                 ))?;
                 chart.draw_series(std::iter::once(Text::new(
-                    "Hinweis".to_string(),
+                    self.note_label.clone(),
                     (x + 0.1, y_max * 0.97),
                     ("sans-serif", 13)
                         .into_font()
@@ -164,6 +210,7 @@ impl LineChart {
                 )))?;
             }
         }
+        let mut ends: Vec<(usize, f64, f64)> = Vec::new();
         for (k, s) in self.series.iter().enumerate() {
             let colour = COLOURS[k % COLOURS.len()];
             let style = ShapeStyle::from(&colour).stroke_width(3);
@@ -202,37 +249,241 @@ impl LineChart {
                     };
                 }
             }
-            // Direct label at the last value.
             if let Some((x, y)) = runs.iter().rev().find_map(|r| r.last().copied()) {
-                chart.draw_series(std::iter::once(Text::new(
-                    s.label.clone(),
-                    (x + 0.15, y),
-                    ("sans-serif", 14).into_font().color(&colour),
-                )))?;
+                ends.push((k, x, y));
+            }
+        }
+        match legend {
+            // Direct labels at the last values, pushed apart where lines end close together.
+            None => {
+                ends.sort_by(|a, b| b.2.partial_cmp(&a.2).unwrap_or(std::cmp::Ordering::Equal));
+                let gap = y_max * 0.06;
+                let mut last_y = f64::MAX;
+                for (k, x, y) in ends {
+                    let y = y.min(last_y - gap);
+                    last_y = y;
+                    chart.draw_series(std::iter::once(Text::new(
+                        self.series[k].label.clone(),
+                        (x + 0.15, y),
+                        ("sans-serif", 14)
+                            .into_font()
+                            .color(&COLOURS[k % COLOURS.len()]),
+                    )))?;
+                }
+            }
+            // A legend with each line's dash and marker.
+            Some(legend) => {
+                for (k, s) in self.series.iter().enumerate() {
+                    let colour = COLOURS[k % COLOURS.len()];
+                    let y = 12 + k as i32 * LEGEND_ROW as i32;
+                    let style = ShapeStyle::from(&colour).stroke_width(3);
+                    if k % 2 == 0 {
+                        legend.draw(&PathElement::new(vec![(16, y), (52, y)], style))?;
+                    } else {
+                        for x0 in [16, 30, 44] {
+                            legend.draw(&PathElement::new(vec![(x0, y), (x0 + 8, y)], style))?;
+                        }
+                    }
+                    match k % 3 {
+                        0 => legend.draw(&Circle::new((34, y), 4, colour.filled()))?,
+                        1 => legend.draw(&Rectangle::new([(30, y - 4), (38, y + 4)], colour.filled()))?,
+                        _ => legend.draw(&TriangleMarker::new((34, y), 5, colour.filled()))?,
+                    }
+                    legend.draw(&Text::new(
+                        s.label.clone(),
+                        (62, y),
+                        ("sans-serif", 15)
+                            .into_font()
+                            .color(&RGBColor(0x1a, 0x1a, 0x1a))
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    ))?;
+                }
             }
         }
         root.present()?;
         Ok(())
     }
+}
 
-    /// Adds role, title, description and a viewBox to plotters' SVG.
-    fn make_accessible(&self, svg: &str) -> String {
-        let title_id = format!("{}-title", self.id);
-        let desc_id = format!("{}-desc", self.id);
-        let head = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-labelledby=\"{} {}\" class=\"chart\"><title id=\"{}\">{}</title><desc id=\"{}\">{}</desc>",
-            xml_escape(&title_id),
-            xml_escape(&desc_id),
-            xml_escape(&title_id),
-            xml_escape(&self.title),
-            xml_escape(&desc_id),
-            xml_escape(&self.description)
-        );
-        let body = match (svg.find("<svg"), svg.find('>')) {
-            (Some(_), Some(end)) => &svg[end + 1..],
-            _ => svg,
+/// Adds role, title, description and a viewBox to plotters' SVG.
+fn accessible(id: &str, title: &str, description: &str, width: u32, height: u32, svg: &str) -> String {
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    let head = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{} {}\" class=\"chart\"><title id=\"{}\">{}</title><desc id=\"{}\">{}</desc>",
+        xml_escape(&title_id),
+        xml_escape(&desc_id),
+        xml_escape(&title_id),
+        xml_escape(title),
+        xml_escape(&desc_id),
+        xml_escape(description)
+    );
+    let body = match (svg.find("<svg"), svg.find('>')) {
+        (Some(_), Some(end)) => &svg[end + 1..],
+        _ => svg,
+    };
+    format!("{head}{body}")
+}
+
+/// A weekday × hour grid ("Wann ist wenig los?"): each cell shaded by its value and carrying
+/// the value and a count as text, so that the shade is never the only carrier.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Column headings (weekdays).
+    pub columns: Vec<String>,
+    /// Row headings (hours).
+    pub rows: Vec<String>,
+    /// `cells[row][column]`: (shaded value, its text, the count's text); `None` = no data.
+    pub cells: Vec<Vec<Option<(Option<f64>, String, String)>>>,
+    /// What the shade means, under the grid.
+    pub legend: String,
+}
+
+/// Five blues from light to dark; text is black on the first three and white on the last two
+/// (each pair at least 4.5:1).
+const SHADES: [(RGBColor, RGBColor); 5] = [
+    (RGBColor(0xe8, 0xf1, 0xfa), BLACK),
+    (RGBColor(0xc5, 0xdb, 0xf0), BLACK),
+    (RGBColor(0x8f, 0xb8, 0xe0), BLACK),
+    (RGBColor(0x2f, 0x6d, 0xb0), WHITE),
+    (RGBColor(0x00, 0x3a, 0x70), WHITE),
+];
+
+impl Heatmap {
+    const CELL_H: u32 = 34;
+
+    fn size(&self, narrow: bool) -> (u32, u32) {
+        let w = if narrow { NARROW_WIDTH } else { WIDTH };
+        (w, 40 + Self::CELL_H * self.rows.len() as u32 + 40)
+    }
+
+    /// Renders the SVG document.
+    pub fn to_svg(&self) -> String {
+        self.svg_sized(false)
+    }
+
+    /// The phone-sized SVG: cells carry the shaded value only (the counts are in the table).
+    pub fn to_svg_narrow(&self) -> String {
+        self.svg_sized(true)
+    }
+
+    fn svg_sized(&self, narrow: bool) -> String {
+        let (w, h) = self.size(narrow);
+        let mut body = String::new();
+        {
+            let root = SVGBackend::with_string(&mut body, (w, h)).into_drawing_area();
+            let _ = self.draw_sized(root, narrow);
+        }
+        let id = if narrow {
+            format!("{}-narrow", self.id)
+        } else {
+            self.id.clone()
         };
-        format!("{head}{body}")
+        accessible(&id, &self.title, &self.description, w, h, &body)
+    }
+
+    /// Draws onto any plotters backend.
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error + 'static>>
+    where
+        DB::ErrorType: 'static,
+    {
+        self.draw_sized(root, false)
+    }
+
+    fn draw_sized<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        narrow: bool,
+    ) -> Result<(), Box<dyn std::error::Error + 'static>>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let (w, h) = self.size(narrow);
+        let label_w = if narrow { 84i32 } else { 110 };
+        let n = self.columns.len().max(1) as i32;
+        let cell_w = (w as i32 - label_w - 8) / n;
+        let ch = Self::CELL_H as i32;
+        let font = |size: i32, colour: RGBColor| ("sans-serif", size).into_font().color(&colour);
+        let grey = RGBColor(0x33, 0x33, 0x33);
+        let values: Vec<f64> = self
+            .cells
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|c| c.0)
+            .collect();
+        let max = values.iter().copied().fold(0.0_f64, f64::max);
+        let min = values.iter().copied().fold(f64::MAX, f64::min);
+        for (j, c) in self.columns.iter().enumerate() {
+            let x = label_w + j as i32 * cell_w + cell_w / 2;
+            root.draw(&Text::new(
+                c.clone(),
+                (x, 20),
+                font(14, grey).pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let y = 40 + i as i32 * ch;
+            root.draw(&Text::new(
+                r.clone(),
+                (label_w - 8, y + ch / 2),
+                font(13, grey).pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
+            for j in 0..self.columns.len() {
+                let x = label_w + j as i32 * cell_w;
+                let cell = self.cells.get(i).and_then(|row| row.get(j)).cloned().flatten();
+                let Some((value, text, count)) = cell else {
+                    root.draw(&Rectangle::new(
+                        [(x + 1, y + 1), (x + cell_w - 1, y + ch - 1)],
+                        ShapeStyle::from(&RGBColor(0xd0, 0xd0, 0xd0)).stroke_width(1),
+                    ))?;
+                    continue;
+                };
+                let shade = match value {
+                    Some(v) if max > min => {
+                        (((v - min) / (max - min)) * (SHADES.len() - 1) as f64).round() as usize
+                    }
+                    _ => 0,
+                };
+                let (fill, ink) = SHADES[shade.min(SHADES.len() - 1)];
+                root.draw(&Rectangle::new(
+                    [(x + 1, y + 1), (x + cell_w - 1, y + ch - 1)],
+                    fill.filled(),
+                ))?;
+                if narrow {
+                    root.draw(&Text::new(
+                        text,
+                        (x + cell_w / 2, y + ch / 2),
+                        font(13, ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                    ))?;
+                    continue;
+                }
+                root.draw(&Text::new(
+                    text,
+                    (x + cell_w / 2, y + 12),
+                    font(13, ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+                root.draw(&Text::new(
+                    count,
+                    (x + cell_w / 2, y + 26),
+                    font(11, ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+        }
+        root.draw(&Text::new(
+            self.legend.clone(),
+            (label_w, h as i32 - 18),
+            font(13, grey).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        root.present()?;
+        Ok(())
     }
 }
 
@@ -260,6 +511,7 @@ mod tests {
                 value: 20.0,
             }),
             notes: vec!["2025-02".into()],
+            note_label: "Hinweis".into(),
         };
         let svg = chart.to_svg();
         assert!(svg.starts_with("<svg xmlns"));

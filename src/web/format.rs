@@ -1,16 +1,23 @@
 //! Numbers as German readers expect them: 1.234 visitors, 12 minutes, 87 %, "." for
-//! suppressed cells.
+//! suppressed cells; on English pages 1,234 and 87%.
 
+use crate::i18n::Lang;
 use crate::kpi::Value;
 use crate::kpi::definitions::Unit;
 
 /// German thousands separator for whole numbers.
 pub fn int(n: i64) -> String {
+    int_in(n, Lang::De)
+}
+
+/// Whole numbers with the language's thousands separator.
+pub fn int_in(n: i64, lang: Lang) -> String {
+    let sep = lang.pick(".", ",");
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
+            out.push_str(sep);
         }
         out.push(c);
     }
@@ -19,30 +26,33 @@ pub fn int(n: i64) -> String {
 
 /// A value in its unit: minutes and days rounded to whole numbers, shares as percent.
 pub fn value(v: &Value, unit: Unit) -> String {
+    value_in(v, unit, Lang::De)
+}
+
+/// [`value`] in a language.
+pub fn value_in(v: &Value, unit: Unit, lang: Lang) -> String {
     match v {
         Value::Suppressed => ".".into(),
         Value::Null => "–".into(),
-        Value::Int(i) => int(*i),
+        Value::Int(i) => int_in(*i, lang),
         Value::Float(f) => match unit {
-            Unit::Share => format!("{} %", int((f * 100.0).round() as i64)),
-            Unit::Count | Unit::Minutes | Unit::Days => int(f.round() as i64),
+            Unit::Share => format!(
+                "{}{}",
+                int_in((f * 100.0).round() as i64, lang),
+                lang.pick(" %", "%")
+            ),
+            Unit::Count | Unit::Minutes | Unit::Days => int_in(f.round() as i64, lang),
         },
         Value::Text(s) => s.clone(),
-        Value::Bool(b) => {
-            if *b {
-                "ja".into()
-            } else {
-                "nein".into()
-            }
-        }
+        Value::Bool(b) => lang.pick(if *b { "ja" } else { "nein" }, if *b { "yes" } else { "no" }).into(),
     }
 }
 
 /// The unit word after a value.
-pub fn unit_word(unit: Unit) -> &'static str {
+pub fn unit_word(unit: Unit, lang: Lang) -> &'static str {
     match unit {
-        Unit::Minutes => " Min.",
-        Unit::Days => " Tage",
+        Unit::Minutes => lang.pick(" Min.", " min"),
+        Unit::Days => lang.pick(" Tage", " days"),
         _ => "",
     }
 }
@@ -62,13 +72,34 @@ const MONTHS: [&str; 12] = [
     "Dezember",
 ];
 
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// "März 2026" for 202603.
 pub fn month_long(key: i32) -> String {
-    format!(
-        "{} {}",
-        MONTHS[((key % 100) - 1).clamp(0, 11) as usize],
-        key / 100
-    )
+    month_long_in(key, Lang::De)
+}
+
+/// "März 2026" / "March 2026".
+pub fn month_long_in(key: i32, lang: Lang) -> String {
+    let i = ((key % 100) - 1).clamp(0, 11) as usize;
+    let name = match lang {
+        Lang::De => MONTHS[i],
+        Lang::En => MONTHS_EN[i],
+    };
+    format!("{name} {}", key / 100)
 }
 
 /// "03/26" for 202603: short axis labels.
@@ -110,5 +141,8 @@ mod tests {
         assert_eq!(slug("Straßenverkehrsamt"), "strassenverkehrsamt");
         assert_eq!(slug("Service-Center"), "service-center");
         assert_eq!(month_long(202603), "März 2026");
+        assert_eq!(month_long_in(202603, Lang::En), "March 2026");
+        assert_eq!(int_in(1234567, Lang::En), "1,234,567");
+        assert_eq!(value_in(&Value::Float(0.875), Unit::Share, Lang::En), "88%");
     }
 }

@@ -6,6 +6,8 @@ pub mod format;
 pub mod views;
 
 use crate::config::Settings;
+use crate::dashboards::{DashboardErrors, Dashboards};
+use crate::i18n::Lang;
 use crate::kinds::Kind;
 use crate::kpi::{self, Query};
 use crate::store::Store;
@@ -30,10 +32,48 @@ pub struct AppState {
     templates: minijinja::Environment<'static>,
     cache: std::sync::RwLock<HashMap<String, Cached>>,
     version: Mutex<(CatalogStamp, i64)>,
+    dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
+    dashboards_watch: Option<Mutex<DashboardsWatch>>,
     catalog_files: [std::path::PathBuf; 2],
     settings: Settings,
     requests: AtomicU64,
     renders: AtomicU64,
+}
+
+/// The dashboards folder as last seen: files with size and modification time, checked at
+/// most every [`DASHBOARDS_CHECK`] so that an edited file shows on the next page load.
+struct DashboardsWatch {
+    dir: std::path::PathBuf,
+    checked: std::time::Instant,
+    stamp: Vec<(std::path::PathBuf, u64, i128)>,
+}
+
+/// How often the dashboards folder is looked at.
+const DASHBOARDS_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
+
+fn dashboards_stamp(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, i128)> {
+    crate::dashboards::toml_files(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let (len, time) = file_stamp(&p);
+            (p, len, time)
+        })
+        .collect()
+}
+
+fn file_stamp(p: &std::path::Path) -> (u64, i128) {
+    match std::fs::metadata(p) {
+        Ok(m) => (
+            m.len(),
+            m.modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as i128)
+                .unwrap_or(0),
+        ),
+        Err(_) => (0, 0),
+    }
 }
 
 /// Size and modification time of the catalogue and its write-ahead log: every commit, also
@@ -46,15 +86,7 @@ impl AppState {
     fn data_version(&self) -> Result<i64, WebError> {
         let mut stamp = CatalogStamp::default();
         for (i, p) in self.catalog_files.iter().enumerate() {
-            if let Ok(m) = std::fs::metadata(p) {
-                let t = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_nanos() as i128)
-                    .unwrap_or(0);
-                stamp.0[i] = (m.len(), t);
-            }
+            stamp.0[i] = file_stamp(p);
         }
         let mut known = self
             .version
@@ -72,12 +104,44 @@ impl AppState {
         }
         Ok(known.1)
     }
+
+    /// The dashboards and their generation, re-read when a file in the folder changed. A
+    /// file with a mistake is logged and the last good dashboards stay in place.
+    fn dashboards(&self) -> (Arc<Dashboards>, u64) {
+        if let Some(watch) = &self.dashboards_watch
+            && let Ok(mut w) = watch.try_lock()
+            && w.checked.elapsed() >= DASHBOARDS_CHECK
+        {
+            w.checked = std::time::Instant::now();
+            let stamp = dashboards_stamp(&w.dir);
+            if stamp != w.stamp {
+                w.stamp = stamp;
+                match Dashboards::load_dir(&w.dir) {
+                    Ok(d) => {
+                        if let Ok(mut cur) = self.dashboards.write() {
+                            let generation = cur.1 + 1;
+                            *cur = (Arc::new(d), generation);
+                            tracing::info!("Dashboards neu geladen aus {}", w.dir.display());
+                        }
+                    }
+                    Err(e) => tracing::error!(
+                        "Dashboards nicht neu geladen, die bisherigen bleiben / dashboards not reloaded, keeping the previous ones:\n{e}"
+                    ),
+                }
+            }
+        }
+        self.dashboards
+            .read()
+            .map(|d| (d.0.clone(), d.1))
+            .unwrap_or_else(|p| (p.get_ref().0.clone(), p.get_ref().1))
+    }
 }
 
 /// A rendered response for one data version.
 #[derive(Clone)]
 struct Cached {
-    version: i64,
+    /// (data version, dashboards generation).
+    version: (i64, u64),
     etag: String,
     content_type: &'static str,
     body: axum::body::Bytes,
@@ -127,6 +191,12 @@ impl From<kpi::KpiError> for WebError {
 
 fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
+    env.add_filter("t", |text: String, lang: String| -> String {
+        match lang.as_str() {
+            "en" => crate::i18n::english(&text).unwrap_or(&text).to_string(),
+            _ => text,
+        }
+    });
     for (name, src) in [
         ("base.html", include_str!("templates/base.html")),
         ("overview.html", include_str!("templates/overview.html")),
@@ -148,20 +218,34 @@ fn templates() -> minijinja::Environment<'static> {
     env
 }
 
-/// Builds the router over a store.
-pub fn router(store: Store, settings: Settings) -> Router {
+/// Builds the router over a store. The dashboards folder of the settings (if any) is checked
+/// here, so that a mistake stops the start with file, line and column.
+pub fn router(store: Store, settings: Settings) -> Result<Router, DashboardErrors> {
     let root = store.root().to_path_buf();
+    let (dashboards, watch) = match &settings.dashboards {
+        Some(dir) => (
+            Dashboards::load_dir(dir)?,
+            Some(Mutex::new(DashboardsWatch {
+                dir: dir.clone(),
+                checked: std::time::Instant::now(),
+                stamp: dashboards_stamp(dir),
+            })),
+        ),
+        None => (Dashboards::embedded(), None),
+    };
     let state = Arc::new(AppState {
         store: Mutex::new(store),
         templates: templates(),
         cache: std::sync::RwLock::new(HashMap::new()),
         version: Mutex::new((CatalogStamp::default(), -1)),
+        dashboards: std::sync::RwLock::new((Arc::new(dashboards), 0)),
+        dashboards_watch: watch,
         catalog_files: [root.join("catalog.sqlite"), root.join("catalog.sqlite-wal")],
         settings,
         requests: AtomicU64::new(0),
         renders: AtomicU64::new(0),
     });
-    Router::new()
+    Ok(Router::new()
         .route("/", get(overview))
         .route("/dashboards/{slug}", get(office_page))
         .route("/charts/{slug}/{file}", get(chart_file))
@@ -195,8 +279,43 @@ pub fn router(store: Store, settings: Settings) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .with_state(state)
+        .with_state(state))
 }
+
+/// The page language: `?lang=de|en` if given, else the browser's Accept-Language, else German.
+pub fn negotiate(params: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = params.get("lang").and_then(|l| l.parse().ok()) {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut best: Option<(f32, Lang)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .unwrap_or(1.0);
+        let lang = match tag.split('-').next() {
+            Some("de") => Lang::De,
+            Some("en") => Lang::En,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|b| b.1).unwrap_or_default()
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    lang.pick("de", "en")
+}
+
+/// Cached responses kept at most (pages, charts and filtered views of all offices).
+const MAX_CACHED: usize = 4096;
 
 /// Serves a cached response for the current data version, or renders and caches it.
 async fn cached(
@@ -204,11 +323,14 @@ async fn cached(
     key: String,
     headers: &HeaderMap,
     content_type: &'static str,
-    render: impl FnOnce(&AppState, &Store) -> Result<Vec<u8>, WebError> + Send + 'static,
+    render: impl FnOnce(&AppState, &Store, &Dashboards) -> Result<Vec<u8>, WebError>
+    + Send
+    + 'static,
 ) -> Result<Response, WebError> {
     state.requests.fetch_add(1, Ordering::Relaxed);
     // Fast path: the catalogue files are unchanged and the page is cached.
-    let version = state.data_version()?;
+    let (dashboards, generation) = state.dashboards();
+    let version = (state.data_version()?, generation);
     let fresh = state
         .cache
         .read()
@@ -222,19 +344,29 @@ async fn cached(
                 .store
                 .lock()
                 .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-            let version = store
-                .data_version()
-                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let version = (
+                store
+                    .data_version()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                generation,
+            );
             st.renders.fetch_add(1, Ordering::Relaxed);
-            let body = render(&st, &store)?;
+            let body = render(&st, &store, &dashboards)?;
             let hash = xxhash_rust::xxh3::xxh3_64(&body);
             let c = Cached {
                 version,
-                etag: format!("\"v{version}-{hash:016x}\""),
+                etag: format!("\"v{}-{}-{hash:016x}\"", version.0, version.1),
                 content_type,
                 body: body.into(),
             };
             if let Ok(mut cache) = st.cache.write() {
+                // Filtered views make keys open-ended: keep the cache bounded.
+                if cache.len() >= MAX_CACHED {
+                    cache.retain(|_, v| v.version == version);
+                    if cache.len() >= MAX_CACHED {
+                        cache.clear();
+                    }
+                }
                 cache.insert(key, c.clone());
             }
             Ok(c)
@@ -260,6 +392,9 @@ async fn cached(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, no-cache"),
     );
+    if content_type == HTML {
+        h.append(header::VARY, HeaderValue::from_static("Accept-Language"));
+    }
     if !not_modified {
         h.insert(
             header::CONTENT_TYPE,
@@ -269,52 +404,174 @@ async fn cached(
     Ok(resp)
 }
 
-fn render(state: &AppState, name: &str, ctx: minijinja::Value) -> Result<Vec<u8>, WebError> {
+/// Where a page is and how to reach it in the other language.
+struct PageLinks {
+    lang: Lang,
+    path: String,
+    /// The view's query without `lang` ("from=…&location=…"), or "".
+    query: String,
+}
+
+impl PageLinks {
+    fn new(lang: Lang, path: impl Into<String>, query: impl Into<String>) -> Self {
+        PageLinks {
+            lang,
+            path: path.into(),
+            query: query.into(),
+        }
+    }
+
+    fn cache_key(&self) -> String {
+        format!("{}?{}|{}", self.path, self.query, lang_code(self.lang))
+    }
+}
+
+fn render(
+    state: &AppState,
+    name: &str,
+    links: &PageLinks,
+    ctx: minijinja::Value,
+) -> Result<Vec<u8>, WebError> {
     let t = state
         .templates
         .get_template(name)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let site = minijinja::context! { site_name => state.settings.site_name.clone(), contact_email => state.settings.contact_email.clone() };
-    t.render(minijinja::context! { site => site, ..ctx })
-        .map(String::into_bytes)
-        .map_err(|e| WebError::Internal(e.to_string()))
+    let other = match links.lang {
+        Lang::De => Lang::En,
+        Lang::En => Lang::De,
+    };
+    let sep = if links.query.is_empty() { "" } else { "&" };
+    let lang = lang_code(links.lang);
+    t.render(minijinja::context! {
+        site => site,
+        lang => lang,
+        css => css_version(),
+        lq => links.lang.pick("", "?lang=en"),
+        la => links.lang.pick("", "&lang=en"),
+        switch_url => format!("{}?{}{sep}lang={}", links.path, links.query, lang_code(other)),
+        switch_lang => lang_code(other),
+        switch_label => links.lang.pick("English", "Deutsch"),
+        ..ctx
+    })
+    .map(String::into_bytes)
+    .map_err(|e| WebError::Internal(e.to_string()))
 }
 
 const HTML: &str = "text/html; charset=utf-8";
 
+fn params_of(query: &Option<String>) -> HashMap<String, String> {
+    form_urlencoded(query.as_deref().unwrap_or(""))
+}
+
 async fn overview(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(state, "/".into(), &headers, HTML, |st, store| {
-        let tiles = views::tiles(store, st.settings.min_cell)?;
-        render(st, "overview.html", minijinja::context! { tiles => minijinja::Value::from(minijinja::value::Serde(&tiles)), title => "Übersicht" })
+    let links = PageLinks::new(negotiate(&params_of(&query), &headers), "/", "");
+    cached(state, links.cache_key(), &headers, HTML, move |st, store, dash| {
+        let tiles = views::tiles(store, &dash.overview, st.settings.min_cell, links.lang)?;
+        let title = dash
+            .overview
+            .title
+            .as_ref()
+            .map(|t| t.get(links.lang).to_string())
+            .unwrap_or_else(|| links.lang.pick("Übersicht", "Overview").into());
+        render(st, "overview.html", &links, minijinja::context! { tiles => minijinja::Value::from(minijinja::value::Serde(&tiles)), title => title, nav => "overview" })
     })
     .await
+}
+
+/// The office of a slug with the kinds it has published.
+fn find_office(store: &Store, slug: &str) -> Result<(String, Vec<Kind>), WebError> {
+    views::offices(store)?
+        .into_iter()
+        .find(|(o, _)| format::slug(o) == slug)
+        .ok_or(WebError::NotFound)
 }
 
 async fn office_page(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(state, format!("/dashboards/{slug}"), &headers, HTML, move |st, store| {
-        let (office, kinds) = views::offices(store)?
-            .into_iter()
-            .find(|(o, _)| format::slug(o) == slug)
-            .ok_or(WebError::NotFound)?;
+    let params = params_of(&query);
+    let lang = negotiate(&params, &headers);
+    let filter = views::ViewFilter::from_params(&params).map_err(WebError::BadRequest)?;
+    let fq = filter.query(lang);
+    let links = PageLinks::new(
+        lang,
+        format!("/dashboards/{slug}"),
+        filter.query(Lang::De).trim_start_matches('?').to_string(),
+    );
+    cached(state, links.cache_key(), &headers, HTML, move |st, store, dash| {
+        let (office, kinds) = find_office(store, &slug)?;
+        let page = dash.office_page(&office);
         let notes = office_notes(store, &office)?;
-        let mut charts = Vec::new();
-        for spec in views::CHARTS.iter().filter(|c| kinds.contains(&c.kind)) {
-            let table = views::chart_table(store, spec, &office, st.settings.min_cell)?;
-            let target = chart_target(store, spec, &office)?;
-            charts.push(views::chart_view(spec, &office, table, &notes, target));
+        let mut sections = Vec::new();
+        for section in page.sections.iter().filter(|s| kinds.contains(&s.kind)) {
+            let mut charts = Vec::new();
+            for spec in &section.charts {
+                charts.push(office_chart(st, store, spec, &office, &notes, &filter, lang)?);
+            }
+            sections.push(minijinja::context! {
+                id => section.kind.as_str(),
+                title => section.title.get(lang),
+                charts => minijinja::Value::from(minijinja::value::Serde(&charts)),
+            });
         }
-        let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long(*m), t.clone())).collect();
-        let quiet = if kinds.contains(&Kind::Visits) { views::quiet_times(store, &office, st.settings.min_cell)? } else { None };
-        render(st, "office.html", minijinja::context! { office => office.clone(), slug => slug, charts => minijinja::Value::from(minijinja::value::Serde(&charts)), quiet => minijinja::Value::from(minijinja::value::Serde(&quiet)), notes => notes_view, title => office })
+        let shown: Vec<Kind> = page.sections.iter().map(|s| s.kind).filter(|k| kinds.contains(k)).collect();
+        let options = views::filter_options(store, &office, &shown, lang)?;
+        let with = |f: crate::dashboards::Filter| page.filters.contains(&f);
+        let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long_in(*m, lang), t.clone())).collect();
+        render(st, "office.html", &links, minijinja::context! {
+            office => office.clone(),
+            slug => slug,
+            sections => sections,
+            notes => notes_view,
+            title => office,
+            fq => fq,
+            filtered => !filter.is_empty(),
+            filter => minijinja::context! {
+                from => filter.from.map(crate::timefmt::format_month),
+                to => filter.to.map(crate::timefmt::format_month),
+                location => filter.location.clone(),
+                service => filter.service.clone(),
+            },
+            options => minijinja::Value::from(minijinja::value::Serde(&options)),
+            show_period => with(crate::dashboards::Filter::Period) && !options.months.is_empty(),
+            show_location => with(crate::dashboards::Filter::Location) && !options.locations.is_empty(),
+            show_service => with(crate::dashboards::Filter::Service) && !options.services.is_empty(),
+        })
     })
     .await
+}
+
+/// One chart of an office page, from the engine's table.
+fn office_chart(
+    st: &AppState,
+    store: &Store,
+    spec: &crate::dashboards::ChartSpec,
+    office: &str,
+    notes: &[(i32, String)],
+    filter: &views::ViewFilter,
+    lang: Lang,
+) -> Result<views::ChartView, WebError> {
+    let table = views::chart_table(store, spec, office, filter, st.settings.min_cell)?;
+    let target = chart_target(store, spec, office, lang)?;
+    Ok(views::chart_view(
+        spec,
+        table,
+        &views::ChartContext {
+            office,
+            notes,
+            target,
+            filter,
+            lang,
+        },
+    ))
 }
 
 /// The notes staff attached to an office's months: (month, text).
@@ -327,28 +584,48 @@ fn office_notes(store: &Store, office: &str) -> Result<Vec<(i32, String)>, WebEr
         .collect())
 }
 
+/// The target line of a chart: the catalogue's target of the chart's `target` KPI; for the
+/// median wait without one, the wait target behind `within_target_share`.
 fn chart_target(
     store: &Store,
-    spec: &views::ChartSpec,
+    spec: &crate::dashboards::ChartSpec,
     office: &str,
+    lang: Lang,
 ) -> Result<Option<(f64, String)>, WebError> {
+    let Some(kpi_name) = spec.target else {
+        return Ok(None);
+    };
     let targets = store
         .targets(spec.kind)
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let first = spec.kpis[0];
+    let shown = |v: f64| format::int_in(v.round() as i64, lang);
     Ok(
         match targets
             .iter()
-            .find(|t| t.office == office && t.kpi == first)
+            .find(|t| t.office == office && t.kpi == kpi_name)
         {
-            Some(t) => Some((t.value, format!("Ziel {}", t.value))),
-            None if first == "wait_median_min" => {
+            Some(t) => {
+                let unit = kpi::definitions::find(kpi_name).map(|(_, d)| d.unit);
+                let v = if unit == Some(kpi::definitions::Unit::Share) {
+                    t.value * 100.0
+                } else {
+                    t.value
+                };
+                Some((v, format!("{} {}", lang.pick("Ziel", "Target"), shown(v))))
+            }
+            None if kpi_name == "wait_median_min" => {
                 let wait = targets
                     .iter()
                     .find(|t| t.office == office && t.kpi == kpi::visits::WAIT_TARGET_KPI)
                     .map(|t| t.value)
                     .unwrap_or(kpi::DEFAULT_WAIT_TARGET_MIN);
-                Some((wait, format!("Zielwartezeit {wait} Min.")))
+                Some((
+                    wait,
+                    match lang {
+                        Lang::De => format!("Zielwartezeit {} Min.", shown(wait)),
+                        Lang::En => format!("Target wait {} min", shown(wait)),
+                    },
+                ))
             }
             None => None,
         },
@@ -358,17 +635,17 @@ fn chart_target(
 async fn chart_file(
     State(state): State<Arc<AppState>>,
     Path((slug, file)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
+    let params = params_of(&query);
+    let lang = negotiate(&params, &headers);
+    let filter = views::ViewFilter::from_params(&params).map_err(WebError::BadRequest)?;
     let (stem, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
     let (id, excel) = match stem.strip_suffix("-excel") {
-        Some(id) => (id, true),
-        None => (stem, false),
+        Some(id) => (id.to_string(), true),
+        None => (stem.to_string(), false),
     };
-    let spec = *views::CHARTS
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or(WebError::NotFound)?;
     let content_type = match (ext, excel) {
         ("svg", false) => "image/svg+xml",
         ("csv", _) => "text/csv; charset=utf-8",
@@ -380,31 +657,33 @@ async fn chart_file(
     } else {
         ext.to_string()
     };
-    cached(
-        state,
-        format!("/charts/{slug}/{file}"),
-        &headers,
-        content_type,
-        move |st, store| {
-            let (office, _) = views::offices(store)?
-                .into_iter()
-                .find(|(o, k)| format::slug(o) == slug && k.contains(&spec.kind))
-                .ok_or(WebError::NotFound)?;
-            let table = views::chart_table(store, &spec, &office, st.settings.min_cell)?;
-            Ok(match ext.as_str() {
-                "csv" => table.to_csv().into_bytes(),
-                "excel" => table.to_csv_excel_de(),
-                "json" => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
-                _ => {
-                    let target = chart_target(store, &spec, &office)?;
-                    let notes = office_notes(store, &office)?;
-                    views::chart_view(&spec, &office, table, &notes, target)
-                        .svg
-                        .into_bytes()
-                }
-            })
-        },
-    )
+    // Only the SVG speaks a language; the data files are the same for everyone.
+    let key = format!(
+        "/charts/{slug}/{file}{}{}",
+        filter.query(Lang::De),
+        if ext == "svg" { lang_code(lang) } else { "" }
+    );
+    cached(state, key, &headers, content_type, move |st, store, dash| {
+        let (office, kinds) = find_office(store, &slug)?;
+        let spec = dash
+            .office_page(&office)
+            .charts()
+            .find(|c| c.id == id && kinds.contains(&c.kind))
+            .ok_or(WebError::NotFound)?
+            .clone();
+        let table = views::chart_table(store, &spec, &office, &filter, st.settings.min_cell)?;
+        Ok(match ext.as_str() {
+            "csv" => table.to_csv().into_bytes(),
+            "excel" => table.to_csv_excel_de(),
+            "json" => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
+            _ => {
+                let notes = office_notes(store, &office)?;
+                office_chart(st, store, &spec, &office, &notes, &filter, lang)?
+                    .svg
+                    .into_bytes()
+            }
+        })
+    })
     .await
 }
 
@@ -455,7 +734,7 @@ async fn api_kpi(
         } else {
             "application/json"
         },
-        move |st, store| {
+        move |st, store, _| {
             q.min_cell = st.settings.min_cell;
             let table = kpi::compute(store, &q)?;
             Ok(if csv {
@@ -492,7 +771,7 @@ async fn download(
         format!("/downloads/{file}"),
         &headers,
         content_type,
-        move |st, store| {
+        move |st, store, _| {
             let q = Query {
                 min_cell: st.settings.min_cell,
                 ..Query::new(kind, vec![kpi::Dim::Month, kpi::Dim::Office])
@@ -528,7 +807,7 @@ async fn report(
         format!("/reports/{file}"),
         &headers,
         content_type,
-        move |st, store| {
+        move |st, store, _| {
             crate::reports::render(store, month, &ext, st.settings.min_cell)
                 .map_err(|e| WebError::Internal(e.to_string()))
         },
@@ -569,8 +848,8 @@ fn catalogue(settings: &Settings, base: &str) -> serde_json::Value {
             json!({
                 "@id": id,
                 "@type": "dcat:Dataset",
-                "dct:title": format!("Kennzahlen {}: {}", settings.site_name, kind_title(*k)),
-                "dct:description": format!("Monatliche Kennzahlen je Amt ({}), berechnet aus den Exporten der Fachverfahren. Definitionen: {base}/methodik", kind_title(*k)),
+                "dct:title": format!("Kennzahlen {}: {}", settings.site_name, kind_title(*k, Lang::De)),
+                "dct:description": format!("Monatliche Kennzahlen je Amt ({}), berechnet aus den Exporten der Fachverfahren. Definitionen: {base}/methodik", kind_title(*k, Lang::De)),
                 "dct:publisher": {"@type": "foaf:Organization", "foaf:name": settings.site_name},
                 "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": settings.site_name, "vcard:hasEmail": {"@id": format!("mailto:{}", settings.contact_email)}},
                 "dcat:theme": {"@id": "http://publications.europa.eu/resource/authority/data-theme/GOVE"},
@@ -602,13 +881,13 @@ fn catalogue(settings: &Settings, base: &str) -> serde_json::Value {
     })
 }
 
-fn kind_title(k: Kind) -> &'static str {
+fn kind_title(k: Kind, lang: Lang) -> &'static str {
     match k {
-        Kind::Visits => "Besuche und Wartezeiten",
-        Kind::Cases => "Bearbeitungsdauer von Verfahren",
-        Kind::Digital => "Online-Dienste",
-        Kind::Services => "Dienstleistungskatalog",
-        Kind::Contacts => "Service-Center",
+        Kind::Visits => lang.pick("Besuche und Wartezeiten", "Visits and waiting times"),
+        Kind::Cases => lang.pick("Bearbeitungsdauer von Verfahren", "Processing time of cases"),
+        Kind::Digital => lang.pick("Online-Dienste", "Online services"),
+        Kind::Services => lang.pick("Dienstleistungskatalog", "Catalogue of services"),
+        Kind::Contacts => lang.pick("Service-Center", "Service centre"),
     }
 }
 
@@ -634,7 +913,7 @@ async fn opendata_catalog(
         format!("/opendata/catalog.jsonld@{base}"),
         &headers,
         "application/ld+json",
-        move |st, _| {
+        move |st, _, _| {
             Ok(serde_json::to_vec_pretty(&catalogue(&st.settings, &base)).unwrap_or_default())
         },
     )
@@ -643,17 +922,21 @@ async fn opendata_catalog(
 
 async fn opendata(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(state, "/opendata".into(), &headers, HTML, |st, _| {
+    let links = PageLinks::new(negotiate(&params_of(&query), &headers), "/opendata", "");
+    cached(state, links.cache_key(), &headers, HTML, move |st, _, _| {
         let kinds: Vec<minijinja::Value> = Kind::ALL
             .iter()
-            .map(|k| minijinja::context! { kind => k.as_str(), title => kind_title(*k) })
+            .map(|k| minijinja::context! { kind => k.as_str(), title => kind_title(*k, links.lang) })
             .collect();
+        let title = links.lang.pick("Offene Daten", "Open data");
         render(
             st,
             "opendata.html",
-            minijinja::context! { kinds => kinds, title => "Offene Daten", licence => LICENCE_URI },
+            &links,
+            minijinja::context! { kinds => kinds, title => title, nav => "opendata", licence => LICENCE_URI, report_month => crate::timefmt::format_month(crate::timefmt::prev_month(views::running_month())) },
         )
     })
     .await
@@ -697,56 +980,94 @@ fn form_urlencoded(q: &str) -> HashMap<String, String> {
 
 async fn methodology(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(state, "/methodik".into(), &headers, HTML, |st, _| {
+    let links = PageLinks::new(negotiate(&params_of(&query), &headers), "/methodik", "");
+    cached(state, links.cache_key(), &headers, HTML, move |st, _, _| {
+        let lang = links.lang;
         let kinds: Vec<minijinja::Value> = Kind::ALL
             .iter()
             .map(|k| {
                 let defs: Vec<minijinja::Value> = kpi::definitions::for_kind(*k)
                     .iter()
-                    .map(|d| minijinja::context! { name => d.name, label => d.label_de, definition => d.definition_de, base => d.base })
+                    .map(|d| minijinja::context! { name => d.name, label => lang.pick(d.label_de, d.label_en), definition => lang.pick(d.definition_de, d.definition_en), base => d.base })
                     .collect();
-                minijinja::context! { kind => k.as_str(), defs => defs }
+                minijinja::context! { kind => k.as_str(), title => kind_title(*k, lang), defs => defs }
             })
             .collect();
-        render(st, "methodology.html", minijinja::context! { kinds => kinds, title => "So rechnen wir", min_cell => st.settings.min_cell })
+        let title = lang.pick("So rechnen wir", "How we calculate");
+        render(st, "methodology.html", &links, minijinja::context! { kinds => kinds, title => title, nav => "methodik", min_cell => st.settings.min_cell })
+    })
+    .await
+}
+
+/// A page whose text is all in its template.
+async fn text_page(
+    state: Arc<AppState>,
+    query: Option<String>,
+    headers: HeaderMap,
+    path: &'static str,
+    template: &'static str,
+    title: (&'static str, &'static str),
+) -> Result<Response, WebError> {
+    let links = PageLinks::new(negotiate(&params_of(&query), &headers), path, "");
+    cached(state, links.cache_key(), &headers, HTML, move |st, _, _| {
+        let title = links.lang.pick(title.0, title.1);
+        render(
+            st,
+            template,
+            &links,
+            minijinja::context! { title => title, nav => path },
+        )
     })
     .await
 }
 
 async fn accessibility(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(
+    text_page(
         state,
-        "/barrierefreiheit".into(),
-        &headers,
-        HTML,
-        |st, _| {
-            render(
-                st,
-                "accessibility.html",
-                minijinja::context! { title => "Erklärung zur Barrierefreiheit" },
-            )
-        },
+        query,
+        headers,
+        "/barrierefreiheit",
+        "accessibility.html",
+        (
+            "Erklärung zur Barrierefreiheit",
+            "Accessibility statement",
+        ),
     )
     .await
 }
 
 async fn easy_language(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    cached(state, "/leichte-sprache".into(), &headers, HTML, |st, _| {
-        render(
-            st,
-            "easy.html",
-            minijinja::context! { title => "Leichte Sprache" },
+    text_page(
+        state,
+        query,
+        headers,
+        "/leichte-sprache",
+        "easy.html",
+        ("Leichte Sprache", "Plain language"),
+    )
+    .await
+}
+
+/// The stylesheet's content hash: its URL changes with it, so it can be cached for a year.
+fn css_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{:08x}",
+            xxhash_rust::xxh3::xxh3_64(include_bytes!("../../assets/style.css")) as u32
         )
     })
-    .await
 }
 
 async fn stylesheet() -> Response {
@@ -791,7 +1112,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(store: Store, settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen.clone();
-    let app = router(store, settings).layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = router(store, settings)?.layer(tower_http::trace::TraceLayer::new_for_http());
     use axum::serve::ListenerExt;
     // Small responses go out at once (no 40 ms Nagle/delayed-ACK stall on streamed bodies).
     let listener = tokio::net::TcpListener::bind(&listen).await?.tap_io(|tcp| {

@@ -1,13 +1,16 @@
 //! View models of the public pages, built from KPI engine tables only: every number on a
 //! page, in a chart, in its table and in its download comes from the same `kpi::compute`.
+//! What a page shows comes from its dashboard file ([`crate::dashboards`]).
 
-use super::format::{self, month_long, month_short};
-use crate::charts::{LineChart, Series, TargetLine};
+use super::format::{self, month_long_in, month_short};
+use crate::charts::{Heatmap, LineChart, Series, TargetLine};
+use crate::dashboards::{ChartSpec, ChartType, Page};
+use crate::i18n::Lang;
 use crate::kinds::Kind;
 use crate::kpi::definitions::{KpiDef, Unit, for_kind};
 use crate::kpi::{self, Dim, KpiError, KpiTable, Query, Value};
 use crate::store::Store;
-use crate::timefmt::{month_key, parse_month_arg, today};
+use crate::timefmt::{month_key, parse_month_arg, prev_month, today};
 use serde::Serialize;
 
 /// A chart with its data table and downloads.
@@ -17,6 +20,8 @@ pub struct ChartView {
     pub title: String,
     pub description: String,
     pub svg: String,
+    /// The same chart drawn for a phone screen.
+    pub svg_narrow: String,
     pub table: TableView,
     pub definitions: Vec<&'static str>,
 }
@@ -38,6 +43,7 @@ pub struct Figure {
     pub label: &'static str,
     pub value: String,
     pub change: String,
+    /// (words, css class): "erreicht"/"ok", "knapp verfehlt"/"near", "verfehlt"/"miss".
     pub status: Option<(&'static str, &'static str)>,
 }
 
@@ -51,77 +57,152 @@ pub struct Tile {
     pub sparkline: String,
 }
 
-/// A chart definition: which KPIs of which kind, grouped how.
-#[derive(Debug, Clone, Copy)]
-pub struct ChartSpec {
-    pub id: &'static str,
-    pub kind: Kind,
-    pub title: &'static str,
-    /// KPI columns drawn as lines (or, with `split`, the one KPI split by a dimension).
-    pub kpis: &'static [&'static str],
-    pub split: Option<Dim>,
-    pub y_label: &'static str,
+/// What a visitor narrowed an office page to: every view has a shareable URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ViewFilter {
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    pub location: Option<String>,
+    pub service: Option<String>,
 }
 
-/// The charts of an office page, per kind.
-pub const CHARTS: &[ChartSpec] = &[
-    ChartSpec {
-        id: "besuche",
-        kind: Kind::Visits,
-        title: "Besuche pro Monat, mit und ohne Termin",
-        kpis: &["visitors"],
-        split: Some(Dim::Appointment),
-        y_label: "Besuche",
-    },
-    ChartSpec {
-        id: "wartezeit",
-        kind: Kind::Visits,
-        title: "Wartezeit von der Ankunft bis zum Aufruf",
-        kpis: &["wait_median_min", "wait_p90_min"],
-        split: None,
-        y_label: "Minuten",
-    },
-    ChartSpec {
-        id: "ziel",
-        kind: Kind::Visits,
-        title: "Anteil innerhalb der Zielwartezeit und nicht wahrgenommene Termine",
-        kpis: &["within_target_share", "no_show_rate"],
-        split: None,
-        y_label: "Prozent",
-    },
-    ChartSpec {
-        id: "bearbeitung",
-        kind: Kind::Cases,
-        title: "Bearbeitungsdauer entschiedener Verfahren",
-        kpis: &["processing_days_median", "processing_days_p90"],
-        split: None,
-        y_label: "Tage",
-    },
-    ChartSpec {
-        id: "rueckstand",
-        kind: Kind::Cases,
-        title: "Offene Verfahren am Monatsende",
-        kpis: &["backlog"],
-        split: None,
-        y_label: "Verfahren",
-    },
-    ChartSpec {
-        id: "erreichbarkeit",
-        kind: Kind::Contacts,
-        title: "Erreichbarkeit des Service-Centers",
-        kpis: &["answer_rate", "service_level"],
-        split: None,
-        y_label: "Prozent",
-    },
-    ChartSpec {
-        id: "digital",
-        kind: Kind::Digital,
-        title: "Digitalquote je Online-Dienst",
-        kpis: &["digital_share"],
-        split: Some(Dim::Service),
-        y_label: "Prozent",
-    },
-];
+impl ViewFilter {
+    /// Reads `from`, `to`, `location`, `service` from query parameters; empty values are "all".
+    pub fn from_params(
+        params: &std::collections::HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let text = |k: &str| {
+            params
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let month = |k: &str| -> Result<Option<i32>, String> {
+            text(k)
+                .map(|v| {
+                    parse_month_arg(&v).ok_or_else(|| {
+                        format!("{k}={v:?}: erwartet JJJJ-MM, z. B. 2026-03 / expected YYYY-MM")
+                    })
+                })
+                .transpose()
+        };
+        let f = ViewFilter {
+            from: month("from")?,
+            to: month("to")?,
+            location: text("location"),
+            service: text("service"),
+        };
+        if let (Some(a), Some(b)) = (f.from, f.to)
+            && a > b
+        {
+            return Err("from liegt nach to / from is after to".into());
+        }
+        Ok(f)
+    }
+
+    /// Whether anything is narrowed.
+    pub fn is_empty(&self) -> bool {
+        *self == ViewFilter::default()
+    }
+
+    /// The query string (`?from=…&lang=en`) that reproduces this view, or "".
+    pub fn query(&self, lang: Lang) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = self.from {
+            parts.push(format!("from={}", crate::timefmt::format_month(m)));
+        }
+        if let Some(m) = self.to {
+            parts.push(format!("to={}", crate::timefmt::format_month(m)));
+        }
+        if let Some(l) = &self.location {
+            parts.push(format!("location={}", url_encode(l)));
+        }
+        if let Some(sv) = &self.service {
+            parts.push(format!("service={}", url_encode(sv)));
+        }
+        if lang == Lang::En {
+            parts.push("lang=en".into());
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The choices of an office page's filter form.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FilterOptions {
+    /// (YYYY-MM, "März 2026").
+    pub months: Vec<(String, String)>,
+    pub locations: Vec<String>,
+    pub services: Vec<String>,
+}
+
+/// The months, locations and services an office has published, for its filter form.
+pub fn filter_options(
+    store: &Store,
+    office: &str,
+    kinds: &[Kind],
+    lang: Lang,
+) -> Result<FilterOptions, KpiError> {
+    let mut months: Vec<i32> = Vec::new();
+    let mut locations: Vec<String> = Vec::new();
+    let mut services: Vec<String> = Vec::new();
+    for &kind in kinds {
+        let mut by = vec![Dim::Month];
+        for d in [Dim::Location, Dim::Service] {
+            if Dim::allowed(kind).contains(&d) {
+                by.push(d);
+            }
+        }
+        let t = kpi::compute(
+            store,
+            &Query {
+                office: Some(office.to_string()),
+                ..Query::new(kind, by)
+            },
+        )?;
+        for r in &t.rows {
+            if let Some(m) = month_of(&r[0]) {
+                months.push(m);
+            }
+            for (name, list) in [("location", &mut locations), ("service", &mut services)] {
+                if let Some(Value::Text(v)) = t.column(name).map(|i| &r[i])
+                    && !list.contains(v)
+                {
+                    list.push(v.clone());
+                }
+            }
+        }
+    }
+    months.sort_unstable();
+    months.dedup();
+    locations.sort();
+    services.sort();
+    Ok(FilterOptions {
+        months: months
+            .into_iter()
+            .map(|m| (crate::timefmt::format_month(m), month_long_in(m, lang)))
+            .collect(),
+        locations,
+        services,
+    })
+}
 
 fn def(kind: Kind, name: &str) -> &'static KpiDef {
     for_kind(kind)
@@ -146,19 +227,43 @@ fn scale(v: f64, unit: Unit) -> f64 {
     if unit == Unit::Share { v * 100.0 } else { v }
 }
 
+/// The period a weekday × hour chart covers: the filter's, or the last three closed months.
+fn grid_period(filter: &ViewFilter) -> (i32, i32) {
+    let last_closed = prev_month(running_month());
+    let to = filter.to.unwrap_or(last_closed);
+    let from = filter
+        .from
+        .unwrap_or_else(|| prev_month(prev_month(to.min(last_closed))));
+    (from, to)
+}
+
 /// The KPI table behind a chart: exactly what the chart draws, for the page, CSV and JSON.
 pub fn chart_table(
     store: &Store,
     spec: &ChartSpec,
     office: &str,
+    filter: &ViewFilter,
     min_cell: u32,
 ) -> Result<KpiTable, KpiError> {
-    let mut by = vec![Dim::Month];
-    by.extend(spec.split);
+    let (by, from, to) = match spec.chart_type {
+        ChartType::Line => {
+            let mut by = vec![Dim::Month];
+            by.extend(spec.split);
+            (by, filter.from, filter.to)
+        }
+        ChartType::WeekdayHour => {
+            let (from, to) = grid_period(filter);
+            (vec![Dim::Weekday, Dim::Hour], Some(from), Some(to))
+        }
+    };
     let q = Query {
         office: Some(office.to_string()),
+        location: filter.location.clone(),
+        service: filter.service.clone(),
+        from,
+        to,
         min_cell,
-        ..Query::new(spec.kind, by)
+        ..Query::new(spec.kind, by.clone())
     };
     let full = kpi::compute(store, &q)?;
     // Keep the grouping columns, `provisional` and the drawn KPIs.
@@ -167,9 +272,8 @@ pub fn chart_table(
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            c.as_str() == "month"
-                || c.as_str() == "provisional"
-                || spec.split.is_some_and(|d| d.as_str() == c.as_str())
+            c.as_str() == "provisional"
+                || by.iter().any(|d| d.as_str() == c.as_str())
                 || spec.kpis.contains(&c.as_str())
         })
         .map(|(i, _)| i)
@@ -184,14 +288,34 @@ pub fn chart_table(
     })
 }
 
+/// What a chart needs besides its table.
+pub struct ChartContext<'a> {
+    pub office: &'a str,
+    /// Staff notes: (month, text).
+    pub notes: &'a [(i32, String)],
+    /// The target line: (value, label).
+    pub target: Option<(f64, String)>,
+    pub filter: &'a ViewFilter,
+    pub lang: Lang,
+}
+
 /// Builds a chart and its table from its KPI table.
-pub fn chart_view(
-    spec: &ChartSpec,
-    office: &str,
-    table: KpiTable,
-    notes: &[(i32, String)],
-    target: Option<(f64, String)>,
-) -> ChartView {
+pub fn chart_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartView {
+    match spec.chart_type {
+        ChartType::Line => line_view(spec, table, cx),
+        ChartType::WeekdayHour => grid_view(spec, table, cx),
+    }
+}
+
+fn kpi_label(d: &KpiDef, lang: Lang) -> &'static str {
+    match lang {
+        Lang::De => d.label_de,
+        Lang::En => d.label_en,
+    }
+}
+
+fn line_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartView {
+    let lang = cx.lang;
     let col = |n: &str| table.column(n);
     let month_i = col("month").unwrap_or(0);
     let mut months: Vec<i32> = table
@@ -202,127 +326,116 @@ pub fn chart_view(
     months.sort_unstable();
     months.dedup();
     let running = running_month();
-    let mut series: Vec<Series> = Vec::new();
     let unit = def(spec.kind, spec.kpis[0]).unit;
+    // One line per KPI, or per value of the split; each with the table cell of every month.
+    let mut lines: Vec<(String, Vec<Option<Value>>)> = Vec::new();
     match spec.split {
         Some(dim) => {
             let si = col(dim.as_str()).unwrap_or(0);
             let vi = col(spec.kpis[0]).unwrap_or(0);
-            let mut keys: Vec<String> = Vec::new();
             for r in &table.rows {
-                let k = split_label(&r[si]);
-                if !keys.contains(&k) {
-                    keys.push(k);
+                let k = split_label(&r[si], lang);
+                if !lines.iter().any(|(l, _)| *l == k) {
+                    let cells = months
+                        .iter()
+                        .map(|m| {
+                            table
+                                .rows
+                                .iter()
+                                .find(|r| {
+                                    month_of(&r[month_i]) == Some(*m)
+                                        && split_label(&r[si], lang) == k
+                                })
+                                .map(|r| r[vi].clone())
+                        })
+                        .collect();
+                    lines.push((k, cells));
                 }
-            }
-            for k in keys {
-                let points = months
-                    .iter()
-                    .map(|m| {
-                        let v = table
-                            .rows
-                            .iter()
-                            .find(|r| month_of(&r[month_i]) == Some(*m) && split_label(&r[si]) == k)
-                            .and_then(|r| r[vi].as_f64());
-                        (month_short(*m), v.map(|v| scale(v, unit)))
-                    })
-                    .collect();
-                series.push(Series { label: k, points });
             }
         }
         None => {
-            for name in spec.kpis {
-                let d = def(spec.kind, name);
+            for name in &spec.kpis {
                 let vi = col(name).unwrap_or(0);
-                let points = months
+                let cells = months
                     .iter()
                     .map(|m| {
-                        let v = table
+                        table
                             .rows
                             .iter()
                             .find(|r| month_of(&r[month_i]) == Some(*m))
-                            .and_then(|r| r[vi].as_f64());
-                        (month_short(*m), v.map(|v| scale(v, d.unit)))
+                            .map(|r| r[vi].clone())
                     })
                     .collect();
-                series.push(Series {
-                    label: d.label_de.to_string(),
-                    points,
-                });
+                lines.push((kpi_label(def(spec.kind, name), lang).to_string(), cells));
             }
         }
     }
+    let series: Vec<Series> = lines
+        .iter()
+        .map(|(label, cells)| Series {
+            label: label.clone(),
+            points: months
+                .iter()
+                .zip(cells)
+                .map(|(m, v)| {
+                    (
+                        month_short(*m),
+                        v.as_ref().and_then(Value::as_f64).map(|v| scale(v, unit)),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let title = spec.title.get(lang).to_string();
     let description = describe(
         spec,
         &series,
         &months,
         running,
-        target.as_ref().map(|t| t.0),
+        cx.target.as_ref().map(|t| t.0),
+        lang,
     );
     let chart = LineChart {
         id: format!("chart-{}", spec.id),
-        title: format!("{}: {office}", spec.title),
+        title: format!("{title}: {}", cx.office),
         description: description.clone(),
-        y_label: spec.y_label.to_string(),
-        series: series.clone(),
-        target: target
+        y_label: spec.y_label.get(lang).to_string(),
+        series,
+        target: cx
+            .target
             .clone()
             .map(|(value, label)| TargetLine { label, value }),
-        notes: notes
+        notes: cx
+            .notes
             .iter()
             .filter(|(m, _)| months.contains(m))
             .map(|(m, _)| month_short(*m))
             .collect(),
+        note_label: lang.pick("Hinweis", "Note").into(),
     };
     // The table shows what the chart shows: one row per month, one column per line.
-    let mut headers = vec!["Monat".to_string()];
-    headers.extend(series.iter().map(|s| s.label.clone()));
-    headers.push("Hinweis".into());
+    let mut headers = vec![lang.pick("Monat", "Month").to_string()];
+    headers.extend(lines.iter().map(|(l, _)| l.clone()));
+    headers.push(lang.pick("Hinweis", "Note").into());
     let rows = months
         .iter()
         .enumerate()
         .map(|(i, m)| {
             let mut row = vec![if *m >= running {
-                format!("{} (vorläufig)", month_long(*m))
+                format!("{} ({})", month_long_in(*m, lang), lang.pick("vorläufig", "provisional"))
             } else {
-                month_long(*m)
+                month_long_in(*m, lang)
             }];
-            for s in &series {
-                let raw = match spec.split {
-                    Some(dim) => {
-                        let si = col(dim.as_str()).unwrap_or(0);
-                        let vi = col(spec.kpis[0]).unwrap_or(0);
-                        table
-                            .rows
-                            .iter()
-                            .find(|r| {
-                                month_of(&r[month_i]) == Some(*m) && split_label(&r[si]) == s.label
-                            })
-                            .map(|r| r[vi].clone())
-                    }
-                    None => {
-                        let name = spec
-                            .kpis
-                            .iter()
-                            .find(|n| def(spec.kind, n).label_de == s.label)
-                            .copied()
-                            .unwrap_or(spec.kpis[0]);
-                        let vi = col(name).unwrap_or(0);
-                        table
-                            .rows
-                            .iter()
-                            .find(|r| month_of(&r[month_i]) == Some(*m))
-                            .map(|r| r[vi].clone())
-                    }
-                };
-                let _ = i;
+            for (_, cells) in &lines {
                 row.push(
-                    raw.map(|v| format::value(&v, unit))
+                    cells[i]
+                        .as_ref()
+                        .map(|v| format::value_in(v, unit, lang))
                         .unwrap_or_else(|| "–".into()),
                 );
             }
             row.push(
-                notes
+                cx.notes
                     .iter()
                     .filter(|(nm, _)| nm == m)
                     .map(|(_, t)| t.clone())
@@ -333,27 +446,28 @@ pub fn chart_view(
         })
         .collect();
     ChartView {
-        id: spec.id.to_string(),
-        title: spec.title.to_string(),
+        id: spec.id.clone(),
+        title: title.clone(),
         description,
         svg: chart.to_svg(),
+        svg_narrow: chart.to_svg_narrow(),
         table: TableView {
-            caption: format!("Daten zu: {}", spec.title),
+            caption: format!("{}: {title}", lang.pick("Daten zu", "Data for")),
             headers,
             rows,
             raw: table,
         },
-        definitions: spec.kpis.to_vec(),
+        definitions: spec.kpis.clone(),
     }
 }
 
-fn split_label(v: &Value) -> String {
+fn split_label(v: &Value, lang: Lang) -> String {
     match v {
-        Value::Bool(true) => "mit Termin".into(),
-        Value::Bool(false) => "ohne Termin".into(),
+        Value::Bool(true) => lang.pick("mit Termin", "with appointment").into(),
+        Value::Bool(false) => lang.pick("ohne Termin", "without appointment").into(),
         Value::Text(s) => s.clone(),
-        Value::Null => "ohne Angabe".into(),
-        other => format::value(other, Unit::Count),
+        Value::Null => lang.pick("ohne Angabe", "not stated").into(),
+        other => format::value_in(other, Unit::Count, lang),
     }
 }
 
@@ -365,7 +479,9 @@ fn describe(
     months: &[i32],
     running: i32,
     target: Option<f64>,
+    lang: Lang,
 ) -> String {
+    let title = spec.title.get(lang);
     let closed: Vec<usize> = months
         .iter()
         .enumerate()
@@ -373,30 +489,47 @@ fn describe(
         .map(|(i, _)| i)
         .collect();
     let Some(&last) = closed.last() else {
-        return format!("{}: noch keine abgeschlossenen Monate.", spec.title);
-    };
-    let Some(first) = series.first() else {
-        return spec.title.to_string();
-    };
-    let unit = def(spec.kind, spec.kpis[0]).unit;
-    let word = |v: f64| match unit {
-        Unit::Share => format!("{} %", v.round()),
-        Unit::Minutes => format!("{} Minuten", v.round()),
-        Unit::Days => format!("{} Tagen", v.round()),
-        Unit::Count => format::int(v.round() as i64),
-    };
-    let Some(now) = first.points[last].1 else {
         return format!(
-            "{}: für {} wegen zu weniger Fälle nicht ausgewiesen.",
-            first.label,
-            month_long(months[last])
+            "{title}: {}",
+            lang.pick(
+                "noch keine abgeschlossenen Monate.",
+                "no closed months yet."
+            )
         );
     };
+    let Some(first) = series.first() else {
+        return title.to_string();
+    };
+    let d = def(spec.kind, spec.kpis[0]);
+    let word = |v: f64| match (d.unit, lang) {
+        (Unit::Share, _) => format!("{}{}", v.round(), lang.pick(" %", "%")),
+        (Unit::Minutes, Lang::De) => format!("{} Minuten", v.round()),
+        (Unit::Minutes, Lang::En) => format!("{} minutes", v.round()),
+        (Unit::Days, Lang::De) => format!("{} Tagen", v.round()),
+        (Unit::Days, Lang::En) => format!("{} days", v.round()),
+        (Unit::Count, _) => format::int_in(v.round() as i64, lang),
+    };
+    let month = month_long_in(months[last], lang);
+    let Some(now) = first.points[last].1 else {
+        return match lang {
+            Lang::De => format!(
+                "{}: für {month} wegen zu weniger Fälle nicht ausgewiesen.",
+                first.label
+            ),
+            Lang::En => format!(
+                "{}: not shown for {month} because there were too few cases.",
+                first.label
+            ),
+        };
+    };
     let what = match spec.split {
-        Some(_) => format!("{} {}", def(spec.kind, spec.kpis[0]).label_de, first.label),
+        Some(_) => format!("{} {}", kpi_label(d, lang), first.label),
         None => first.label.clone(),
     };
-    let mut s = format!("{what}: im {} {}", month_long(months[last]), word(now));
+    let mut s = match lang {
+        Lang::De => format!("{what}: im {month} {}", word(now)),
+        Lang::En => format!("{what}: {} in {month}", word(now)),
+    };
     if let Some(prev) = closed
         .len()
         .checked_sub(2)
@@ -405,19 +538,190 @@ fn describe(
     {
         // Compared as displayed, so that 93 % is never "up from 93 %".
         let verb = if word(now) == word(prev) {
-            "gleich wie im Vormonat:"
+            lang.pick("gleich wie im Vormonat:", "same as the month before:")
         } else if now < prev {
-            "gesunken von"
+            lang.pick("gesunken von", "down from")
         } else {
-            "gestiegen von"
+            lang.pick("gestiegen von", "up from")
         };
         s.push_str(&format!(" ({verb} {})", word(prev)));
     }
     if let Some(t) = target {
-        s.push_str(&format!("; Ziel: {}", word(t)));
+        s.push_str(&format!("; {}: {}", lang.pick("Ziel", "target"), word(t)));
     }
     s.push('.');
     s
+}
+
+const DAYS_DE: [&str; 7] = [
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+];
+const DAYS_EN: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+fn day_name(d: i64, lang: Lang) -> &'static str {
+    let i = (d.clamp(1, 7) - 1) as usize;
+    match lang {
+        Lang::De => DAYS_DE[i],
+        Lang::En => DAYS_EN[i],
+    }
+}
+
+/// "Wann ist wenig los?": the first KPI (median wait) and the second (visitors) by weekday
+/// and hour, the quietest hour said in words.
+fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartView {
+    let lang = cx.lang;
+    let (from, to) = grid_period(cx.filter);
+    let title = spec.title.get(lang).to_string();
+    let shade = def(spec.kind, spec.kpis[0]);
+    let count = def(spec.kind, spec.kpis.get(1).copied().unwrap_or(spec.kpis[0]));
+    let (wi, hi) = (
+        table.column("weekday").unwrap_or(0),
+        table.column("hour").unwrap_or(0),
+    );
+    let (si, ci) = (
+        table.column(shade.name).unwrap_or(0),
+        table.column(count.name).unwrap_or(0),
+    );
+    let int = |v: &Value| match v {
+        Value::Int(i) => Some(*i),
+        _ => None,
+    };
+    let mut days: Vec<i64> = table.rows.iter().filter_map(|r| int(&r[wi])).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut hours: Vec<i64> = table.rows.iter().filter_map(|r| int(&r[hi])).collect();
+    hours.sort_unstable();
+    hours.dedup();
+    let cell = |d: i64, h: i64| {
+        table
+            .rows
+            .iter()
+            .find(|r| int(&r[wi]) == Some(d) && int(&r[hi]) == Some(h))
+    };
+    let hour_label = |h: i64| match lang {
+        Lang::De => format!("{h}–{} Uhr", h + 1),
+        Lang::En => format!("{h}:00–{}:00", h + 1),
+    };
+    let unit_short = format::unit_word(shade.unit, lang);
+    let count_word = kpi_label(count, lang);
+    let mut headers = vec![lang.pick("Uhrzeit", "Time").to_string()];
+    headers.extend(days.iter().map(|d| day_name(*d, lang).to_string()));
+    let rows: Vec<Vec<String>> = hours
+        .iter()
+        .map(|h| {
+            let mut row = vec![hour_label(*h)];
+            for d in &days {
+                row.push(match cell(*d, *h) {
+                    Some(r) => format!(
+                        "{}{unit_short} · {} {count_word}",
+                        format::value_in(&r[si], shade.unit, lang),
+                        format::value_in(&r[ci], count.unit, lang)
+                    ),
+                    None => "–".into(),
+                });
+            }
+            row
+        })
+        .collect();
+    let quiet = table
+        .rows
+        .iter()
+        .filter(|r| r[si].as_f64().is_some() && r[ci].as_f64().is_some_and(|v| v > 0.0))
+        .min_by(|a, b| {
+            let key = |r: &Vec<Value>| (r[si].as_f64(), r[ci].as_f64());
+            key(a)
+                .partial_cmp(&key(b))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let (from_l, to_l) = (month_long_in(from, lang), month_long_in(to, lang));
+    let description = match (quiet, lang) {
+        (Some(r), Lang::De) => format!(
+            "Am kürzesten war die Wartezeit von {from_l} bis {to_l} am {} zwischen {} und {} Uhr: im Median {} Minuten.",
+            day_name(int(&r[wi]).unwrap_or(1), lang),
+            int(&r[hi]).unwrap_or(0),
+            int(&r[hi]).unwrap_or(0) + 1,
+            format::value_in(&r[si], shade.unit, lang)
+        ),
+        (Some(r), Lang::En) => format!(
+            "From {from_l} to {to_l} the wait was shortest on {} between {}:00 and {}:00: a median of {} minutes.",
+            day_name(int(&r[wi]).unwrap_or(1), lang),
+            int(&r[hi]).unwrap_or(0),
+            int(&r[hi]).unwrap_or(0) + 1,
+            format::value_in(&r[si], shade.unit, lang)
+        ),
+        (None, _) => lang
+            .pick(
+                "Für diesen Zeitraum liegen zu wenige Besuche vor.",
+                "There are too few visits in this period.",
+            )
+            .to_string(),
+    };
+    let heatmap = Heatmap {
+        id: format!("chart-{}", spec.id),
+        title: format!("{title}: {}", cx.office),
+        description: description.clone(),
+        columns: days.iter().map(|d| day_name(*d, lang)[..2].to_string()).collect(),
+        rows: hours.iter().map(|h| hour_label(*h)).collect(),
+        cells: hours
+            .iter()
+            .map(|h| {
+                days.iter()
+                    .map(|d| {
+                        cell(*d, *h).map(|r| {
+                            (
+                                r[si].as_f64(),
+                                format!("{}{unit_short}", format::value_in(&r[si], shade.unit, lang)),
+                                format!("{} {count_word}", format::value_in(&r[ci], count.unit, lang)),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .collect(),
+        legend: match lang {
+            Lang::De => format!("{}: je dunkler, desto länger. Zeitraum {from_l} bis {to_l}.", kpi_label(shade, lang)),
+            Lang::En => format!("{}: the darker, the longer. Period {from_l} to {to_l}.", kpi_label(shade, lang)),
+        },
+    };
+    ChartView {
+        id: spec.id.clone(),
+        title: title.clone(),
+        description,
+        svg: heatmap.to_svg(),
+        svg_narrow: heatmap.to_svg_narrow(),
+        table: TableView {
+            caption: match lang {
+                Lang::De => format!(
+                    "{} und {} nach Wochentag und Uhrzeit, {from_l} bis {to_l}",
+                    kpi_label(shade, lang),
+                    kpi_label(count, lang)
+                ),
+                Lang::En => format!(
+                    "{} and {} by weekday and hour, {from_l} to {to_l}",
+                    kpi_label(shade, lang),
+                    kpi_label(count, lang)
+                ),
+            },
+            headers,
+            rows,
+            raw: table,
+        },
+        definitions: spec.kpis.clone(),
+    }
 }
 
 /// A small trend line for a tile, as inline SVG with its own text alternative.
@@ -463,18 +767,24 @@ pub fn offices(store: &Store) -> Result<Vec<(String, Vec<Kind>)>, KpiError> {
     Ok(out)
 }
 
-/// The overview tiles: per office its newest closed month's key figures.
-pub fn tiles(store: &Store, min_cell: u32) -> Result<Vec<Tile>, KpiError> {
+/// The overview tiles: per office its newest closed month's key figures, as the overview's
+/// dashboard file says.
+pub fn tiles(
+    store: &Store,
+    page: &Page,
+    min_cell: u32,
+    lang: Lang,
+) -> Result<Vec<Tile>, KpiError> {
     let running = running_month();
     let mut tiles = Vec::new();
     for (office, kinds) in offices(store)? {
-        let kind = kinds[0];
-        let key_kpis: &[&str] = match kind {
-            Kind::Visits => &["visitors", "wait_median_min", "within_target_share"],
-            Kind::Cases => &["decided", "processing_days_median", "backlog"],
-            Kind::Contacts => &["offered", "answer_rate", "service_level"],
-            _ => &["online", "digital_share"],
+        let Some(spec) = kinds
+            .iter()
+            .find_map(|k| page.tiles.iter().find(|t| t.kind == *k))
+        else {
+            continue;
         };
+        let kind = spec.kind;
         let q = Query {
             office: Some(office.clone()),
             compare: true,
@@ -491,36 +801,33 @@ pub fn tiles(store: &Store, min_cell: u32) -> Result<Vec<Tile>, KpiError> {
         let Some(last) = closed.last() else { continue };
         let month = month_of(&last[mi]).unwrap_or(running);
         let targets = store.targets(kind).map_err(KpiError::from)?;
-        let figures = key_kpis
+        let cell = |name: &str| {
+            t.column(name)
+                .map(|i| last[i].clone())
+                .unwrap_or(Value::Null)
+        };
+        let figures = spec
+            .kpis
             .iter()
             .map(|name| {
                 let d = def(kind, name);
-                let v = t
-                    .column(name)
-                    .map(|i| last[i].clone())
-                    .unwrap_or(Value::Null);
-                let prev = t
-                    .column(&format!("{name}_prev_month"))
-                    .map(|i| last[i].clone())
-                    .unwrap_or(Value::Null);
-                let year = t
-                    .column(&format!("{name}_prev_year"))
-                    .map(|i| last[i].clone())
-                    .unwrap_or(Value::Null);
+                let v = cell(name);
+                let shown = |v: &Value| {
+                    format!(
+                        "{}{}",
+                        format::value_in(v, d.unit, lang),
+                        format::unit_word(d.unit, lang)
+                    )
+                };
                 let mut change = Vec::new();
-                if prev.as_f64().is_some() {
-                    change.push(format!(
-                        "Vormonat: {}{}",
-                        format::value(&prev, d.unit),
-                        format::unit_word(d.unit)
-                    ));
-                }
-                if year.as_f64().is_some() {
-                    change.push(format!(
-                        "Vorjahresmonat: {}{}",
-                        format::value(&year, d.unit),
-                        format::unit_word(d.unit)
-                    ));
+                for (suffix, de, en) in [
+                    ("prev_month", "Vormonat", "previous month"),
+                    ("prev_year", "Vorjahresmonat", "same month last year"),
+                ] {
+                    let before = cell(&format!("{name}_{suffix}"));
+                    if before.as_f64().is_some() {
+                        change.push(format!("{}: {}", lang.pick(de, en), shown(&before)));
+                    }
                 }
                 let status = targets
                     .iter()
@@ -534,27 +841,17 @@ pub fn tiles(store: &Store, min_cell: u32) -> Result<Vec<Tile>, KpiError> {
                         v.as_f64()
                             .map(|x| kpi::table::target_status(x, tg.value, dir))
                     })
-                    .map(|s| {
-                        (
-                            s,
-                            match s {
-                                "erreicht" => "ok",
-                                "knapp verfehlt" => "near",
-                                _ => "miss",
-                            },
-                        )
-                    });
+                    .map(|s| status_words(s, lang));
                 Figure {
                     kpi: d.name,
-                    label: d.label_de,
-                    value: format!("{}{}", format::value(&v, d.unit), format::unit_word(d.unit)),
+                    label: kpi_label(d, lang),
+                    value: shown(&v),
                     change: change.join(" · "),
                     status,
                 }
             })
             .collect();
-        let spark_kpi = key_kpis[1];
-        let si = t.column(spark_kpi).unwrap_or(0);
+        let si = t.column(spec.sparkline).unwrap_or(0);
         let values: Vec<Option<f64>> = closed
             .iter()
             .rev()
@@ -562,136 +859,34 @@ pub fn tiles(store: &Store, min_cell: u32) -> Result<Vec<Tile>, KpiError> {
             .rev()
             .map(|r| r[si].as_f64())
             .collect();
-        let spark_label = format!(
-            "Verlauf {} der letzten {} Monate",
-            def(kind, spark_kpi).label_de,
-            values.len()
-        );
+        let spark_label = match lang {
+            Lang::De => format!(
+                "Verlauf {} der letzten {} Monate",
+                def(kind, spec.sparkline).label_de,
+                values.len()
+            ),
+            Lang::En => format!(
+                "{} over the last {} months",
+                def(kind, spec.sparkline).label_en,
+                values.len()
+            ),
+        };
         tiles.push(Tile {
             slug: format::slug(&office),
             sparkline: sparkline(&values, &spark_label),
             office,
-            month: month_long(month),
+            month: month_long_in(month, lang),
             figures,
         });
     }
     Ok(tiles)
 }
 
-/// "Wann ist wenig los?": visitors and median wait by weekday and hour over the last three
-/// closed months, with the quietest hour said in words.
-pub fn quiet_times(
-    store: &Store,
-    office: &str,
-    min_cell: u32,
-) -> Result<Option<(String, TableView)>, KpiError> {
-    let running = running_month();
-    let to = crate::timefmt::prev_month(running);
-    let from = crate::timefmt::prev_month(crate::timefmt::prev_month(to));
-    let q = Query {
-        office: Some(office.to_string()),
-        from: Some(from),
-        to: Some(to),
-        min_cell,
-        ..Query::new(Kind::Visits, vec![Dim::Weekday, Dim::Hour])
-    };
-    let t = kpi::compute(store, &q)?;
-    let (Some(wi), Some(hi), Some(vi), Some(mi)) = (
-        t.column("weekday"),
-        t.column("hour"),
-        t.column("visitors"),
-        t.column("wait_median_min"),
-    ) else {
-        return Ok(None);
-    };
-    const DAYS: [&str; 7] = [
-        "Montag",
-        "Dienstag",
-        "Mittwoch",
-        "Donnerstag",
-        "Freitag",
-        "Samstag",
-        "Sonntag",
-    ];
-    let int = |v: &Value| match v {
-        Value::Int(i) => Some(*i),
-        _ => None,
-    };
-    let mut days: Vec<i64> = t.rows.iter().filter_map(|r| int(&r[wi])).collect();
-    days.sort_unstable();
-    days.dedup();
-    let mut hours: Vec<i64> = t.rows.iter().filter_map(|r| int(&r[hi])).collect();
-    hours.sort_unstable();
-    hours.dedup();
-    if days.is_empty() || hours.is_empty() {
-        return Ok(None);
+/// A target status ("erreicht", …) in words of the language, with its CSS class.
+pub fn status_words(status: &str, lang: Lang) -> (&'static str, &'static str) {
+    match status {
+        "erreicht" => (lang.pick("Ziel erreicht", "target met"), "ok"),
+        "knapp verfehlt" => (lang.pick("Ziel knapp verfehlt", "target narrowly missed"), "near"),
+        _ => (lang.pick("Ziel verfehlt", "target missed"), "miss"),
     }
-    let cell = |d: i64, h: i64| {
-        t.rows
-            .iter()
-            .find(|r| int(&r[wi]) == Some(d) && int(&r[hi]) == Some(h))
-    };
-    let mut headers = vec!["Uhrzeit".to_string()];
-    headers.extend(
-        days.iter()
-            .map(|d| DAYS[(*d as usize).clamp(1, 7) - 1].to_string()),
-    );
-    let rows = hours
-        .iter()
-        .map(|h| {
-            let mut row = vec![format!("{h}–{} Uhr", h + 1)];
-            for d in &days {
-                row.push(match cell(*d, *h) {
-                    Some(r) => format!(
-                        "{} Min. · {} Besuche",
-                        format::value(&r[mi], Unit::Minutes),
-                        format::value(&r[vi], Unit::Count)
-                    ),
-                    None => "–".into(),
-                });
-            }
-            row
-        })
-        .collect();
-    let quiet = t
-        .rows
-        .iter()
-        .filter(|r| r[mi].as_f64().is_some() && r[vi].as_f64().is_some_and(|v| v > 0.0))
-        .min_by(|a, b| {
-            a[mi]
-                .as_f64()
-                .partial_cmp(&b[mi].as_f64())
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(
-                    a[vi]
-                        .as_f64()
-                        .partial_cmp(&b[vi].as_f64())
-                        .unwrap_or(std::cmp::Ordering::Equal),
-                )
-        });
-    let sentence = match quiet {
-        Some(r) => format!(
-            "Am kürzesten war die Wartezeit in den letzten drei Monaten ({} bis {}) am {} zwischen {} und {} Uhr: im Median {} Minuten.",
-            month_long(from),
-            month_long(to),
-            DAYS[(int(&r[wi]).unwrap_or(1) as usize).clamp(1, 7) - 1],
-            int(&r[hi]).unwrap_or(0),
-            int(&r[hi]).unwrap_or(0) + 1,
-            format::value(&r[mi], Unit::Minutes)
-        ),
-        None => "Für die letzten drei Monate liegen zu wenige Besuche vor.".into(),
-    };
-    Ok(Some((
-        sentence,
-        TableView {
-            caption: format!(
-                "Wartezeit (Median) und Besuche nach Wochentag und Uhrzeit, {} bis {}",
-                month_long(from),
-                month_long(to)
-            ),
-            headers,
-            rows,
-            raw: t,
-        },
-    )))
 }
