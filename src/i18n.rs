@@ -102,7 +102,13 @@ mod tests {
         let mut missing = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            for part in text.split("\"|t(lang)").collect::<Vec<_>>().iter().rev().skip(1) {
+            for part in text
+                .split("\"|t(lang)")
+                .collect::<Vec<_>>()
+                .iter()
+                .rev()
+                .skip(1)
+            {
                 let de = &part[part.rfind('"').map_or(0, |i| i + 1)..];
                 if english(de).is_none() {
                     missing.push(de.to_string());

@@ -147,7 +147,11 @@ async fn a_location_and_period_filter_shows_exactly_that_selection() {
             assert_eq!(&row[wi], ".", "{} has {n} served: suppressed", &row[mi]);
         } else {
             let got: f64 = row[wi].parse().unwrap();
-            assert!((got - median).abs() < 1e-9, "{}: {got} vs {median}", &row[mi]);
+            assert!(
+                (got - median).abs() < 1e-9,
+                "{}: {got} vs {median}",
+                &row[mi]
+            );
         }
     }
 
@@ -155,7 +159,11 @@ async fn a_location_and_period_filter_shows_exactly_that_selection() {
     let (status, body) = get(&app, "/dashboards/einwohnermeldeamt?from=2025-13").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("from=\"2025-13\""), "{body}");
-    let (status, _) = get(&app, &format!("/dashboards/einwohnermeldeamt?from={to}&to={from}")).await;
+    let (status, _) = get(
+        &app,
+        &format!("/dashboards/einwohnermeldeamt?from={to}&to={from}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -185,7 +193,10 @@ async fn english_by_link_and_by_browser_setting() {
     let (_, _, de_again) = get_with(&app, "/?lang=de", Some("en")).await;
     assert!(de_again.contains("<html lang=\"de\">"));
     let (_, _, fr) = get_with(&app, "/", Some("fr-FR,fr;q=0.9")).await;
-    assert!(fr.contains("<html lang=\"de\">"), "German when neither is asked for");
+    assert!(
+        fr.contains("<html lang=\"de\">"),
+        "German when neither is asked for"
+    );
 
     // Office pages: headings, chart sentences, numbers and months in English.
     let (_, office) = get(&app, "/dashboards/einwohnermeldeamt?lang=en").await;
@@ -257,7 +268,11 @@ async fn when_is_it_quiet_adds_up_to_the_visits_of_the_period() {
         assert_eq!(&rec[vi], want.as_str(), "weekday {} hour {}", key.0, key.1);
         seen += 1;
     }
-    assert_eq!(seen, expected.len(), "one row per weekday and hour with visits");
+    assert_eq!(
+        seen,
+        expected.len(),
+        "one row per weekday and hour with visits"
+    );
 }
 
 fn copy_dashboards(to: &std::path::Path) {
@@ -273,8 +288,7 @@ fn copy_dashboards(to: &std::path::Path) {
 }
 
 #[tokio::test]
-async fn an_edited_dashboard_file_shows_on_the_next_load_and_a_mistake_keeps_the_last_good_one()
-{
+async fn an_edited_dashboard_file_shows_on_the_next_load_and_a_mistake_keeps_the_last_good_one() {
     let d = with_clean_visits();
     let dir = tempfile::tempdir().unwrap();
     copy_dashboards(dir.path());
@@ -335,7 +349,9 @@ fn a_mistake_in_a_dashboard_file_stops_the_start_with_file_line_and_column() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("office.toml:{line}:28: \"wait_p95_min\" is not a KPI of visits")),
+        err.contains(&format!(
+            "office.toml:{line}:28: \"wait_p95_min\" is not a KPI of visits"
+        )),
         "{err}"
     );
     assert!(err.contains("wait_p90_min"), "names what is known: {err}");
@@ -347,5 +363,9 @@ fn a_mistake_in_a_dashboard_file_stops_the_start_with_file_line_and_column() {
 
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/dashboards");
     let out = d.run(&["dashboards", shipped]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

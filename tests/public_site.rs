@@ -78,8 +78,14 @@ async fn every_public_page_answers_with_charts_tables_and_definitions() {
     ] {
         let (status, _, page) = get(&app, &format!("/dashboards/{slug}")).await;
         assert_eq!(status, StatusCode::OK, "{slug}");
-        let charts = page.matches("role=\"img\"").count();
+        // Every chart comes twice (desktop and phone size), with one table behind it.
+        let charts = page.matches("<div class=\"chart-wide\"><svg").count();
         assert!(charts >= 2, "{slug}: {charts} charts");
+        assert_eq!(
+            page.matches("<div class=\"chart-narrow\"><svg").count(),
+            charts
+        );
+        assert_eq!(page.matches("role=\"img\"").count(), 2 * charts);
         assert_eq!(
             page.matches("<details>").count(),
             charts,
@@ -343,4 +349,41 @@ async fn open_data_catalogue_downloads_and_openapi() {
     assert_eq!(status, StatusCode::OK);
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
     assert!(spec["paths"]["/api/v1/kpi/{kind}"]["get"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_visitors_at_once_cause_one_render() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let renders = |m: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("kennzahl_renders_total "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = renders(&get(&app, "/metrics").await.2);
+    let requests: Vec<_> = (0..24)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { get(&app, "/dashboards/einwohnermeldeamt").await })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for r in requests {
+        let (status, _, body) = r.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        bodies.push(body);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    let after = renders(&get(&app, "/metrics").await.2);
+    assert_eq!(after - before, 1, "24 requests at once, one render");
 }

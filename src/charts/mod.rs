@@ -75,13 +75,23 @@ impl LineChart {
             let root = SVGBackend::with_string(&mut body, (WIDTH, HEIGHT)).into_drawing_area();
             let _ = self.draw(root);
         }
-        accessible(&self.id, &self.title, &self.description, WIDTH, HEIGHT, &body)
+        accessible(
+            &self.id,
+            &self.title,
+            &self.description,
+            WIDTH,
+            HEIGHT,
+            &body,
+        )
     }
 
     /// The phone-sized SVG: drawn at about the size it is shown, so that its text stays
     /// readable; the lines are named in a legend under the chart instead of at their ends.
     pub fn to_svg_narrow(&self) -> String {
-        let (w, h) = (NARROW_WIDTH, NARROW_PLOT + LEGEND_ROW * self.series.len() as u32 + 8);
+        let (w, h) = (
+            NARROW_WIDTH,
+            NARROW_PLOT + LEGEND_ROW * self.series.len() as u32 + 8,
+        );
         let mut body = String::new();
         {
             let root = SVGBackend::with_string(&mut body, (w, h)).into_drawing_area();
@@ -286,7 +296,8 @@ impl LineChart {
                     }
                     match k % 3 {
                         0 => legend.draw(&Circle::new((34, y), 4, colour.filled()))?,
-                        1 => legend.draw(&Rectangle::new([(30, y - 4), (38, y + 4)], colour.filled()))?,
+                        1 => legend
+                            .draw(&Rectangle::new([(30, y - 4), (38, y + 4)], colour.filled()))?,
                         _ => legend.draw(&TriangleMarker::new((34, y), 5, colour.filled()))?,
                     }
                     legend.draw(&Text::new(
@@ -306,7 +317,14 @@ impl LineChart {
 }
 
 /// Adds role, title, description and a viewBox to plotters' SVG.
-fn accessible(id: &str, title: &str, description: &str, width: u32, height: u32, svg: &str) -> String {
+fn accessible(
+    id: &str,
+    title: &str,
+    description: &str,
+    width: u32,
+    height: u32,
+    svg: &str,
+) -> String {
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     let head = format!(
@@ -325,6 +343,10 @@ fn accessible(id: &str, title: &str, description: &str, width: u32, height: u32,
     format!("{head}{body}")
 }
 
+/// One cell of a [`Heatmap`]: the shaded value (`None` when suppressed), its text and the
+/// count's text.
+pub type HeatCell = (Option<f64>, String, String);
+
 /// A weekday × hour grid ("Wann ist wenig los?"): each cell shaded by its value and carrying
 /// the value and a count as text, so that the shade is never the only carrier.
 #[derive(Debug, Clone)]
@@ -336,8 +358,8 @@ pub struct Heatmap {
     pub columns: Vec<String>,
     /// Row headings (hours).
     pub rows: Vec<String>,
-    /// `cells[row][column]`: (shaded value, its text, the count's text); `None` = no data.
-    pub cells: Vec<Vec<Option<(Option<f64>, String, String)>>>,
+    /// `cells[row][column]`; `None` = no data.
+    pub cells: Vec<Vec<Option<HeatCell>>>,
     /// What the shade means, under the grid.
     pub legend: String,
 }
@@ -438,7 +460,12 @@ impl Heatmap {
             ))?;
             for j in 0..self.columns.len() {
                 let x = label_w + j as i32 * cell_w;
-                let cell = self.cells.get(i).and_then(|row| row.get(j)).cloned().flatten();
+                let cell = self
+                    .cells
+                    .get(i)
+                    .and_then(|row| row.get(j))
+                    .cloned()
+                    .flatten();
                 let Some((value, text, count)) = cell else {
                     root.draw(&Rectangle::new(
                         [(x + 1, y + 1), (x + cell_w - 1, y + ch - 1)],

@@ -13,7 +13,10 @@ use toml::Spanned;
 
 /// The files shipped with the binary: used when no dashboards folder is present.
 const EMBEDDED: [(&str, &str); 3] = [
-    ("overview.toml", include_str!("../../dashboards/overview.toml")),
+    (
+        "overview.toml",
+        include_str!("../../dashboards/overview.toml"),
+    ),
     ("office.toml", include_str!("../../dashboards/office.toml")),
     (
         "einwohnermeldeamt.toml",
@@ -469,9 +472,16 @@ fn check_page(file: &str, raw: &RawPage, problems: &mut Problems) -> Option<Page
             if c.kpis.get_ref().is_empty() {
                 problems.push((c.kpis.span(), "a chart needs at least one KPI".into()));
             }
-            let split = c.split.as_ref().and_then(|sp| {
-                match sp.get_ref().parse::<Dim>() {
-                    Ok(d) if Dim::allowed(kind).contains(&d) && !matches!(d, Dim::Month | Dim::Quarter | Dim::Year) => Some(d),
+            let split = c
+                .split
+                .as_ref()
+                .and_then(|sp| match sp.get_ref().parse::<Dim>() {
+                    Ok(d)
+                        if Dim::allowed(kind).contains(&d)
+                            && !matches!(d, Dim::Month | Dim::Quarter | Dim::Year) =>
+                    {
+                        Some(d)
+                    }
                     _ => {
                         problems.push((
                             sp.span(),
@@ -488,8 +498,7 @@ fn check_page(file: &str, raw: &RawPage, problems: &mut Problems) -> Option<Page
                         ));
                         None
                     }
-                }
-            });
+                });
             if split.is_some() && c.kpis.get_ref().len() > 1 {
                 problems.push((
                     c.kpis.span(),
@@ -603,7 +612,10 @@ mod tests {
         let err = check(&[("office.toml", text)]).unwrap_err();
         let lines: Vec<usize> = err.0.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 5, 12, 15], "{err}");
-        assert!(err.to_string().contains("office.toml:5:8: unknown kind \"parking\""));
+        assert!(
+            err.to_string()
+                .contains("office.toml:5:8: unknown kind \"parking\"")
+        );
     }
 
     #[test]
@@ -617,11 +629,8 @@ mod tests {
 
     #[test]
     fn a_missing_page_is_named() {
-        let err = Dashboards::from_files(vec![(
-            "office.toml".into(),
-            EMBEDDED[1].1.to_string(),
-        )])
-        .unwrap_err();
+        let err = Dashboards::from_files(vec![("office.toml".into(), EMBEDDED[1].1.to_string())])
+            .unwrap_err();
         assert!(err.to_string().contains("no overview page"), "{err}");
     }
 }

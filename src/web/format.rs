@@ -44,7 +44,12 @@ pub fn value_in(v: &Value, unit: Unit, lang: Lang) -> String {
             Unit::Count | Unit::Minutes | Unit::Days => int_in(f.round() as i64, lang),
         },
         Value::Text(s) => s.clone(),
-        Value::Bool(b) => lang.pick(if *b { "ja" } else { "nein" }, if *b { "yes" } else { "no" }).into(),
+        Value::Bool(b) => lang
+            .pick(
+                if *b { "ja" } else { "nein" },
+                if *b { "yes" } else { "no" },
+            )
+            .into(),
     }
 }
 

@@ -296,7 +296,11 @@ pub fn negotiate(params: &HashMap<String, String>, headers: &HeaderMap) -> Lang 
         let mut parts = item.split(';');
         let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = parts
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let lang = match tag.split('-').next() {
             Some("de") => Lang::De,
@@ -323,9 +327,7 @@ async fn cached(
     key: String,
     headers: &HeaderMap,
     content_type: &'static str,
-    render: impl FnOnce(&AppState, &Store, &Dashboards) -> Result<Vec<u8>, WebError>
-    + Send
-    + 'static,
+    render: impl FnOnce(&AppState, &Store, &Dashboards) -> Result<Vec<u8>, WebError> + Send + 'static,
 ) -> Result<Response, WebError> {
     state.requests.fetch_add(1, Ordering::Relaxed);
     // Fast path: the catalogue files are unchanged and the page is cached.
@@ -350,6 +352,17 @@ async fn cached(
                     .map_err(|e| WebError::Internal(e.to_string()))?,
                 generation,
             );
+            // Renders wait for the store one at a time: whoever waited behind the render of
+            // this same page finds it done (one render per page and version, not one per
+            // request that arrived meanwhile).
+            if let Some(done) = st
+                .cache
+                .read()
+                .ok()
+                .and_then(|c| c.get(&key).filter(|c| c.version == version).cloned())
+            {
+                return Ok(done);
+            }
             st.renders.fetch_add(1, Ordering::Relaxed);
             let body = render(&st, &store, &dashboards)?;
             let hash = xxhash_rust::xxh3::xxh3_64(&body);
@@ -663,27 +676,33 @@ async fn chart_file(
         filter.query(Lang::De),
         if ext == "svg" { lang_code(lang) } else { "" }
     );
-    cached(state, key, &headers, content_type, move |st, store, dash| {
-        let (office, kinds) = find_office(store, &slug)?;
-        let spec = dash
-            .office_page(&office)
-            .charts()
-            .find(|c| c.id == id && kinds.contains(&c.kind))
-            .ok_or(WebError::NotFound)?
-            .clone();
-        let table = views::chart_table(store, &spec, &office, &filter, st.settings.min_cell)?;
-        Ok(match ext.as_str() {
-            "csv" => table.to_csv().into_bytes(),
-            "excel" => table.to_csv_excel_de(),
-            "json" => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
-            _ => {
-                let notes = office_notes(store, &office)?;
-                office_chart(st, store, &spec, &office, &notes, &filter, lang)?
-                    .svg
-                    .into_bytes()
-            }
-        })
-    })
+    cached(
+        state,
+        key,
+        &headers,
+        content_type,
+        move |st, store, dash| {
+            let (office, kinds) = find_office(store, &slug)?;
+            let spec = dash
+                .office_page(&office)
+                .charts()
+                .find(|c| c.id == id && kinds.contains(&c.kind))
+                .ok_or(WebError::NotFound)?
+                .clone();
+            let table = views::chart_table(store, &spec, &office, &filter, st.settings.min_cell)?;
+            Ok(match ext.as_str() {
+                "csv" => table.to_csv().into_bytes(),
+                "excel" => table.to_csv_excel_de(),
+                "json" => serde_json::to_vec_pretty(&table.to_json()).unwrap_or_default(),
+                _ => {
+                    let notes = office_notes(store, &office)?;
+                    office_chart(st, store, &spec, &office, &notes, &filter, lang)?
+                        .svg
+                        .into_bytes()
+                }
+            })
+        },
+    )
     .await
 }
 
@@ -884,7 +903,10 @@ fn catalogue(settings: &Settings, base: &str) -> serde_json::Value {
 fn kind_title(k: Kind, lang: Lang) -> &'static str {
     match k {
         Kind::Visits => lang.pick("Besuche und Wartezeiten", "Visits and waiting times"),
-        Kind::Cases => lang.pick("Bearbeitungsdauer von Verfahren", "Processing time of cases"),
+        Kind::Cases => lang.pick(
+            "Bearbeitungsdauer von Verfahren",
+            "Processing time of cases",
+        ),
         Kind::Digital => lang.pick("Online-Dienste", "Online services"),
         Kind::Services => lang.pick("Dienstleistungskatalog", "Catalogue of services"),
         Kind::Contacts => lang.pick("Service-Center", "Service centre"),
@@ -1035,10 +1057,7 @@ async fn accessibility(
         headers,
         "/barrierefreiheit",
         "accessibility.html",
-        (
-            "Erklärung zur Barrierefreiheit",
-            "Accessibility statement",
-        ),
+        ("Erklärung zur Barrierefreiheit", "Accessibility statement"),
     )
     .await
 }

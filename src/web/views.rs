@@ -68,9 +68,7 @@ pub struct ViewFilter {
 
 impl ViewFilter {
     /// Reads `from`, `to`, `location`, `service` from query parameters; empty values are "all".
-    pub fn from_params(
-        params: &std::collections::HashMap<String, String>,
-    ) -> Result<Self, String> {
+    pub fn from_params(params: &std::collections::HashMap<String, String>) -> Result<Self, String> {
         let text = |k: &str| {
             params
                 .get(k)
@@ -422,7 +420,11 @@ fn line_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
         .enumerate()
         .map(|(i, m)| {
             let mut row = vec![if *m >= running {
-                format!("{} ({})", month_long_in(*m, lang), lang.pick("vorläufig", "provisional"))
+                format!(
+                    "{} ({})",
+                    month_long_in(*m, lang),
+                    lang.pick("vorläufig", "provisional")
+                )
             } else {
                 month_long_in(*m, lang)
             }];
@@ -674,7 +676,10 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
         id: format!("chart-{}", spec.id),
         title: format!("{title}: {}", cx.office),
         description: description.clone(),
-        columns: days.iter().map(|d| day_name(*d, lang)[..2].to_string()).collect(),
+        columns: days
+            .iter()
+            .map(|d| day_name(*d, lang)[..2].to_string())
+            .collect(),
         rows: hours.iter().map(|h| hour_label(*h)).collect(),
         cells: hours
             .iter()
@@ -684,8 +689,14 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
                         cell(*d, *h).map(|r| {
                             (
                                 r[si].as_f64(),
-                                format!("{}{unit_short}", format::value_in(&r[si], shade.unit, lang)),
-                                format!("{} {count_word}", format::value_in(&r[ci], count.unit, lang)),
+                                format!(
+                                    "{}{unit_short}",
+                                    format::value_in(&r[si], shade.unit, lang)
+                                ),
+                                format!(
+                                    "{} {count_word}",
+                                    format::value_in(&r[ci], count.unit, lang)
+                                ),
                             )
                         })
                     })
@@ -693,8 +704,14 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             })
             .collect(),
         legend: match lang {
-            Lang::De => format!("{}: je dunkler, desto länger. Zeitraum {from_l} bis {to_l}.", kpi_label(shade, lang)),
-            Lang::En => format!("{}: the darker, the longer. Period {from_l} to {to_l}.", kpi_label(shade, lang)),
+            Lang::De => format!(
+                "{}: je dunkler, desto länger. Zeitraum {from_l} bis {to_l}.",
+                kpi_label(shade, lang)
+            ),
+            Lang::En => format!(
+                "{}: the darker, the longer. Period {from_l} to {to_l}.",
+                kpi_label(shade, lang)
+            ),
         },
     };
     ChartView {
@@ -769,12 +786,7 @@ pub fn offices(store: &Store) -> Result<Vec<(String, Vec<Kind>)>, KpiError> {
 
 /// The overview tiles: per office its newest closed month's key figures, as the overview's
 /// dashboard file says.
-pub fn tiles(
-    store: &Store,
-    page: &Page,
-    min_cell: u32,
-    lang: Lang,
-) -> Result<Vec<Tile>, KpiError> {
+pub fn tiles(store: &Store, page: &Page, min_cell: u32, lang: Lang) -> Result<Vec<Tile>, KpiError> {
     let running = running_month();
     let mut tiles = Vec::new();
     for (office, kinds) in offices(store)? {
@@ -886,7 +898,10 @@ pub fn tiles(
 pub fn status_words(status: &str, lang: Lang) -> (&'static str, &'static str) {
     match status {
         "erreicht" => (lang.pick("Ziel erreicht", "target met"), "ok"),
-        "knapp verfehlt" => (lang.pick("Ziel knapp verfehlt", "target narrowly missed"), "near"),
+        "knapp verfehlt" => (
+            lang.pick("Ziel knapp verfehlt", "target narrowly missed"),
+            "near",
+        ),
         _ => (lang.pick("Ziel verfehlt", "target missed"), "miss"),
     }
 }

@@ -33,7 +33,39 @@ const resp = await home.goto(base + '/');
 if (!resp || resp.status() !== 200) fail(`/ answered ${resp && resp.status()}`);
 const offices = await home.$$eval('.tile h2 a', (as) => as.map((a) => a.getAttribute('href')));
 if (offices.length < 4) fail(`overview lists ${offices.length} offices`);
-const pages = ['/', ...offices, '/methodik', '/opendata', '/barrierefreiheit', '/leichte-sprache'];
+const pages = ['/', ...offices, '/methodik', '/opendata', '/barrierefreiheit', '/leichte-sprache',
+  '/?lang=en', `${offices[0]}?lang=en`, '/methodik?lang=en', '/barrierefreiheit?lang=en'];
+
+// A visitor narrows an office page with the form (no JavaScript needed: a GET form).
+{
+  const page = await contexts.desktop.newPage();
+  await page.goto(base + '/dashboards/einwohnermeldeamt');
+  const locations = await page.$$eval('#f-location option', (os) => os.map((o) => o.textContent).filter((t) => t && !t.startsWith('alle')));
+  if (locations.length < 2) fail(`location filter offers ${locations.length} locations`);
+  await page.selectOption('#f-location', locations[0]);
+  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  const url = new URL(page.url());
+  if (url.searchParams.get('location') !== locations[0]) fail(`filter form went to ${page.url()}`);
+  const note = await page.textContent('.filter-note');
+  if (!note || !note.includes('Auswahl')) fail('filtered page does not say it is filtered');
+  pages.push(url.pathname + url.search);
+  await page.close();
+}
+
+// On a phone the phone-sized chart is shown and fits the screen.
+{
+  const page = await contexts.phone.newPage();
+  await page.goto(base + '/dashboards/einwohnermeldeamt');
+  const shown = await page.$$eval('svg.chart', (svgs) => svgs
+    .filter((s) => s.getBoundingClientRect().width > 0)
+    .map((s) => ({ id: s.querySelector('title').id, width: s.getBoundingClientRect().width })));
+  if (shown.length === 0) fail('no chart visible on a phone');
+  for (const c of shown) {
+    if (!c.id.includes('-narrow')) fail(`phone shows the wide chart ${c.id}`);
+    if (c.width > 390) fail(`chart ${c.id} is ${c.width}px wide on a 390px phone`);
+  }
+  await page.close();
+}
 
 for (const [vp, ctx] of Object.entries(contexts)) {
   for (const path of pages) {
