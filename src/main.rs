@@ -153,7 +153,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "lower")]
         direction: DirectionArg,
     },
-    /// Write the monthly report of all offices (csv, json or xlsx; PDF is not built yet)
+    /// Write the monthly report of all offices (xlsx, pdf, csv or json)
     Report {
         /// YYYY-MM
         #[arg(long)]
@@ -528,7 +528,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let store = Store::open(&cli.data)?;
             let month = month_arg(Some(&month))?.expect("given");
-            let bytes = kennzahl::reports::render(&store, month, &format, min_cell)?;
+            let dashboards = if Path::new("dashboards").is_dir() {
+                kennzahl::dashboards::Dashboards::load_dir(Path::new("dashboards"))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            } else {
+                kennzahl::dashboards::Dashboards::embedded()
+            };
+            let settings = kennzahl::config::Settings::load(None).map_err(anyhow::Error::msg)?;
+            let cx = kennzahl::reports::ReportContext {
+                dashboards: &dashboards,
+                site_name: &settings.site_name,
+            };
+            let bytes = kennzahl::reports::render(&store, month, &format, min_cell, &cx)?;
             std::fs::write(&out, bytes).with_context(|| out.display().to_string())?;
             Ok(ExitCode::SUCCESS)
         }

@@ -340,11 +340,7 @@ async fn open_data_catalogue_downloads_and_openapi() {
             "{file}"
         );
     }
-    assert_eq!(
-        get(&app, "/reports/2025-03.pdf").await.0,
-        StatusCode::NOT_FOUND,
-        "PDF is not built yet"
-    );
+    assert_eq!(get(&app, "/reports/2025-03.pdf").await.0, StatusCode::OK);
     let (status, _, spec) = get(&app, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
@@ -386,4 +382,31 @@ async fn many_visitors_at_once_cause_one_render() {
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
     let after = renders(&get(&app, "/metrics").await.2);
     assert_eq!(after - before, 1, "24 requests at once, one render");
+}
+
+#[tokio::test]
+async fn the_monthly_report_is_served_as_pdf_and_xlsx() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (status, headers, pdf) = get(&app, "/reports/2025-03.pdf").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(pdf.starts_with("%PDF-"));
+    let (status, headers, _) = get(&app, "/reports/2025-03.xlsx").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let (status, _, _) = get(&app, "/reports/2025-03.docx").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

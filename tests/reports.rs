@@ -93,9 +93,105 @@ fn monthly_report_in_xlsx_csv_and_json() {
         "--month",
         "2025-03",
         "--format",
-        "pdf",
+        "docx",
         "--out",
         json.to_str().unwrap(),
     ]);
     assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("xlsx, pdf"));
+}
+
+/// The text in WinAnsi (cp1252) bytes, as the PDF's standard fonts take it.
+fn winansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| {
+            if (c as u32) < 256 {
+                c as u32 as u8
+            } else {
+                b'?'
+            }
+        })
+        .collect()
+}
+
+/// Whether the PDF shows `text` at the start of a string, written either as a literal
+/// string `(…)` or as a hex string `<…>` (the writer picks one).
+fn shows(pdf: &[u8], text: &str) -> bool {
+    let bytes = winansi(text);
+    let mut literal = vec![b'('];
+    for &b in &bytes {
+        if b == b'(' || b == b')' || b == b'\\' {
+            literal.push(b'\\');
+        }
+        literal.push(b);
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let hex = format!("<{hex}");
+    contains(pdf, &literal) || contains(pdf, hex.as_bytes())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn monthly_report_as_pdf_fit_to_print() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    kennzahl::store::Store::open(d.path())
+        .unwrap()
+        .add_note(
+            "Bürgeramt",
+            202503,
+            "Umzug in neue Räume (Erdgeschoss)",
+            "test",
+        )
+        .unwrap();
+    let out = d.path().join("bericht.pdf");
+    d.ok(&[
+        "report",
+        "--month",
+        "2025-03",
+        "--format",
+        "pdf",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let pdf = std::fs::read(&out).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
+    assert!(contains(&pdf, b"/MediaBox [0 0 595.28 841.89]"), "A4");
+    // The office, its figures (hand-worked in golden_kpis.rs: median 7, p90 17.2 → 17,
+    // 6 visitors) and the staff note, each as text a reader can search and copy.
+    for text in [
+        "Bürgeramt",
+        "Kennzahlen März 2025",
+        "Wartezeit (Median)",
+        "7 Min.",
+        "17 Min.",
+        "Besuche",
+        "Definitionen",
+    ] {
+        assert!(shows(&pdf, text), "{text:?} not in the PDF");
+    }
+    assert!(contains(&pdf, b"(6)"), "6 visitors");
+    assert!(
+        shows(
+            &pdf,
+            "Hinweis des Amtes zu März 2025: Umzug in neue Räume (Erdgeschoss)"
+        ),
+        "the note"
+    );
+    let pages = pdf
+        .windows(12)
+        .filter(|w| &w[..11] == b"/Type /Page" && w[11] != b's')
+        .count();
+    assert!(pages >= 2, "{pages} pages");
+    assert!(shows(&pdf, &format!("Seite 1 von {pages}")));
 }

@@ -36,8 +36,10 @@ pub struct LineChart {
     pub note_label: String,
 }
 
-const WIDTH: u32 = 720;
-const HEIGHT: u32 = 340;
+/// The drawing size of a line chart in pixels.
+pub const WIDTH: u32 = 720;
+/// See [`WIDTH`].
+pub const HEIGHT: u32 = 340;
 /// The phone-sized chart: about the width of a phone screen in CSS pixels.
 const NARROW_WIDTH: u32 = 400;
 const NARROW_PLOT: u32 = 300;
@@ -377,7 +379,8 @@ const SHADES: [(RGBColor, RGBColor); 5] = [
 impl Heatmap {
     const CELL_H: u32 = 34;
 
-    fn size(&self, narrow: bool) -> (u32, u32) {
+    /// The drawing size in pixels (wide or phone-sized).
+    pub fn size(&self, narrow: bool) -> (u32, u32) {
         let w = if narrow { NARROW_WIDTH } else { WIDTH };
         (w, 40 + Self::CELL_H * self.rows.len() as u32 + 40)
     }

@@ -1,6 +1,11 @@
-//! The monthly report: every office's KPIs of one month, from the KPI engine, as CSV, JSON
-//! or XLSX (a sheet per office and a sheet of definitions). PDF is not built yet.
+//! The monthly report: every office's KPIs of one month, from the KPI engine, as CSV, JSON,
+//! XLSX (a sheet per office and a sheet of definitions) or PDF (fit to print: per office
+//! its figures, the charts of its dashboard page with their tables, and the staff's notes).
 
+pub mod pdf;
+
+use crate::dashboards::{ChartType, Dashboards};
+use crate::i18n::Lang;
 use crate::kinds::Kind;
 use crate::kpi::definitions::{Unit, for_kind};
 use crate::kpi::table::{neutralise_formula, significant};
@@ -31,9 +36,11 @@ pub enum ReportError {
     #[error("XLSX: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(
-        "Format {0:?} gibt es nicht; möglich: csv, json, xlsx / no such format; possible: csv, json, xlsx"
+        "Format {0:?} gibt es nicht; möglich: csv, json, xlsx, pdf / no such format; possible: csv, json, xlsx, pdf"
     )]
     Format(String),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The report's lines for a month (`yyyymm`), from the published data.
@@ -83,12 +90,20 @@ pub fn lines(store: &Store, month: i32, min_cell: u32) -> Result<Vec<Line>, KpiE
     Ok(out)
 }
 
-/// The report as bytes in a format: `csv` (machine dialect), `json` or `xlsx`.
+/// What a report needs besides the data: the dashboards (which charts the PDF shows) and
+/// the administration's name.
+pub struct ReportContext<'a> {
+    pub dashboards: &'a Dashboards,
+    pub site_name: &'a str,
+}
+
+/// The report as bytes in a format: `csv` (machine dialect), `json`, `xlsx` or `pdf`.
 pub fn render(
     store: &Store,
     month: i32,
     format: &str,
     min_cell: u32,
+    cx: &ReportContext<'_>,
 ) -> Result<Vec<u8>, ReportError> {
     let lines = lines(store, month, min_cell)?;
     match format {
@@ -111,8 +126,144 @@ pub fn render(
             Ok(w.into_inner().unwrap_or_default())
         }
         "xlsx" => xlsx(&lines, month),
+        "pdf" => printed(store, &lines, month, min_cell, cx),
         other => Err(ReportError::Format(other.into())),
     }
+}
+
+/// The printed report: a title page paragraph, then per office its figures of the month,
+/// the staff's notes and the charts of its dashboard page over the twelve months before,
+/// each chart followed by its table; the definitions at the end.
+fn printed(
+    store: &Store,
+    lines: &[Line],
+    month: i32,
+    min_cell: u32,
+    cx: &ReportContext<'_>,
+) -> Result<Vec<u8>, ReportError> {
+    use crate::web::format::{month_long, value};
+    use crate::web::views::{self, ChartContext, Drawing, ViewFilter};
+    let title = format!("Monatsbericht {}", month_long(month));
+    let mut doc = pdf::PdfDocument::new(&format!("{} – {title}", cx.site_name), "de-DE");
+    doc.heading(1, &format!("{}: {title}", cx.site_name));
+    doc.paragraph(&format!(
+        "Kennzahlen der Ämter für {}, berechnet aus den Exporten ihrer Fachverfahren. Die Grafiken zeigen die zwölf Monate davor zum Vergleich. Ein Punkt (.) steht für Werte aus weniger als {min_cell} Fällen. Was jede Kennzahl bedeutet, steht am Ende des Berichts.",
+        month_long(month)
+    ));
+    let mut by_office: BTreeMap<&str, Vec<&Line>> = BTreeMap::new();
+    for l in lines {
+        by_office.entry(l.office.as_str()).or_default().push(l);
+    }
+    if by_office.is_empty() {
+        doc.paragraph("Für diesen Monat sind keine Kennzahlen veröffentlicht.");
+    }
+    let year_before = (0..12).fold(month, |m, _| crate::timefmt::prev_month(m));
+    for (office, office_lines) in by_office {
+        doc.heading(2, office);
+        let rows: Vec<Vec<String>> = office_lines
+            .iter()
+            .map(|l| {
+                let unit = crate::kpi::definitions::find(l.kpi)
+                    .map(|(_, d)| d.unit)
+                    .unwrap_or(Unit::Count);
+                let v = match &l.value {
+                    serde_json::Value::Number(n) if unit == Unit::Count => {
+                        Value::Int(n.as_f64().unwrap_or(0.0).round() as i64)
+                    }
+                    serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+                    serde_json::Value::String(_) => Value::Suppressed,
+                    _ => Value::Null,
+                };
+                vec![
+                    l.label.to_string(),
+                    format!(
+                        "{}{}",
+                        value(&v, unit),
+                        crate::web::format::unit_word(unit, Lang::De)
+                    ),
+                ]
+            })
+            .collect();
+        doc.table(
+            &format!("Kennzahlen {}", month_long(month)),
+            &["Kennzahl".to_string(), "Wert".to_string()],
+            &rows,
+        );
+        let notes: Vec<(i32, String)> = store
+            .notes(Some(office))?
+            .into_iter()
+            .map(|(_, m, t)| (m, t))
+            .filter(|(m, _)| (year_before..=month).contains(m))
+            .collect();
+        for (m, text) in &notes {
+            doc.paragraph(&format!("Hinweis des Amtes zu {}: {text}", month_long(*m)));
+        }
+        let kinds: Vec<&str> = office_lines.iter().map(|l| l.kind).collect();
+        for spec in cx
+            .dashboards
+            .office_page(office)
+            .charts()
+            .filter(|c| kinds.contains(&c.kind.as_str()))
+        {
+            let filter = match spec.chart_type {
+                ChartType::Line => ViewFilter {
+                    from: Some(year_before),
+                    to: Some(month),
+                    ..ViewFilter::default()
+                },
+                ChartType::WeekdayHour => ViewFilter {
+                    from: Some(month),
+                    to: Some(month),
+                    ..ViewFilter::default()
+                },
+            };
+            let table = views::chart_table(store, spec, office, &filter, min_cell)?;
+            if table.rows.is_empty() {
+                continue;
+            }
+            let target = views::chart_target(store, spec, office, Lang::De)?;
+            let view = views::chart_view(
+                spec,
+                table,
+                &ChartContext {
+                    office,
+                    notes: &notes,
+                    target,
+                    filter: &filter,
+                    lang: Lang::De,
+                },
+            );
+            let size = match &view.drawing {
+                Drawing::Line(_) => (crate::charts::WIDTH, crate::charts::HEIGHT),
+                Drawing::Grid(grid) => grid.size(false),
+            };
+            // Heading, sentence and chart stay together on a page.
+            doc.keep_together(pdf::PdfDocument::chart_height(size.0, size.1) + 60.0);
+            doc.heading(3, &view.title);
+            doc.paragraph(&view.description);
+            match &view.drawing {
+                Drawing::Line(chart) => {
+                    doc.chart(crate::charts::WIDTH, crate::charts::HEIGHT, |root| {
+                        let _ = chart.draw(root);
+                    })
+                }
+                Drawing::Grid(grid) => {
+                    let (w, h) = grid.size(false);
+                    doc.chart(w, h, |root| {
+                        let _ = grid.draw(root);
+                    })
+                }
+            }
+            doc.table(&view.table.caption, &view.table.headers, &view.table.rows);
+        }
+    }
+    doc.heading(2, "Definitionen");
+    for kind in Kind::ALL {
+        for d in for_kind(kind) {
+            doc.paragraph(&format!("{} ({}): {}", d.label_de, d.name, d.definition_de));
+        }
+    }
+    Ok(doc.finish())
 }
 
 /// A sheet per office and a definitions sheet. Texts are written as strings, so a name

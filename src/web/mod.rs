@@ -573,7 +573,7 @@ fn office_chart(
     lang: Lang,
 ) -> Result<views::ChartView, WebError> {
     let table = views::chart_table(store, spec, office, filter, st.settings.min_cell)?;
-    let target = chart_target(store, spec, office, lang)?;
+    let target = views::chart_target(store, spec, office, lang)?;
     Ok(views::chart_view(
         spec,
         table,
@@ -595,54 +595,6 @@ fn office_notes(store: &Store, office: &str) -> Result<Vec<(i32, String)>, WebEr
         .into_iter()
         .map(|(_, m, t)| (m, t))
         .collect())
-}
-
-/// The target line of a chart: the catalogue's target of the chart's `target` KPI; for the
-/// median wait without one, the wait target behind `within_target_share`.
-fn chart_target(
-    store: &Store,
-    spec: &crate::dashboards::ChartSpec,
-    office: &str,
-    lang: Lang,
-) -> Result<Option<(f64, String)>, WebError> {
-    let Some(kpi_name) = spec.target else {
-        return Ok(None);
-    };
-    let targets = store
-        .targets(spec.kind)
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let shown = |v: f64| format::int_in(v.round() as i64, lang);
-    Ok(
-        match targets
-            .iter()
-            .find(|t| t.office == office && t.kpi == kpi_name)
-        {
-            Some(t) => {
-                let unit = kpi::definitions::find(kpi_name).map(|(_, d)| d.unit);
-                let v = if unit == Some(kpi::definitions::Unit::Share) {
-                    t.value * 100.0
-                } else {
-                    t.value
-                };
-                Some((v, format!("{} {}", lang.pick("Ziel", "Target"), shown(v))))
-            }
-            None if kpi_name == "wait_median_min" => {
-                let wait = targets
-                    .iter()
-                    .find(|t| t.office == office && t.kpi == kpi::visits::WAIT_TARGET_KPI)
-                    .map(|t| t.value)
-                    .unwrap_or(kpi::DEFAULT_WAIT_TARGET_MIN);
-                Some((
-                    wait,
-                    match lang {
-                        Lang::De => format!("Zielwartezeit {} Min.", shown(wait)),
-                        Lang::En => format!("Target wait {} min", shown(wait)),
-                    },
-                ))
-            }
-            None => None,
-        },
-    )
 }
 
 async fn chart_file(
@@ -806,7 +758,7 @@ async fn download(
     .await
 }
 
-/// `/reports/2026-03.xlsx` (also `.csv`, `.json`): the monthly report.
+/// `/reports/2026-03.xlsx` (also `.pdf`, `.csv`, `.json`): the monthly report.
 async fn report(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
@@ -818,6 +770,7 @@ async fn report(
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "csv" => "text/csv; charset=utf-8",
         "json" => "application/json",
+        "pdf" => "application/pdf",
         _ => return Err(WebError::NotFound),
     };
     let ext = ext.to_string();
@@ -826,8 +779,12 @@ async fn report(
         format!("/reports/{file}"),
         &headers,
         content_type,
-        move |st, store, _| {
-            crate::reports::render(store, month, &ext, st.settings.min_cell)
+        move |st, store, dash| {
+            let cx = crate::reports::ReportContext {
+                dashboards: dash,
+                site_name: &st.settings.site_name,
+            };
+            crate::reports::render(store, month, &ext, st.settings.min_cell, &cx)
                 .map_err(|e| WebError::Internal(e.to_string()))
         },
     )

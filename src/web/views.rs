@@ -24,6 +24,16 @@ pub struct ChartView {
     pub svg_narrow: String,
     pub table: TableView,
     pub definitions: Vec<&'static str>,
+    /// The chart itself, to draw it elsewhere (the printed report).
+    #[serde(skip)]
+    pub drawing: Drawing,
+}
+
+/// A chart ready to draw on any plotters backend.
+#[derive(Debug, Clone)]
+pub enum Drawing {
+    Line(LineChart),
+    Grid(Heatmap),
 }
 
 /// A data table as displayed (formatted), plus the raw table for downloads.
@@ -286,6 +296,52 @@ pub fn chart_table(
     })
 }
 
+/// The target line of a chart: the catalogue's target of the chart's `target` KPI; for the
+/// median wait without one, the wait target behind `within_target_share`.
+pub fn chart_target(
+    store: &Store,
+    spec: &ChartSpec,
+    office: &str,
+    lang: Lang,
+) -> Result<Option<(f64, String)>, KpiError> {
+    let Some(kpi_name) = spec.target else {
+        return Ok(None);
+    };
+    let targets = store.targets(spec.kind).map_err(KpiError::from)?;
+    let shown = |v: f64| format::int_in(v.round() as i64, lang);
+    Ok(
+        match targets
+            .iter()
+            .find(|t| t.office == office && t.kpi == kpi_name)
+        {
+            Some(t) => {
+                let unit = crate::kpi::definitions::find(kpi_name).map(|(_, d)| d.unit);
+                let v = if unit == Some(Unit::Share) {
+                    t.value * 100.0
+                } else {
+                    t.value
+                };
+                Some((v, format!("{} {}", lang.pick("Ziel", "Target"), shown(v))))
+            }
+            None if kpi_name == "wait_median_min" => {
+                let wait = targets
+                    .iter()
+                    .find(|t| t.office == office && t.kpi == kpi::visits::WAIT_TARGET_KPI)
+                    .map(|t| t.value)
+                    .unwrap_or(kpi::DEFAULT_WAIT_TARGET_MIN);
+                Some((
+                    wait,
+                    match lang {
+                        Lang::De => format!("Zielwartezeit {} Min.", shown(wait)),
+                        Lang::En => format!("Target wait {} min", shown(wait)),
+                    },
+                ))
+            }
+            None => None,
+        },
+    )
+}
+
 /// What a chart needs besides its table.
 pub struct ChartContext<'a> {
     pub office: &'a str,
@@ -460,6 +516,7 @@ fn line_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             raw: table,
         },
         definitions: spec.kpis.clone(),
+        drawing: Drawing::Line(chart),
     }
 }
 
@@ -619,6 +676,11 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
         Lang::En => format!("{h}:00–{}:00", h + 1),
     };
     let unit_short = format::unit_word(shade.unit, lang);
+    // A suppressed cell is a bare "." (no unit after it).
+    let shaded = |v: &Value| match v {
+        Value::Suppressed | Value::Null => format::value_in(v, shade.unit, lang),
+        _ => format!("{}{unit_short}", format::value_in(v, shade.unit, lang)),
+    };
     let count_word = kpi_label(count, lang);
     let mut headers = vec![lang.pick("Uhrzeit", "Time").to_string()];
     headers.extend(days.iter().map(|d| day_name(*d, lang).to_string()));
@@ -629,8 +691,8 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             for d in &days {
                 row.push(match cell(*d, *h) {
                     Some(r) => format!(
-                        "{}{unit_short} · {} {count_word}",
-                        format::value_in(&r[si], shade.unit, lang),
+                        "{} · {} {count_word}",
+                        shaded(&r[si]),
                         format::value_in(&r[ci], count.unit, lang)
                     ),
                     None => "–".into(),
@@ -689,10 +751,7 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
                         cell(*d, *h).map(|r| {
                             (
                                 r[si].as_f64(),
-                                format!(
-                                    "{}{unit_short}",
-                                    format::value_in(&r[si], shade.unit, lang)
-                                ),
+                                shaded(&r[si]),
                                 format!(
                                     "{} {count_word}",
                                     format::value_in(&r[ci], count.unit, lang)
@@ -738,6 +797,7 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             raw: table,
         },
         definitions: spec.kpis.clone(),
+        drawing: Drawing::Grid(heatmap),
     }
 }
 
