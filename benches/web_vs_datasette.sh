@@ -37,9 +37,9 @@ PY
 "$PYTHON" -m datasette serve "$WORK/kpi.db" --port 18082 >"$WORK/datasette.log" 2>&1 & pids+=($!)
 wait_for http://127.0.0.1:18082/kpi/kpi
 
-run() { # name url
+run() { # name url [wrk args]
     curl -fs -o /dev/null "$2" # warm the cache: pages are rendered once per data version
-    local out; out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$2")
+    local out; out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "${@:3}" "$2")
     local rps p99
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -50,6 +50,7 @@ echo
 echo "| server, page | requests/s | p99 latency |"
 echo "| --- | ---: | ---: |"
 run "Kennzahl, overview page /" http://127.0.0.1:18080/
-run "Kennzahl, office page with 5 charts" http://127.0.0.1:18080/dashboards/einwohnermeldeamt
+run "Kennzahl, Einwohnermeldeamt page, 6 charts at two sizes" http://127.0.0.1:18080/dashboards/einwohnermeldeamt
+run "Kennzahl, the same page, gzip (as browsers ask)" http://127.0.0.1:18080/dashboards/einwohnermeldeamt -H "Accept-Encoding: gzip"
 run "tower-http ServeDir, overview saved as a file" http://127.0.0.1:18081/index.html
 run "Datasette, table page of the monthly KPIs" http://127.0.0.1:18082/kpi/kpi

@@ -37,7 +37,9 @@ pub fn english(de: &str) -> Option<&'static str> {
     Some(match de {
         "Anzeigen" => "Show",
         "Auswahl aufheben" => "Clear selection",
-        "Auswahl eingrenzen" => "Narrow down",
+        "Auswahl eingrenzen: Zeitraum, Standort, Dienstleistung" => {
+            "Narrow down: period, location, service"
+        }
         "Bis" => "To",
         "Brotkrumen" => "Breadcrumb",
         "CSV (maschinenlesbar)" => "CSV (machine-readable)",

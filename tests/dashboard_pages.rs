@@ -114,7 +114,11 @@ async fn a_location_and_period_filter_shows_exactly_that_selection() {
     // The form is there, with the office's locations, and works without JavaScript (GET).
     let (status, page) = get(&app, "/dashboards/einwohnermeldeamt").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<form class=\"filters\" method=\"get\""));
+    assert!(
+        page.contains("<details class=\"filters\">"),
+        "closed until used"
+    );
+    assert!(page.contains("<form method=\"get\" action=\"/dashboards/einwohnermeldeamt\">"));
     assert!(page.contains("<option>Bürgerbüro Nord</option>"));
     assert!(page.contains("<label for=\"f-location\">Standort</label>"));
 
@@ -122,6 +126,10 @@ async fn a_location_and_period_filter_shows_exactly_that_selection() {
     let (status, page) = get(&app, &format!("/dashboards/einwohnermeldeamt{q}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<option selected>Bürgerbüro Nord</option>"));
+    assert!(
+        page.contains("<details class=\"filters\" open>"),
+        "open when in use"
+    );
     assert!(page.contains("Die Grafiken und Tabellen zeigen nur die gewählte Auswahl."));
     // Downloads of the narrowed view carry the same selection.
     assert!(

@@ -410,3 +410,65 @@ async fn the_monthly_report_is_served_as_pdf_and_xlsx() {
     let (status, _, _) = get(&app, "/reports/2025-03.docx").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn pages_are_compressed_once_and_served_gzip_to_who_asks() {
+    use std::io::Read;
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (_, plain_headers, plain) = get(&app, "/dashboards/einwohnermeldeamt").await;
+    assert!(plain_headers.get(header::CONTENT_ENCODING).is_none());
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/dashboards/einwohnermeldeamt")
+                .header(header::ACCEPT_ENCODING, "gzip;q=0.8, br;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()[header::CONTENT_ENCODING], "gzip");
+    let etag = resp.headers()[header::ETAG].to_str().unwrap().to_string();
+    assert_ne!(etag, plain_headers[header::ETAG].to_str().unwrap());
+    let zipped = axum::body::to_bytes(resp.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    assert!(zipped.len() * 4 < plain.len(), "compressed");
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_string(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain);
+    // Its own ETag answers 304; gzip;q=0 gets the plain page.
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/dashboards/einwohnermeldeamt")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/dashboards/einwohnermeldeamt")
+                .header(header::ACCEPT_ENCODING, "gzip;q=0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
+}

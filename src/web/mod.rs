@@ -145,6 +145,39 @@ struct Cached {
     etag: String,
     content_type: &'static str,
     body: axum::body::Bytes,
+    /// The body gzip-compressed once at render time (for clients that accept it), so that a
+    /// busy page is not compressed again on every request.
+    gzip: Option<axum::body::Bytes>,
+}
+
+/// Whether an Accept-Encoding value allows gzip (`gzip`, `gzip;q=0.8`, `*`; not `q=0`).
+fn accepts_gzip(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let q = parts
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
+    })
+}
+
+/// Compresses a body worth compressing (text, over 1 KB).
+fn gzip(content_type: &str, body: &[u8]) -> Option<axum::body::Bytes> {
+    use std::io::Write;
+    let text = content_type.starts_with("text/")
+        || content_type.contains("json")
+        || content_type.contains("svg");
+    if !text || body.len() < 1024 {
+        return None;
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body).ok()?;
+    enc.finish().ok().map(Into::into)
 }
 
 /// Errors shown to a visitor as a plain page.
@@ -370,6 +403,7 @@ async fn cached(
                 version,
                 etag: format!("\"v{}-{}-{hash:016x}\"", version.0, version.1),
                 content_type,
+                gzip: gzip(content_type, &body),
                 body: body.into(),
             };
             if let Ok(mut cache) = st.cache.write() {
@@ -387,20 +421,42 @@ async fn cached(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))??,
     };
+    let gzip = hit.gzip.as_ref().filter(|_| {
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(accepts_gzip)
+    });
+    // The compressed variant has its own ETag, as HTTP asks of different bytes.
+    let etag = match gzip {
+        Some(_) => format!("{}-gz\"", hit.etag.trim_end_matches('"')),
+        None => hit.etag.clone(),
+    };
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == hit.etag));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut resp = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(hit.body.clone()))
+        match gzip {
+            Some(z) => {
+                let mut r = Response::new(Body::from(z.clone()));
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            }
+            None => Response::new(Body::from(hit.body.clone())),
+        }
     };
     let h = resp.headers_mut();
     h.insert(
         header::ETAG,
-        HeaderValue::from_str(&hit.etag).expect("ascii etag"),
+        HeaderValue::from_str(&etag).expect("ascii etag"),
     );
+    if hit.gzip.is_some() {
+        h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, no-cache"),

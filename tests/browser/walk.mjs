@@ -42,8 +42,9 @@ const pages = ['/', ...offices, '/methodik', '/opendata', '/barrierefreiheit', '
   await page.goto(base + '/dashboards/einwohnermeldeamt');
   const locations = await page.$$eval('#f-location option', (os) => os.map((o) => o.textContent).filter((t) => t && !t.startsWith('alle')));
   if (locations.length < 2) fail(`location filter offers ${locations.length} locations`);
+  await page.click('details.filters summary');
   await page.selectOption('#f-location', locations[0]);
-  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  await Promise.all([page.waitForNavigation(), page.click('details.filters button[type=submit]')]);
   const url = new URL(page.url());
   if (url.searchParams.get('location') !== locations[0]) fail(`filter form went to ${page.url()}`);
   const note = await page.textContent('.filter-note');
