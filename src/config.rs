@@ -19,6 +19,12 @@ pub struct Settings {
     /// Folder of the dashboard files (`*.toml`), re-read when they change; without one the
     /// files built into the binary are used.
     pub dashboards: Option<std::path::PathBuf>,
+    /// Largest upload staff may send, in bytes.
+    pub max_upload_bytes: u64,
+    /// Whether a publisher may approve their own upload (small towns with one person).
+    pub allow_self_approval: bool,
+    /// Mark session cookies `Secure` even when no proxy says the request came over HTTPS.
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -29,6 +35,9 @@ impl Default for Settings {
             contact_email: "barrierefreiheit@musterstadt.example".into(),
             min_cell: 3,
             dashboards: None,
+            max_upload_bytes: 50 << 20,
+            allow_self_approval: false,
+            secure_cookies: false,
         }
     }
 }
@@ -56,6 +65,17 @@ impl Settings {
         }
         if let Some(v) = env("KENNZAHL_DASHBOARDS") {
             s.dashboards = Some(v.into());
+        }
+        if let Some(v) = env("KENNZAHL_MAX_UPLOAD_BYTES") {
+            s.max_upload_bytes = v
+                .parse()
+                .map_err(|_| format!("KENNZAHL_MAX_UPLOAD_BYTES={v:?} is not a number"))?;
+        }
+        if let Some(v) = env("KENNZAHL_ALLOW_SELF_APPROVAL") {
+            s.allow_self_approval = matches!(v.as_str(), "1" | "true" | "yes" | "ja");
+        }
+        if let Some(v) = env("KENNZAHL_SECURE_COOKIES") {
+            s.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes" | "ja");
         }
         if let Some(v) = env("KENNZAHL_MIN_CELL") {
             s.min_cell = v

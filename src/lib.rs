@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod kinds;
 pub mod kpi;
 pub mod reports;
+pub mod staff;
 pub mod store;
 pub mod timefmt;
 pub mod web;

@@ -175,10 +175,39 @@ enum Command {
         #[arg(default_value = "dashboards")]
         dir: PathBuf,
     },
+    /// Staff accounts: add, passwd, list, disable (passwords are read from standard input)
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
     /// Make the demo city's exports or benchmark data
     Demo {
         #[command(subcommand)]
         what: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (without echo on a terminal)
+    Add {
+        name: String,
+        /// editor, publisher or admin
+        #[arg(long)]
+        role: String,
+        /// An office the user may upload for (repeat for several; none = all offices)
+        #[arg(long)]
+        office: Vec<String>,
+    },
+    /// Set a new password (read from standard input); ends the user's sessions
+    Passwd { name: String },
+    /// List users with role and offices
+    List,
+    /// Disable a user (ends their sessions); --enable undoes it
+    Disable {
+        name: String,
+        #[arg(long)]
+        enable: bool,
     },
 }
 
@@ -557,6 +586,69 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         },
+        Command::User { what } => {
+            let db = kennzahl::staff::StaffDb::open(&cli.data)?;
+            let by = user_name(None);
+            match what {
+                UserCommand::Add { name, role, office } => {
+                    let role: kennzahl::staff::accounts::Role = role.parse()?;
+                    let password = read_password(lang)?;
+                    let u = db.add_user(&name, role, &office, &password)?;
+                    db.audit(
+                        &by,
+                        "user add",
+                        &format!("{} ({})", u.name, role.as_str()),
+                        "cli",
+                    )?;
+                    println!(
+                        "{} {} ({})",
+                        lang.pick("Angelegt:", "Added:"),
+                        u.name,
+                        role.as_str()
+                    );
+                }
+                UserCommand::Passwd { name } => {
+                    let password = read_password(lang)?;
+                    db.set_password(&name, &password)?;
+                    db.audit(&by, "user passwd", &name, "cli")?;
+                    println!("{}", lang.pick("Passwort geändert.", "Password changed."));
+                }
+                UserCommand::List => {
+                    for u in db.users()? {
+                        println!(
+                            "{}\t{}\t{}{}",
+                            u.name,
+                            u.role.as_str(),
+                            if u.offices.is_empty() {
+                                lang.pick("alle Ämter", "all offices").to_string()
+                            } else {
+                                u.offices.join(", ")
+                            },
+                            if u.disabled {
+                                lang.pick("\tgesperrt", "\tdisabled")
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                }
+                UserCommand::Disable { name, enable } => {
+                    db.set_disabled(&name, !enable)?;
+                    db.audit(
+                        &by,
+                        if enable {
+                            "user enable"
+                        } else {
+                            "user disable"
+                        },
+                        &name,
+                        "cli",
+                    )?;
+                    println!("{name}: {}", if enable { "enabled" } else { "disabled" });
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Template { kind } => {
             print!("{}", kind.template());
             Ok(ExitCode::SUCCESS)
@@ -672,4 +764,18 @@ fn summary(u: &ingest::Upload, lang: Lang) -> String {
         s.push_str(n.text(lang));
     }
     s
+}
+
+/// Reads a password: without echo from a terminal, else the first line of standard input.
+fn read_password(lang: Lang) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        eprint!("{}", lang.pick("Passwort: ", "Password: "));
+        rpassword::read_password()?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    Ok(password)
 }

@@ -4,36 +4,6 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
-
-fn compare(expected_file: &str, got: &[serde_json::Map<String, Value>]) {
-    let text = std::fs::read_to_string(fixture(expected_file)).expect("expected file");
-    let expected: Vec<serde_json::Map<String, Value>> = serde_json::from_str(&text).expect("json");
-    assert_eq!(got.len(), expected.len(), "number of (month, office) cells");
-    for e in &expected {
-        let g = row(
-            got,
-            &[
-                ("month", e["month"].as_str().unwrap()),
-                ("office", e["office"].as_str().unwrap()),
-            ],
-        );
-        for (k, v) in e {
-            match (v, &g[k]) {
-                (Value::Number(a), Value::Number(b)) => {
-                    let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-                    assert!(
-                        (a - b).abs() < 1e-9,
-                        "{} {} {k}: expected {a}, got {b}",
-                        e["month"],
-                        e["office"]
-                    );
-                }
-                (a, b) => assert_eq!(a, b, "{} {} {k}", e["month"], e["office"]),
-            }
-        }
-    }
-}
 
 #[test]
 fn clean_utf8_export_matches_independent_computation() {

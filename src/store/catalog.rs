@@ -208,6 +208,9 @@ impl Catalog {
         if batch.status == "published" {
             return Err(StoreError::AlreadyPublished(id));
         }
+        if batch.status == "rejected" {
+            return Err(StoreError::Rejected(id));
+        }
         let cells = self.batch_cells(id)?;
         let tx = self.conn.transaction()?;
         let at = now_text();

@@ -38,6 +38,10 @@ pub enum StoreError {
     #[error("Lieferung {0} ist schon veröffentlicht / batch {0} is already published")]
     AlreadyPublished(i64),
     #[error(
+        "Lieferung {0} wurde bei der Prüfung abgelehnt und kann nicht veröffentlicht werden; bitte neu hochladen / batch {0} was rejected in review and cannot be published; please upload again"
+    )]
+    Rejected(i64),
+    #[error(
         "Revision {revision} von {kind}/{office}/{month} gibt es nicht; siehe `kennzahl history` / there is no such revision; see `kennzahl history`"
     )]
     NoSuchRevision {
@@ -280,6 +284,11 @@ impl Store {
     pub fn original(&self, id: i64) -> Result<Vec<u8>, StoreError> {
         let b = self.catalog.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
         self.files.get(&b.original)
+    }
+
+    /// The (office, month, rows) cells a batch covers.
+    pub fn batch_cells(&self, id: i64) -> Result<Vec<(String, i32, i64)>, StoreError> {
+        self.catalog.batch_cells(id)
     }
 
     /// The published rows of a kind as a lazy frame (`None` when nothing is published):

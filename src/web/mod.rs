@@ -3,6 +3,7 @@
 //! version and served with ETags.
 
 pub mod format;
+pub mod staff;
 pub mod views;
 
 use crate::config::Settings;
@@ -29,6 +30,9 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; for
 /// What every handler shares.
 pub struct AppState {
     store: Mutex<Store>,
+    staff: Mutex<crate::staff::StaffDb>,
+    /// Refused uploads' problem lists, for paging (by a random token, for an hour).
+    refused: Mutex<HashMap<String, staff::RefusedUpload>>,
     templates: minijinja::Environment<'static>,
     cache: std::sync::RwLock<HashMap<String, Cached>>,
     version: Mutex<(CatalogStamp, i64)>,
@@ -244,6 +248,36 @@ fn templates() -> minijinja::Environment<'static> {
         ),
         ("easy.html", include_str!("templates/easy.html")),
         ("opendata.html", include_str!("templates/opendata.html")),
+        ("staff_base.html", include_str!("templates/staff_base.html")),
+        (
+            "staff_login.html",
+            include_str!("templates/staff_login.html"),
+        ),
+        (
+            "staff_message.html",
+            include_str!("templates/staff_message.html"),
+        ),
+        ("staff_home.html", include_str!("templates/staff_home.html")),
+        (
+            "staff_preview.html",
+            include_str!("templates/staff_preview.html"),
+        ),
+        (
+            "staff_refused.html",
+            include_str!("templates/staff_refused.html"),
+        ),
+        (
+            "staff_history.html",
+            include_str!("templates/staff_history.html"),
+        ),
+        (
+            "staff_password.html",
+            include_str!("templates/staff_password.html"),
+        ),
+        (
+            "staff_audit.html",
+            include_str!("templates/staff_audit.html"),
+        ),
     ] {
         env.add_template(name, src)
             .expect("templates are checked by the tests");
@@ -251,10 +285,21 @@ fn templates() -> minijinja::Environment<'static> {
     env
 }
 
+/// Why the web layer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Dashboards(#[from] DashboardErrors),
+    #[error("{0}")]
+    Staff(#[from] crate::staff::StaffError),
+}
+
 /// Builds the router over a store. The dashboards folder of the settings (if any) is checked
 /// here, so that a mistake stops the start with file, line and column.
-pub fn router(store: Store, settings: Settings) -> Result<Router, DashboardErrors> {
+pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
     let root = store.root().to_path_buf();
+    let staff_db = crate::staff::StaffDb::open(&root)?;
+    let max_upload = settings.max_upload_bytes;
     let (dashboards, watch) = match &settings.dashboards {
         Some(dir) => (
             Dashboards::load_dir(dir)?,
@@ -268,6 +313,8 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, DashboardError
     };
     let state = Arc::new(AppState {
         store: Mutex::new(store),
+        staff: Mutex::new(staff_db),
+        refused: Mutex::new(HashMap::new()),
         templates: templates(),
         cache: std::sync::RwLock::new(HashMap::new()),
         version: Mutex::new((CatalogStamp::default(), -1)),
@@ -294,6 +341,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, DashboardError
         .route("/assets/style.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(staff::routes(max_upload))
         .fallback(|| async { WebError::NotFound })
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
@@ -1154,9 +1202,12 @@ pub async fn serve(store: Store, settings: Settings) -> anyhow::Result<()> {
         "Kennzahl läuft auf http://{}",
         axum::serve::Listener::local_addr(&listener)?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
 }
 

@@ -99,3 +99,35 @@ pub fn assert_suppressed(r: &serde_json::Map<String, serde_json::Value>, col: &s
         "{col} should be suppressed in {r:?}"
     );
 }
+
+/// Compares a KPI table (JSON rows) with an independent computation's expected JSON: every
+/// cell equal (numbers to 1e-9).
+pub fn compare(expected_file: &str, got: &[serde_json::Map<String, serde_json::Value>]) {
+    let text = std::fs::read_to_string(fixture(expected_file)).expect("expected file");
+    let expected: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&text).expect("json");
+    assert_eq!(got.len(), expected.len(), "number of (month, office) cells");
+    for e in &expected {
+        let g = row(
+            got,
+            &[
+                ("month", e["month"].as_str().unwrap()),
+                ("office", e["office"].as_str().unwrap()),
+            ],
+        );
+        for (k, v) in e {
+            match (v, &g[k]) {
+                (serde_json::Value::Number(a), serde_json::Value::Number(b)) => {
+                    let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                    assert!(
+                        (a - b).abs() < 1e-9,
+                        "{} {} {k}: expected {a}, got {b}",
+                        e["month"],
+                        e["office"]
+                    );
+                }
+                (a, b) => assert_eq!(a, b, "{} {} {k}", e["month"], e["office"]),
+            }
+        }
+    }
+}

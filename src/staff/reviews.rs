@@ -1,0 +1,134 @@
+//! Four eyes: an upload is submitted for review and published only when a publisher other
+//! than the uploader approves it (unless the settings allow self-approval), or rejected with
+//! a reason the uploader sees. Whether a batch is published is the store's business: a
+//! review is "approved" exactly when its batch is published.
+
+use super::{StaffDb, StaffError, now_text};
+use rusqlite::{OptionalExtension, params};
+
+/// A submitted upload as reviewers and uploaders see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Review {
+    pub batch_id: i64,
+    pub kind: String,
+    pub file_name: String,
+    pub rows: i64,
+    pub uploaded_by: String,
+    pub submitted_by: String,
+    pub submitted_at: String,
+    /// Why a published month is replaced ("" for new months).
+    pub reason: String,
+    /// `submitted`, `approved` or `rejected`.
+    pub state: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// The reviewer's reason for a rejection.
+    pub decision: Option<String>,
+    /// "Einwohnermeldeamt 2026-03, …": what the upload covers.
+    pub cells: String,
+}
+
+const REVIEW_SELECT: &str = "
+SELECT r.batch_id, b.kind, b.file_name, b.rows, b.uploaded_by, r.submitted_by, r.submitted_at,
+       r.reason,
+       CASE WHEN b.status = 'published' THEN 'approved' ELSE r.state END,
+       r.decided_by, r.decided_at, r.decision,
+       (SELECT group_concat(office || ' ' || substr(month, 1, 4) || '-' || substr(month, 5, 2), ', ')
+          FROM (SELECT office, month FROM batch_cells c WHERE c.batch_id = r.batch_id ORDER BY office, month))
+FROM reviews r JOIN batches b ON b.id = r.batch_id";
+
+fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
+    Ok(Review {
+        batch_id: r.get(0)?,
+        kind: r.get(1)?,
+        file_name: r.get(2)?,
+        rows: r.get(3)?,
+        uploaded_by: r.get(4)?,
+        submitted_by: r.get(5)?,
+        submitted_at: r.get(6)?,
+        reason: r.get(7)?,
+        state: r.get(8)?,
+        decided_by: r.get(9)?,
+        decided_at: r.get(10)?,
+        decision: r.get(11)?,
+        cells: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+    })
+}
+
+impl StaffDb {
+    /// Submits a stored batch for review.
+    pub fn submit(&self, batch_id: i64, by: &str, reason: &str) -> Result<(), StaffError> {
+        if let Some(r) = self.review(batch_id)? {
+            return Err(StaffError::Refused(format!(
+                "Lieferung {batch_id} ist schon eingereicht ({}) / batch {batch_id} was submitted already",
+                r.state
+            )));
+        }
+        self.conn.execute(
+            "INSERT INTO reviews (batch_id, submitted_by, submitted_at, reason, state) VALUES (?1, ?2, ?3, ?4, 'submitted')",
+            params![batch_id, by, now_text(), reason.trim()],
+        )?;
+        Ok(())
+    }
+
+    /// The review of a batch.
+    pub fn review(&self, batch_id: i64) -> Result<Option<Review>, StaffError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{REVIEW_SELECT} WHERE r.batch_id = ?1"),
+                [batch_id],
+                review_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Reviews, newest first; only those waiting when `waiting`.
+    pub fn reviews(&self, waiting: bool) -> Result<Vec<Review>, StaffError> {
+        let mut st = self.conn.prepare(&format!(
+            "{REVIEW_SELECT} ORDER BY r.submitted_at DESC, r.batch_id DESC"
+        ))?;
+        let rows = st.query_map([], review_from_row)?;
+        let all: Vec<Review> = rows.collect::<Result<_, _>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|r| !waiting || r.state == "submitted")
+            .collect())
+    }
+
+    /// Records who approved (after the store published the batch).
+    pub fn approved(&self, batch_id: i64, by: &str) -> Result<(), StaffError> {
+        self.conn.execute(
+            "UPDATE reviews SET state = 'approved', decided_by = ?2, decided_at = ?3 WHERE batch_id = ?1",
+            params![batch_id, by, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Rejects a submitted batch with a reason; the batch can never be published.
+    pub fn reject(&mut self, batch_id: i64, by: &str, reason: &str) -> Result<(), StaffError> {
+        if reason.trim().is_empty() {
+            return Err(StaffError::Refused(
+                "Bitte einen Grund angeben: die einreichende Person sieht ihn / please give a reason: the uploader sees it".into(),
+            ));
+        }
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE reviews SET state = 'rejected', decided_by = ?2, decided_at = ?3, decision = ?4
+             WHERE batch_id = ?1 AND state = 'submitted'
+               AND (SELECT status FROM batches WHERE id = ?1) = 'pending'",
+            params![batch_id, by, now_text(), reason.trim()],
+        )?;
+        if n == 0 {
+            return Err(StaffError::Refused(format!(
+                "Lieferung {batch_id} wartet nicht auf Freigabe / batch {batch_id} is not waiting for review"
+            )));
+        }
+        tx.execute(
+            "UPDATE batches SET status = 'rejected' WHERE id = ?1",
+            [batch_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,661 @@
+//! The staff area as its users and its attackers meet it (over the router, without a socket):
+//! accounts from the command line, login with a fresh session and CSRF tokens, the brake on
+//! guessing, upload with preview and problems, four eyes, and the public figures after
+//! approval equal to an independent computation. Bad files are refused and nothing is stored.
+
+mod common;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use kennzahl::config::Settings;
+use kennzahl::store::Store;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "ein sehr langes passwort";
+
+/// `kennzahl user add NAME --role ROLE [--office …]` with the password on standard input.
+fn add_user(d: &DataDir, name: &str, role: &str, offices: &[&str]) {
+    let mut args = vec![
+        "--data",
+        d.path().to_str().unwrap(),
+        "user",
+        "add",
+        name,
+        "--role",
+        role,
+    ];
+    for o in offices {
+        args.extend(["--office", o]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn app(d: &DataDir, settings: Settings) -> axum::Router {
+    kennzahl::web::router(Store::open(d.path()).unwrap(), settings).unwrap()
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> Resp {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 50 << 20)
+        .await
+        .unwrap();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn set_cookie(r: &Resp, name: &str) -> Option<String> {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string()
+}
+
+/// The value of the first hidden `csrf` field on a page.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 64].to_string()
+}
+
+/// A logged-in browser: its session cookie and the CSRF token of its pages.
+struct Browser {
+    session: String,
+    csrf: String,
+}
+
+async fn log_in(app: &axum::Router, name: &str, password: &str) -> Result<Browser, Resp> {
+    let form = send(
+        app,
+        Request::get("/staff/login").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let login_cookie = cookie_value(&set_cookie(&form, "kz_login").unwrap());
+    let token = csrf_of(&form.body);
+    let r = send(
+        app,
+        Request::post("/staff/login")
+            .header(header::COOKIE, format!("kz_login={login_cookie}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={token}&name={}&password={}",
+                urlencode(name),
+                urlencode(password)
+            )))
+            .unwrap(),
+    )
+    .await;
+    if r.status != StatusCode::SEE_OTHER {
+        return Err(r);
+    }
+    let session = cookie_value(&set_cookie(&r, "kz_session").unwrap());
+    let home = send(
+        app,
+        Request::get("/staff")
+            .header(header::COOKIE, format!("kz_session={session}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(home.status, StatusCode::OK);
+    Ok(Browser {
+        csrf: csrf_of(&home.body),
+        session,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    kennzahl::web::views::url_encode(s)
+}
+
+impl Browser {
+    async fn get(&self, app: &axum::Router, uri: &str) -> Resp {
+        send(
+            app,
+            Request::get(uri)
+                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, app: &axum::Router, uri: &str, form: &[(&str, &str)]) -> Resp {
+        let mut body = format!("csrf={}", self.csrf);
+        for (k, v) in form {
+            body.push_str(&format!("&{k}={}", urlencode(v)));
+        }
+        send(
+            app,
+            Request::post(uri)
+                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn upload(&self, app: &axum::Router, file_name: &str, bytes: &[u8], kind: &str) -> Resp {
+        let boundary = "----kennzahl-test-boundary";
+        let mut body = Vec::new();
+        for (k, v) in [("csrf", self.csrf.as_str()), ("kind", kind), ("office", "")] {
+            write!(
+                body,
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            )
+            .unwrap();
+        }
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .unwrap();
+        body.extend_from_slice(bytes);
+        write!(body, "\r\n--{boundary}--\r\n").unwrap();
+        send(
+            app,
+            Request::post("/staff/upload")
+                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+/// Batches in the catalogue and files kept: what "nothing stored" is checked against.
+fn stored(d: &DataDir) -> (i64, usize) {
+    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    let batches: i64 = conn
+        .query_row("SELECT COUNT(*) FROM batches", [], |r| r.get(0))
+        .unwrap();
+    let files = walk(&d.path().join("originals")) + walk(&d.path().join("batches"));
+    (batches, files)
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn every_staff_url_refuses_anonymous_requests() {
+    let d = DataDir::new();
+    let app = app(&d, Settings::default());
+    for uri in [
+        "/staff",
+        "/staff/history",
+        "/staff/audit",
+        "/staff/password",
+        "/staff/batches/1/original",
+        "/staff/uploads/abc",
+    ] {
+        let r = send(&app, Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(r.headers[header::LOCATION], "/staff/login", "{uri}");
+    }
+    for uri in [
+        "/staff/upload",
+        "/staff/batches/1/submit",
+        "/staff/batches/1/approve",
+        "/staff/batches/1/reject",
+        "/staff/rollback",
+        "/staff/notes",
+        "/staff/password",
+        "/staff/logout",
+    ] {
+        let r = send(
+            &app,
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("csrf=x"))
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            r.status == StatusCode::FORBIDDEN || r.status == StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            r.status
+        );
+    }
+    // A made-up session id is no session.
+    let r = send(
+        &app,
+        Request::get("/staff")
+            .header(header::COOKIE, format!("kz_session={}", "ab".repeat(32)))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn login_gives_a_fresh_secure_session_and_forms_need_its_csrf_token() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app = app(&d, Settings::default());
+
+    // A session id planted before login (fixation) is not the one after it.
+    let planted = "cd".repeat(32);
+    let form = send(
+        &app,
+        Request::get("/staff/login").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let login_cookie = cookie_value(&set_cookie(&form, "kz_login").unwrap());
+    let r = send(
+        &app,
+        Request::post("/staff/login")
+            .header(
+                header::COOKIE,
+                format!("kz_login={login_cookie}; kz_session={planted}"),
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&name=anna&password={}",
+                csrf_of(&form.body),
+                urlencode(PASSWORD)
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = set_cookie(&r, "kz_session").unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/staff")
+    );
+    assert_ne!(cookie_value(&set), planted);
+
+    // A login form posted from elsewhere (no matching token) is refused.
+    let r = send(
+        &app,
+        Request::post("/staff/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&name=anna&password={}",
+                "0".repeat(64),
+                urlencode(PASSWORD)
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Behind HTTPS the cookie is Secure.
+    let r = send(
+        &app,
+        Request::get("/staff/login")
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(set_cookie(&r, "kz_login").unwrap().contains("; Secure"));
+
+    let anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+    // Forms without the session's token, or with another one, are refused.
+    let note = [
+        ("office", "Bürgeramt"),
+        ("month", "2025-03"),
+        ("text", "Umzug"),
+    ];
+    let mut stranger = Browser {
+        session: anna.session.clone(),
+        csrf: "0".repeat(64),
+    };
+    assert_eq!(
+        stranger.post(&app, "/staff/notes", &note).await.status,
+        StatusCode::FORBIDDEN
+    );
+    stranger.csrf = String::new();
+    assert_eq!(
+        stranger.post(&app, "/staff/notes", &note).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        anna.post(&app, "/staff/notes", &note).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Logout ends the session.
+    assert_eq!(
+        anna.post(&app, "/staff/logout", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(anna.get(&app, "/staff").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn guessing_passwords_is_slowed_down() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app = app(&d, Settings::default());
+    for _ in 0..5 {
+        let r = log_in(&app, "anna", "falsches passwort!")
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("Name oder Passwort stimmen nicht"));
+    }
+    // Now even the right password waits.
+    let r = log_in(&app, "anna", PASSWORD).await.err().unwrap();
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Zu viele Fehlversuche"), "{}", r.body);
+    // Other people are not locked out by it.
+    add_user(&d, "bert", "editor", &[]);
+    assert!(log_in(&app, "bert", PASSWORD).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_editor_cannot_touch_another_office() {
+    let d = DataDir::new();
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    let app = app(&d, Settings::default());
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    // The file has rows of the Straßenverkehrsamt too.
+    let bytes = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let r = emil.upload(&app, "maerz.csv", &bytes, "visits").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("für das Sie nicht hochladen dürfen"),
+        "{}",
+        r.body
+    );
+    assert_eq!(stored(&d), (0, 0), "nothing stored");
+    let r = emil
+        .post(
+            &app,
+            "/staff/notes",
+            &[
+                ("office", "Straßenverkehrsamt"),
+                ("month", "2025-03"),
+                ("text", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        emil.get(&app, "/staff/audit").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn bad_files_are_refused_with_a_clear_message_and_nothing_is_stored() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let settings = Settings {
+        max_upload_bytes: 200_000,
+        ..Settings::default()
+    };
+    let app = app(&d, settings);
+    let anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("../../etc/passwd.csv", good.clone(), "ohne Pfadangaben"),
+        ("..\\maerz.csv", good.clone(), "ohne Pfadangaben"),
+        (
+            "bericht.pdf",
+            b"%PDF-1.7 ...".to_vec(),
+            "keine CSV- oder XLSX-Datei",
+        ),
+        (
+            "programm.csv",
+            vec![0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00],
+            "keine Text- oder Excel-Datei",
+        ),
+        ("gross.csv", vec![b'a'; 300_000], "größer als erlaubt"),
+        (
+            "bombe.xlsx",
+            zip_bomb(),
+            "Excel-Datei ist beschädigt oder gepackt zu groß",
+        ),
+        ("leer.csv", Vec::new(), "Die Datei ist leer"),
+    ];
+    for (name, bytes, says) in cases {
+        let r = anna.upload(&app, name, &bytes, "auto").await;
+        assert!(r.status.is_client_error(), "{name}: {}", r.status);
+        assert!(r.body.contains(says), "{name}: {}", r.body);
+        assert_eq!(stored(&d), (0, 0), "{name}: nothing stored");
+    }
+}
+
+/// An XLSX whose one sheet unpacks to far more than it weighs.
+fn zip_bomb() -> Vec<u8> {
+    use std::io::Cursor;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(b"<?xml version=\"1.0\"?><Types/>").unwrap();
+    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..100 {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn upload_preview_four_eyes_and_the_public_figures() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+    let anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+
+    // A file with mistakes: every problem with line and column, nothing stored.
+    let bad = std::fs::read(fixture("malformed/many_problems.csv")).unwrap();
+    let r = anna.upload(&app, "maerz.csv", &bad, "visits").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("wurde nicht übernommen"));
+    assert!(r.body.contains("Zeile "), "{}", r.body);
+    assert!(r.body.contains("Spalte „"), "{}", r.body);
+    assert_eq!(stored(&d), (0, 0));
+
+    // The corrected file: a preview with the KPIs it will produce, not yet published.
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let r = anna.upload(&app, "maerz.csv", &good, "auto").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("noch nicht veröffentlicht"));
+    assert!(r.body.contains("Einwohnermeldeamt"));
+    assert!(r.body.contains("Wartezeit (Median)"));
+    let batch: i64 = {
+        let at = r.body.find("/staff/batches/").unwrap() + 15;
+        r.body[at..].split('/').next().unwrap().parse().unwrap()
+    };
+    let api = "/api/v1/kpi/visits?by=month,office";
+    let before = send(&app, Request::get(api).body(Body::empty()).unwrap()).await;
+    assert_eq!(before.body, "[]", "nothing public before approval");
+
+    let r = anna
+        .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The uploader cannot approve their own upload …
+    let anna_approves = anna
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(anna_approves.status, StatusCode::FORBIDDEN);
+    // … a publisher can.
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    let home = paul.get(&app, "/staff").await;
+    assert!(home.body.contains(&format!("Lieferung {batch}: maerz.csv")));
+    let r = paul
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The public API now gives exactly the independent computation's figures.
+    let after = send(&app, Request::get(api).body(Body::empty()).unwrap()).await;
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&after.body).unwrap();
+    compare("independent/expected_visits_clean.json", &rows);
+
+    // Anna sees the approval; the history has the revision with the original to download.
+    let home = anna.get(&app, "/staff").await;
+    assert!(home.body.contains("freigegeben von paul"), "{}", home.body);
+    let hist = anna
+        .get(
+            &app,
+            "/staff/history?kind=visits&office=Einwohnermeldeamt&month=2025-01",
+        )
+        .await;
+    assert!(hist.body.contains("maerz.csv"));
+    let original = anna
+        .get(&app, &format!("/staff/batches/{batch}/original"))
+        .await;
+    assert_eq!(original.status, StatusCode::OK);
+    assert_eq!(original.body.as_bytes(), &good[..]);
+
+    // A second upload of the same months needs a reason, and a rejection reaches the uploader.
+    let r = anna.upload(&app, "maerz2.csv", &good, "visits").await;
+    assert!(r.body.contains("ersetzt schon veröffentlichte Monate"));
+    let at = r.body.find("/staff/batches/").unwrap() + 15;
+    let second: i64 = r.body[at..].split('/').next().unwrap().parse().unwrap();
+    let no_reason = anna
+        .post(&app, &format!("/staff/batches/{second}/submit"), &[])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = anna
+        .post(
+            &app,
+            &format!("/staff/batches/{second}/submit"),
+            &[("reason", "Export war unvollständig")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = paul
+        .post(
+            &app,
+            &format!("/staff/batches/{second}/reject"),
+            &[("reason", "Das ist dieselbe Datei")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let home = anna.get(&app, "/staff").await;
+    assert!(
+        home.body
+            .contains("abgelehnt von paul: „Das ist dieselbe Datei“"),
+        "{}",
+        home.body
+    );
+    let again = paul
+        .post(&app, &format!("/staff/batches/{second}/approve"), &[])
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::CONFLICT,
+        "a rejected batch stays unpublished"
+    );
+
+    // Every step is in the audit log, which only admins read.
+    add_user(&d, "ada", "admin", &[]);
+    let ada = log_in(&app, "ada", PASSWORD).await.ok().unwrap();
+    let log = ada.get(&app, "/staff/audit").await;
+    for action in [
+        "login",
+        "upload",
+        "submit",
+        "approve",
+        "reject",
+        "download original",
+    ] {
+        assert!(log.body.contains(&format!("<td>{action}</td>")), "{action}");
+    }
+}
+
+#[tokio::test]
+async fn small_towns_may_allow_self_approval() {
+    let d = DataDir::new();
+    add_user(&d, "paula", "publisher", &[]);
+    let app = app(
+        &d,
+        Settings {
+            allow_self_approval: true,
+            ..Settings::default()
+        },
+    );
+    let paula = log_in(&app, "paula", PASSWORD).await.ok().unwrap();
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let r = paula.upload(&app, "maerz.csv", &good, "visits").await;
+    let at = r.body.find("/staff/batches/").unwrap() + 15;
+    let batch: i64 = r.body[at..].split('/').next().unwrap().parse().unwrap();
+    paula
+        .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+        .await;
+    let r = paula
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[test]
+fn user_commands_list_change_and_disable_accounts() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &["Bürgeramt", "Bauamt"]);
+    let list = d.ok(&["user", "list"]);
+    assert!(list.contains("anna\teditor\tBürgeramt, Bauamt"), "{list}");
+    let out = d.run(&["user", "add", "kurt", "--role", "chef"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("editor, publisher, admin"));
+    d.ok(&["user", "disable", "anna"]);
+    assert!(d.ok(&["user", "list"]).contains("gesperrt"));
+    // Passwords are never stored as given.
+    let db = std::fs::read(d.path().join("catalog.sqlite")).unwrap();
+    assert!(!db.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
+}
