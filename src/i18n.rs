@@ -69,6 +69,10 @@ pub fn english(de: &str) -> Option<&'static str> {
         "Katalog nach DCAT-AP.de (für GovData)" => "Catalogue in DCAT-AP.de (for GovData)",
         "Kennzahlen der Verwaltung" => "Public service figures",
         "Kennzahlen" => "Figures",
+        "Korrigierte Monate" => "Corrected months",
+        "Revision" => "revision",
+        "vom" => "of",
+        "Grund" => "Reason",
         "Leichte Sprache" => "Plain language",
         "Lizenz Datenlizenz Deutschland – Namensnennung – Version 2.0 (dl-de/by-2-0)." => {
             "licence: Data licence Germany – attribution – version 2.0 (dl-de/by-2-0)."

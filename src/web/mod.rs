@@ -643,11 +643,27 @@ async fn office_page(
         let options = views::filter_options(store, &office, &shown, lang)?;
         let with = |f: crate::dashboards::Filter| page.filters.contains(&f);
         let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long_in(*m, lang), t.clone())).collect();
+        // Published months that were replaced: the public sees each revision and its reason.
+        let mut corrections = Vec::new();
+        for kind in &kinds {
+            for r in store.history(*kind, Some(&office), None).map_err(|e| WebError::Internal(e.to_string()))? {
+                if r.revision > 1 {
+                    corrections.push(minijinja::context! {
+                        month => format::month_long_in(r.month, lang),
+                        kind => kind_title(*kind, lang),
+                        revision => r.revision,
+                        date => r.published_at.get(..10).unwrap_or("").to_string(),
+                        reason => r.reason,
+                    });
+                }
+            }
+        }
         render(st, "office.html", &links, minijinja::context! {
             office => office.clone(),
             slug => slug,
             sections => sections,
             notes => notes_view,
+            corrections => corrections,
             title => office,
             fq => fq,
             filtered => !filter.is_empty(),

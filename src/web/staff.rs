@@ -1160,6 +1160,7 @@ async fn history(
     {
         Ok(r) => r
             .into_iter()
+            .rev()
             .filter(|r| session.user.may_edit(&r.office))
             .map(|r| {
                 let batch = store(&state)
