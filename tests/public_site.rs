@@ -472,3 +472,37 @@ async fn pages_are_compressed_once_and_served_gzip_to_who_asks() {
         .unwrap();
     assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+#[tokio::test]
+async fn a_note_or_target_set_after_a_page_was_cached_shows_at_once() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let app = site(&d);
+    let (_, _, before) = get(&app, "/dashboards/einwohnermeldeamt").await;
+    assert!(!before.contains("Stromausfall"));
+    Store::open(d.path())
+        .unwrap()
+        .add_note("Einwohnermeldeamt", 202502, "Stromausfall am 12.", "test")
+        .unwrap();
+    let (_, _, after) = get(&app, "/dashboards/einwohnermeldeamt").await;
+    assert!(after.contains("Stromausfall am 12."));
+    d.ok(&[
+        "target",
+        "--kind",
+        "visits",
+        "--office",
+        "Einwohnermeldeamt",
+        "--kpi",
+        "wait_median_min",
+        "--value",
+        "17",
+    ]);
+    let (_, _, with_target) = get(&app, "/dashboards/einwohnermeldeamt").await;
+    assert!(with_target.contains("Ziel 17"), "the target line");
+}

@@ -55,6 +55,19 @@ CREATE TABLE IF NOT EXISTS notes (
     author TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+-- Bumped by every change the public sees (revisions, notes, targets): the pages' cache key.
+CREATE TABLE IF NOT EXISTS data_generation (n INTEGER NOT NULL);
+INSERT INTO data_generation (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM data_generation);
+CREATE TRIGGER IF NOT EXISTS generation_revisions AFTER INSERT ON revisions
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_notes_insert AFTER INSERT ON notes
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_notes_delete AFTER DELETE ON notes
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_targets_insert AFTER INSERT ON targets
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_targets_update AFTER UPDATE ON targets
+    BEGIN UPDATE data_generation SET n = n + 1; END;
 CREATE VIEW IF NOT EXISTS current_revisions AS
     SELECT r.* FROM revisions r
     WHERE r.revision = (SELECT MAX(revision) FROM revisions x
@@ -362,9 +375,7 @@ impl Catalog {
     pub fn data_version(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM revisions", [], |r| {
-                r.get(0)
-            })?)
+            .query_row("SELECT n FROM data_generation", [], |r| r.get(0))?)
     }
 
     /// Sets (or replaces) a target.
