@@ -35,6 +35,7 @@ impl FromStr for Lang {
 /// `None` when there is none, and the German text stays. A test keeps this list complete.
 pub fn english(de: &str) -> Option<&'static str> {
     Some(match de {
+        "Aktuelle Mitteilung" => "Current notice",
         "Anzeigen" => "Show",
         "Auswahl aufheben" => "Clear selection",
         "Auswahl eingrenzen: Zeitraum, Standort, Dienstleistung" => {

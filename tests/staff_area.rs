@@ -659,3 +659,76 @@ fn user_commands_list_change_and_disable_accounts() {
     let db = std::fs::read(d.path().join("catalog.sqlite")).unwrap();
     assert!(!db.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_current_notice_shows_until_its_end() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    let app = app(&d, Settings::default());
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    let public = || async {
+        send(
+            &app,
+            Request::get("/dashboards/einwohnermeldeamt")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .body
+    };
+    assert!(!public().await.contains("Wartemarken"));
+    let soon = (chrono::Local::now() + chrono::Duration::seconds(3))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let text = "Heute keine Wartemarken mehr ab 11 Uhr";
+    let r = emil
+        .post(
+            &app,
+            "/staff/notices",
+            &[
+                ("office", "Einwohnermeldeamt"),
+                ("text", text),
+                ("until", &soon),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = public().await;
+    assert!(page.contains(text), "shown at once");
+    assert!(page.contains("Aktuelle Mitteilung"));
+    // Not for another office, and not in the past.
+    let r = emil
+        .post(
+            &app,
+            "/staff/notices",
+            &[
+                ("office", "Straßenverkehrsamt"),
+                ("text", "x"),
+                ("until", &soon),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = emil
+        .post(
+            &app,
+            "/staff/notices",
+            &[
+                ("office", "Einwohnermeldeamt"),
+                ("text", "x"),
+                ("until", "2020-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // After its end the cached page no longer shows it.
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    assert!(!public().await.contains(text), "gone after its end");
+}

@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS notes (
     author TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY,
+    office TEXT NOT NULL,
+    text TEXT NOT NULL,
+    until TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 -- Bumped by every change the public sees (revisions, notes, targets): the pages' cache key.
 CREATE TABLE IF NOT EXISTS data_generation (n INTEGER NOT NULL);
 INSERT INTO data_generation (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM data_generation);
@@ -63,6 +71,10 @@ CREATE TRIGGER IF NOT EXISTS generation_revisions AFTER INSERT ON revisions
 CREATE TRIGGER IF NOT EXISTS generation_notes_insert AFTER INSERT ON notes
     BEGIN UPDATE data_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS generation_notes_delete AFTER DELETE ON notes
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_notices_insert AFTER INSERT ON notices
+    BEGIN UPDATE data_generation SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS generation_notices_update AFTER UPDATE ON notices
     BEGIN UPDATE data_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS generation_targets_insert AFTER INSERT ON targets
     BEGIN UPDATE data_generation SET n = n + 1; END;
@@ -415,6 +427,45 @@ impl Catalog {
             params![office, month, text, author, now_text()],
         )?;
         Ok(())
+    }
+
+    /// Publishes a current notice of an office until a time (`YYYY-MM-DDTHH:MM`, local).
+    pub fn add_notice(
+        &self,
+        office: &str,
+        text: &str,
+        until: &str,
+        author: &str,
+    ) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO notices (office, text, until, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![office, text, until, author, now_text()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Ends a notice now.
+    pub fn end_notice(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE notices SET until = ?2 WHERE id = ?1 AND until > ?2",
+            params![id, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Notices still running at `now` (`YYYY-MM-DDTHH:MM:SS`): (id, office, text, until).
+    pub fn current_notices(
+        &self,
+        office: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, office, text, until FROM notices WHERE until > ?2 AND (?1 IS NULL OR office = ?1) ORDER BY until, id",
+        )?;
+        let rows = stmt.query_map(params![office, now], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Notes of an office (or all), oldest first: (office, month, text).

@@ -333,6 +333,36 @@ impl Store {
         Ok(Some(concat(frames, UnionArgs::default())?))
     }
 
+    /// Publishes a current notice of an office until a local time (`YYYY-MM-DDTHH:MM`).
+    pub fn add_notice(
+        &self,
+        office: &str,
+        text: &str,
+        until: &str,
+        author: &str,
+    ) -> Result<i64, StoreError> {
+        self.catalog.add_notice(office, text, until, author)
+    }
+
+    /// Ends a notice now.
+    pub fn end_notice(&self, id: i64) -> Result<(), StoreError> {
+        self.catalog.end_notice(id)
+    }
+
+    /// Notices running now: (id, office, text, until).
+    pub fn current_notices(
+        &self,
+        office: Option<&str>,
+    ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+        self.catalog.current_notices(office, &now)
+    }
+
+    /// When the next running notice ends (local `YYYY-MM-DDTHH:MM…`), for caches.
+    pub fn next_notice_end(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.current_notices(None)?.into_iter().map(|n| n.3).min())
+    }
+
     /// The version of the published data, for caches.
     pub fn data_version(&self) -> Result<i64, StoreError> {
         self.catalog.data_version()

@@ -107,6 +107,30 @@ pub fn month_long_in(key: i32, lang: Lang) -> String {
     format!("{name} {}", key / 100)
 }
 
+/// "bis 25.11.2026, 15:30 Uhr" / "until 25 November 2026, 15:30" for `2026-11-25T15:30…`.
+pub fn until_text(until: &str, lang: Lang) -> String {
+    let (date, time) = until.split_once('T').unwrap_or((until, ""));
+    let mut d = date.split('-');
+    let (y, m, day) = (
+        d.next().unwrap_or(""),
+        d.next().unwrap_or(""),
+        d.next().unwrap_or(""),
+    );
+    let hm = time.get(..5).unwrap_or(time);
+    match lang {
+        Lang::De => format!("bis {day}.{m}.{y}, {hm} Uhr"),
+        Lang::En => {
+            let month = m
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| MONTHS_EN.get(i.wrapping_sub(1)))
+                .copied()
+                .unwrap_or(m);
+            format!("until {} {month} {y}, {hm}", day.trim_start_matches('0'))
+        }
+    }
+}
+
 /// "03/26" for 202603: short axis labels.
 pub fn month_short(key: i32) -> String {
     format!("{:02}/{:02}", key % 100, (key / 100) % 100)

@@ -35,7 +35,7 @@ pub struct AppState {
     refused: Mutex<HashMap<String, staff::RefusedUpload>>,
     templates: minijinja::Environment<'static>,
     cache: std::sync::RwLock<HashMap<String, Cached>>,
-    version: Mutex<(CatalogStamp, i64)>,
+    version: Mutex<KnownVersion>,
     dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
     dashboards_watch: Option<Mutex<DashboardsWatch>>,
     catalog_files: [std::path::PathBuf; 2],
@@ -85,9 +85,22 @@ fn file_stamp(p: &std::path::Path) -> (u64, i128) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct CatalogStamp([(u64, i128); 2]);
 
+/// What the pages were last rendered from.
+#[derive(Default)]
+struct KnownVersion {
+    stamp: CatalogStamp,
+    /// The catalogue's data generation; `None` before the first look.
+    data: Option<i64>,
+    /// When the next running notice ends (local time text), if one runs.
+    notice_end: Option<String>,
+    /// Counts notices that ran out: a page showing one is stale afterwards.
+    epoch: u64,
+}
+
 impl AppState {
-    /// The data version, asking SQLite only when the catalogue files changed.
-    fn data_version(&self) -> Result<i64, WebError> {
+    /// The data version and the notice epoch, asking SQLite only when the catalogue files
+    /// changed or a notice ran out.
+    fn data_version(&self) -> Result<(i64, u64), WebError> {
         let mut stamp = CatalogStamp::default();
         for (i, p) in self.catalog_files.iter().enumerate() {
             stamp.0[i] = file_stamp(p);
@@ -96,17 +109,28 @@ impl AppState {
             .version
             .lock()
             .map_err(|_| WebError::Internal("version lock poisoned".into()))?;
-        if known.0 != stamp || known.1 < 0 {
+        let ran_out = known.notice_end.as_ref().is_some_and(|end| {
+            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() >= *end
+        });
+        if known.stamp != stamp || known.data.is_none() || ran_out {
             let store = self
                 .store
                 .lock()
                 .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-            let v = store
-                .data_version()
+            known.data = Some(
+                store
+                    .data_version()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+            );
+            known.notice_end = store
+                .next_notice_end()
                 .map_err(|e| WebError::Internal(e.to_string()))?;
-            *known = (stamp, v);
+            known.stamp = stamp;
+            if ran_out {
+                known.epoch += 1;
+            }
         }
-        Ok(known.1)
+        Ok((known.data.unwrap_or(0), known.epoch))
     }
 
     /// The dashboards and their generation, re-read when a file in the folder changed. A
@@ -144,8 +168,8 @@ impl AppState {
 /// A rendered response for one data version.
 #[derive(Clone)]
 struct Cached {
-    /// (data version, dashboards generation).
-    version: (i64, u64),
+    /// (data version, notice epoch, dashboards generation).
+    version: (i64, u64, u64),
     etag: String,
     content_type: &'static str,
     body: axum::body::Bytes,
@@ -317,7 +341,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         refused: Mutex::new(HashMap::new()),
         templates: templates(),
         cache: std::sync::RwLock::new(HashMap::new()),
-        version: Mutex::new((CatalogStamp::default(), -1)),
+        version: Mutex::new(KnownVersion::default()),
         dashboards: std::sync::RwLock::new((Arc::new(dashboards), 0)),
         dashboards_watch: watch,
         catalog_files: [root.join("catalog.sqlite"), root.join("catalog.sqlite-wal")],
@@ -413,7 +437,8 @@ async fn cached(
     state.requests.fetch_add(1, Ordering::Relaxed);
     // Fast path: the catalogue files are unchanged and the page is cached.
     let (dashboards, generation) = state.dashboards();
-    let version = (state.data_version()?, generation);
+    let (data, epoch) = state.data_version()?;
+    let version = (data, epoch, generation);
     let fresh = state
         .cache
         .read()
@@ -431,6 +456,7 @@ async fn cached(
                 store
                     .data_version()
                     .map_err(|e| WebError::Internal(e.to_string()))?,
+                epoch,
                 generation,
             );
             // Renders wait for the store one at a time: whoever waited behind the render of
@@ -449,7 +475,7 @@ async fn cached(
             let hash = xxhash_rust::xxh3::xxh3_64(&body);
             let c = Cached {
                 version,
-                etag: format!("\"v{}-{}-{hash:016x}\"", version.0, version.1),
+                etag: format!("\"v{}-{}-{}-{hash:016x}\"", version.0, version.1, version.2),
                 content_type,
                 gzip: gzip(content_type, &body),
                 body: body.into(),
@@ -643,6 +669,12 @@ async fn office_page(
         let options = views::filter_options(store, &office, &shown, lang)?;
         let with = |f: crate::dashboards::Filter| page.filters.contains(&f);
         let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long_in(*m, lang), t.clone())).collect();
+        let notices: Vec<minijinja::Value> = store
+            .current_notices(Some(&office))
+            .map_err(|e| WebError::Internal(e.to_string()))?
+            .into_iter()
+            .map(|(_, _, text, until)| minijinja::context! { text => text, until => format::until_text(&until, lang) })
+            .collect();
         // Published months that were replaced: the public sees each revision and its reason.
         let mut corrections = Vec::new();
         for kind in &kinds {
@@ -664,6 +696,7 @@ async fn office_page(
             sections => sections,
             notes => notes_view,
             corrections => corrections,
+            notices => notices,
             title => office,
             fq => fq,
             filtered => !filter.is_empty(),

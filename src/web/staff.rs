@@ -49,6 +49,8 @@ pub fn routes(max_upload: u64) -> Router<Arc<AppState>> {
         .route("/staff/history", get(history))
         .route("/staff/rollback", post(rollback))
         .route("/staff/notes", post(add_note))
+        .route("/staff/notices", post(add_notice))
+        .route("/staff/notices/{id}/end", post(end_notice))
         .route("/staff/password", get(password_form).post(change_password))
         .route("/staff/audit", get(audit_log))
 }
@@ -413,12 +415,21 @@ async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respons
         Ok(Err(e)) => return e.into_response(),
         Err(e) => return internal(e).into_response(),
     };
+    let notices: Vec<minijinja::Value> = match store(&state).and_then(|s| s.current_notices(None).map_err(internal)) {
+        Ok(n) => n
+            .into_iter()
+            .filter(|n| session.user.may_edit(&n.1))
+            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => super::format::until_text(&until, Lang::De) })
+            .collect(),
+        Err(e) => return e.into_response(),
+    };
     page(
         &state,
         "staff_home.html",
         Some(&session),
         minijinja::context! {
             title => "Arbeitsbereich",
+            notices => notices,
             kinds => kinds(),
             offices => offices,
             mine => minijinja::Value::from(minijinja::value::Serde(&mine)),
@@ -1347,6 +1358,134 @@ async fn add_note(
             }
             Redirect::to("/staff").into_response()
         }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn add_notice(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let office = form
+        .get("office")
+        .map(|o| o.trim().to_string())
+        .unwrap_or_default();
+    let text = form
+        .get("text")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let until = form
+        .get("until")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if office.is_empty() || !session.user.may_edit(&office) {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Für dieses Amt sind Sie nicht zuständig.",
+        );
+    }
+    if text.is_empty() || text.chars().count() > 300 {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Die Mitteilung muss 1 bis 300 Zeichen lang sein.",
+        );
+    }
+    // `datetime-local` sends 2026-11-25T15:30; seconds are kept if given.
+    let Ok(end) = chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M:%S"))
+    else {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Bitte das Ende als Datum und Uhrzeit angeben, z. B. 2026-11-25T15:30.",
+        );
+    };
+    if end <= chrono::Local::now().naive_local() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Das Ende liegt in der Vergangenheit.",
+        );
+    }
+    let until = end.format("%Y-%m-%dT%H:%M:%S").to_string();
+    match store(&state).and_then(|s| {
+        s.add_notice(&office, &text, &until, &session.user.name)
+            .map_err(internal)
+    }) {
+        Ok(id) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "notice",
+                    &format!("{id}: {office} until {until}: {text}"),
+                    &remote,
+                );
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn end_notice(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return refused(StatusCode::NOT_FOUND, "Diese Mitteilung gibt es nicht");
+    };
+    let found = store(&state).and_then(|s| {
+        let n = s
+            .current_notices(None)
+            .map_err(internal)?
+            .into_iter()
+            .find(|n| n.0 == id);
+        match n {
+            Some(n) if session.user.may_edit(&n.1) => {
+                s.end_notice(id).map(|_| true).map_err(internal)
+            }
+            _ => Ok(false),
+        }
+    });
+    match found {
+        Ok(true) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(&session.user.name, "notice end", &id.to_string(), &remote);
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Ok(false) => message(
+            &state,
+            Some(&session),
+            StatusCode::NOT_FOUND,
+            "Nicht gefunden",
+            "Diese Mitteilung läuft nicht mehr oder betrifft ein anderes Amt.",
+        ),
         Err(e) => e.into_response(),
     }
 }
