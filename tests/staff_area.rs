@@ -732,3 +732,109 @@ async fn a_current_notice_shows_until_its_end() {
     tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
     assert!(!public().await.contains(text), "gone after its end");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_and_targets() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    add_user(&d, "ada", "admin", &[]);
+    add_user(&d, "emil", "editor", &[]);
+    let app = app(&d, Settings::default());
+    let ada = log_in(&app, "ada", PASSWORD).await.ok().unwrap();
+    let page = ada.get(&app, "/staff/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<option>Einwohnermeldeamt</option>"));
+
+    // A new editor for two offices (a multi-select sends one pair per office).
+    let body = format!(
+        "csrf={}&name=bea&role=editor&offices=Einwohnermeldeamt&offices={}&password={}",
+        ada.csrf,
+        urlencode("Straßenverkehrsamt"),
+        urlencode(PASSWORD)
+    );
+    let r = send(
+        &app,
+        Request::post("/staff/admin/users")
+            .header(header::COOKIE, format!("kz_session={}", ada.session))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        d.ok(&["user", "list"])
+            .contains("bea\teditor\tEinwohnermeldeamt, Straßenverkehrsamt")
+    );
+    assert!(log_in(&app, "bea", PASSWORD).await.is_ok());
+    let r = ada
+        .post(
+            &app,
+            "/staff/admin/users",
+            &[("name", "kurz"), ("role", "editor"), ("password", "kurz")],
+        )
+        .await;
+    assert!(r.body.contains("zu kurz"), "{}", r.body);
+
+    // Disabling ends bea's access.
+    let r = ada
+        .post(&app, "/staff/admin/users/bea", &[("action", "disable")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(log_in(&app, "bea", PASSWORD).await.is_err());
+
+    // A target set here is the public target line.
+    let r = ada
+        .post(
+            &app,
+            "/staff/admin/targets",
+            &[
+                ("office", "Einwohnermeldeamt"),
+                ("kpi", "visits:wait_median_min"),
+                ("value", "12,5"),
+                ("direction", "lower"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let public = send(
+        &app,
+        Request::get("/dashboards/einwohnermeldeamt")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        public.body.contains("Ziel 13"),
+        "target line labelled with the rounded target"
+    );
+    let r = ada
+        .post(
+            &app,
+            "/staff/admin/targets",
+            &[
+                ("office", "Einwohnermeldeamt"),
+                ("kpi", "visits:no_such"),
+                ("value", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Editors do not get there.
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    assert_eq!(
+        emil.get(&app, "/staff/admin").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = emil
+        .post(&app, "/staff/admin/users/ada", &[("action", "disable")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

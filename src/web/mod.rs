@@ -302,6 +302,10 @@ fn templates() -> minijinja::Environment<'static> {
             "staff_audit.html",
             include_str!("templates/staff_audit.html"),
         ),
+        (
+            "staff_admin.html",
+            include_str!("templates/staff_admin.html"),
+        ),
     ] {
         env.add_template(name, src)
             .expect("templates are checked by the tests");

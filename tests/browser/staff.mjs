@@ -120,6 +120,17 @@ for (const action of ['upload', 'submit', 'approve']) {
 }
 await axe(ada, 'audit');
 
+// 7. The admin sets a target in the browser; the public chart draws it.
+await ada.goto(base + '/staff/admin');
+await axe(ada, 'admin');
+await ada.selectOption('#t-office', 'Einwohnermeldeamt');
+await ada.selectOption('#t-kpi', 'visits:wait_median_min');
+await ada.fill('#t-value', '17');
+await Promise.all([ada.waitForNavigation(), ada.click('form[action="/staff/admin/targets"] button[type=submit]')]);
+if (!(await ada.textContent('main')).includes('wait_median_min')) fail('target not listed after saving');
+await office.goto(base + '/dashboards/einwohnermeldeamt');
+if (!(await office.content()).includes('Ziel 17')) fail('public chart lacks the new target line');
+
 await browser.close();
 console.log(`staff journey: ${checked.size} pages checked with axe; ${failures.length} failures`);
 process.exit(failures.length ? 1 : 0);
