@@ -838,3 +838,220 @@ async fn admins_manage_users_and_targets() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The token of the mapping form on a page (`/staff/mapping/{token}`).
+fn mapping_token(html: &str) -> String {
+    let at = html.find("/staff/mapping/").expect("a mapping form") + 15;
+    html[at..].split(['"', '?']).next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_export_layout_is_mapped_once_and_remembered() {
+    let d = DataDir::new();
+    add_user(&d, "erika", "editor", &[]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+    let erika = log_in(&app, "erika", PASSWORD).await.ok().unwrap();
+    // A Windows-1252 export with a title block, its own header names and personal data.
+    let messy = std::fs::read(fixture("independent/visits_messy.csv")).unwrap();
+
+    let r = erika.upload(&app, "termine.csv", &messy, "visits").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Spalten zuordnen"), "{}", r.body);
+    for header in ["Dienststelle XY", "Zeit Ziehung", "Terminkunde", "Telefon"] {
+        assert!(r.body.contains(header), "the form lists {header}");
+    }
+    assert!(
+        r.body.contains("Kopfzeile in Zeile 4"),
+        "the header row is found under the title"
+    );
+    assert!(r.body.contains("personenbezogen"));
+    assert!(
+        !r.body.contains("Yilmaz"),
+        "personal values are not shown back"
+    );
+    assert!(
+        r.body
+            .contains(r#"<option value="drop" selected>nicht übernehmen</option>"#),
+        "personal columns start as dropped"
+    );
+    let token = mapping_token(&r.body);
+    let path = format!("/staff/mapping/{token}");
+    assert_eq!(
+        stored(&d),
+        (0, 0),
+        "nothing is stored while the columns are mapped"
+    );
+
+    // Another user cannot pick up the upload.
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    assert_eq!(paul.get(&app, &path).await.status, StatusCode::NOT_FOUND);
+
+    // Every mistake in the mapping at once; the choices are kept.
+    let wrong = erika
+        .post(
+            &app,
+            &path,
+            &[
+                ("kind", "visits"),
+                ("office", ""),
+                ("c0", "office"),
+                ("c1", "location"),
+                ("c2", "service"),
+                ("c3", "date"),
+                ("c4", ""),
+                ("c5", "date"),
+                ("c6", "finished"),
+                ("c7", "appointment"),
+                ("c8", "drop"),
+                ("c9", "drop"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .body
+            .contains("Spalte 5 „Zeit Ziehung“: bitte eine Spalte wählen"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("Spalte 6 „Zeit Aufruf“: „date“ ist schon „Tag“ zugeordnet"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("Es fehlt eine Zuordnung für „arrived_at“"),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.body.contains(r#"<option value="finished" selected>"#),
+        "choices are kept"
+    );
+    assert_eq!(stored(&d), (0, 0));
+
+    // The right mapping: a preview like any upload, with the export's totals row dropped.
+    let mapping = [
+        ("kind", "visits"),
+        ("office", ""),
+        ("c0", "office"),
+        ("c1", "location"),
+        ("c2", "service"),
+        ("c3", "date"),
+        ("c4", "arrived"),
+        ("c5", "called"),
+        ("c6", "finished"),
+        ("c7", "appointment"),
+        ("c8", "drop"),
+        ("c9", "drop"),
+    ];
+    let r = erika.post(&app, &path, &mapping).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("noch nicht veröffentlicht"));
+    assert!(r.body.contains("Summenzeile"), "{}", r.body);
+    let batch: i64 = {
+        let at = r.body.find("/staff/batches/").unwrap() + 15;
+        r.body[at..].split('/').next().unwrap().parse().unwrap()
+    };
+    let gone = erika.post(&app, &path, &mapping).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "a mapping is used once");
+
+    // Four eyes as always; the published figures are the independent computation's.
+    erika
+        .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+        .await;
+    let r = paul
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let api = send(
+        &app,
+        Request::get("/api/v1/kpi/visits?by=month,office")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(&api.body).unwrap();
+    compare("independent/expected_visits_messy.json", &rows);
+
+    // Next month's export of the same layout goes straight to the preview, the kind
+    // recognised through the saved profile.
+    let r = erika
+        .upload(&app, "termine-april.csv", &messy, "auto")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Die gespeicherte Spaltenzuordnung für „mehrere Ämter“ wurde verwendet."),
+        "{}",
+        r.body
+    );
+
+    // The saved profile is the TOML `kennzahl import --profile` reads.
+    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    let (office, text): (String, String) = conn
+        .query_row("SELECT office, profile FROM profiles", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(office, "");
+    let saved: toml::Value = toml::from_str(&text).unwrap();
+    let fixture_profile: toml::Value = toml::from_str(
+        &std::fs::read_to_string(fixture("independent/visits_messy.profile.toml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved, fixture_profile, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_maps_for_their_own_office_only() {
+    let d = DataDir::new();
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    let app = app(&d, Settings::default());
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    // A single-office export without an office column and with its own names.
+    let export = "Datum;Ziehung;Aufruf;Ende\n03.02.2025;08:00;08:10;08:20\n03.02.2025;08:05;08:25;08:30\n03.02.2025;08:07;08:09;08:40\n";
+    let r = emil
+        .upload(&app, "feb.csv", export.as_bytes(), "visits")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !r.body.contains("Ämter aus einer Spalte"),
+        "an editor of one office picks it"
+    );
+    let path = format!("/staff/mapping/{}", mapping_token(&r.body));
+    let form = |office: &'static str| {
+        [
+            ("kind", "visits"),
+            ("office", office),
+            ("c0", "date"),
+            ("c1", "arrived"),
+            ("c2", "called"),
+            ("c3", "finished"),
+        ]
+    };
+    let r = emil.post(&app, &path, &form("Straßenverkehrsamt")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = emil.post(&app, &path, &form("Einwohnermeldeamt")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Waits 10, 20 and 2 minutes: the median is 10, worked out by hand.
+    assert!(r.body.contains("Einwohnermeldeamt"));
+    assert!(
+        r.body.contains("Wartezeit (Median)</td><td>–</td><td>10 <"),
+        "{}",
+        r.body
+    );
+    // The next upload needs neither the office nor the kind chosen.
+    let r = emil
+        .upload(&app, "maerz.csv", export.as_bytes(), "auto")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Spaltenzuordnung für „Einwohnermeldeamt“"));
+}

@@ -3,7 +3,7 @@
 
 use super::problem::{HeaderError, UploadError};
 use crate::kinds::{ColumnDef, Kind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A mapping profile: how one office's export names the canonical columns.
@@ -15,10 +15,12 @@ use std::collections::BTreeMap;
 /// [columns]
 /// arrived_at = "Zeitstempel Ziehung"
 /// ```
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub office: Option<String>,
     #[serde(default)]
     pub drop: Vec<String>,
@@ -44,6 +46,32 @@ impl Profile {
         }
         Ok(p)
     }
+
+    /// The profile as the TOML a `--profile` file holds (how the upload form saves it).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether every export header the profile names is in this header row: a saved profile
+    /// is only tried on the export it was made for.
+    pub fn fits(&self, headers: &[String]) -> bool {
+        let present: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
+        let named = self.columns.values().chain(self.drop.iter());
+        let mut any = false;
+        for h in named {
+            any = true;
+            if !present.contains(&normalise(h)) {
+                return false;
+            }
+        }
+        any
+    }
+}
+
+/// The canonical column a header is recognised as without a profile, to preselect in the
+/// mapping form.
+pub fn recognise(kind: Kind, header: &str) -> Option<&'static str> {
+    canonical_for(kind.columns(), header, None).map(|c| c.name)
 }
 
 /// Lower-case, umlauts spelt out, only letters and digits: `Wartezeit (Min.)` → `wartezeitmin`.

@@ -86,19 +86,72 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
             limit: opts.max_bytes,
         });
     }
-    let (decoded, encoding);
-    let table = match decode::sniff_format(bytes)? {
-        decode::Format::Xlsx => {
-            encoding = None;
-            Table::xlsx(bytes)?
-        }
+    with_table(bytes, |table, encoding| {
+        read_table(bytes, table, encoding, opts)
+    })
+}
+
+/// Opens an upload as a table (XLSX, or text decoded from whatever encoding it is in) and
+/// hands it to `f`.
+fn with_table<T>(
+    bytes: &[u8],
+    f: impl FnOnce(&Table, Option<decode::Encoding>) -> Result<T, UploadError>,
+) -> Result<T, UploadError> {
+    match decode::sniff_format(bytes)? {
+        decode::Format::Xlsx => f(&Table::xlsx(bytes)?, None),
         decode::Format::Text => {
             let (text, enc) = decode::decode(bytes);
-            decoded = text;
-            encoding = Some(enc);
-            Table::csv(&decoded)
+            f(&Table::csv(&text), Some(enc))
         }
-    };
+    }
+}
+
+/// The header row of an export whose headers were not all recognised, for the form that maps
+/// them: the kind if one was recognised (or asked for), the headers and a value of each from
+/// the first data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderGuess {
+    pub kind: Option<Kind>,
+    pub line: usize,
+    pub headers: Vec<String>,
+    pub samples: Vec<String>,
+}
+
+/// Finds the header row of an upload the way [`read_upload`] does, without reading the rows.
+pub fn guess_headers(bytes: &[u8], kind: Option<Kind>) -> Result<HeaderGuess, UploadError> {
+    with_table(bytes, |table, _| {
+        let (kind, line, headers) = match find_header(table, kind, None) {
+            Ok((k, line, headers)) => (Some(k), line, headers),
+            Err(UploadError::Headers(_)) => {
+                let (line, headers) = widest_early_row(table)?;
+                (kind, line, headers)
+            }
+            Err(e) => return Err(e),
+        };
+        let mut samples = Vec::new();
+        table.for_each_row(|l, cells| {
+            if l > line && !cells.iter().all(Cell::is_empty) {
+                samples = cells.iter().map(Cell::display).collect();
+                return false;
+            }
+            true
+        })?;
+        samples.resize(headers.len(), String::new());
+        Ok(HeaderGuess {
+            kind,
+            line,
+            headers,
+            samples,
+        })
+    })
+}
+
+fn read_table(
+    bytes: &[u8],
+    table: &Table,
+    encoding: Option<decode::Encoding>,
+    opts: &Options,
+) -> Result<Upload, UploadError> {
     let office = opts
         .office
         .clone()
@@ -109,7 +162,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
     };
     let wanted = opts.kind.or(profile_kind);
 
-    let (kind, header_line, headers) = find_header(&table, wanted, opts.profile.as_ref())?;
+    let (kind, header_line, headers) = find_header(table, wanted, opts.profile.as_ref())?;
     let map = map::map_headers(
         kind,
         &headers,
@@ -152,7 +205,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
             (vec![ca, cb], vec![pa, pb])
         }
         None => {
-            let (c, p) = read_chunk(&table, kind, header_line, &map, &ctx)?;
+            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx)?;
             (vec![c], vec![p])
         }
     };
@@ -185,7 +238,7 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
     if cross_duplicates > 0 && opts.skip_invalid {
         // The duplicate's row is already in the second half's frame: read again in one piece,
         // so that it is left out like any other invalid row.
-        let (c, p) = read_chunk(&table, kind, header_line, &map, &ctx)?;
+        let (c, p) = read_chunk(table, kind, header_line, &map, &ctx)?;
         return finish_upload(kind, vec![p], c, notices, opts, encoding, header_line);
     }
     finish_upload(kind, parts, all, notices, opts, encoding, header_line)
@@ -367,13 +420,17 @@ fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
     h.digest128()
 }
 
-/// Finds the header row among the first rows: the one the kind (or, if not given, any kind)
-/// recognises most cells of. Rows before it are the export's title block.
-fn find_header(
-    table: &Table,
-    kind: Option<Kind>,
-    profile: Option<&Profile>,
-) -> Result<(Kind, usize, Vec<String>), UploadError> {
+/// The widest of the first rows: most likely the real header when no kind recognises any.
+fn widest(first_rows: &[(usize, Vec<String>)]) -> (usize, Vec<String>) {
+    first_rows
+        .iter()
+        .max_by_key(|(_, h)| h.iter().filter(|c| !c.is_empty()).count())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The first non-empty rows of a table, as text.
+fn early_rows(table: &Table) -> Result<Vec<(usize, Vec<String>)>, UploadError> {
     let mut first_rows: Vec<(usize, Vec<String>)> = Vec::new();
     table.for_each_row(|line, cells| {
         if !cells.iter().all(Cell::is_empty) {
@@ -381,6 +438,21 @@ fn find_header(
         }
         first_rows.len() < HEADER_SEARCH_ROWS
     })?;
+    Ok(first_rows)
+}
+
+fn widest_early_row(table: &Table) -> Result<(usize, Vec<String>), UploadError> {
+    Ok(widest(&early_rows(table)?))
+}
+
+/// Finds the header row among the first rows: the one the kind (or, if not given, any kind)
+/// recognises most cells of. Rows before it are the export's title block.
+fn find_header(
+    table: &Table,
+    kind: Option<Kind>,
+    profile: Option<&Profile>,
+) -> Result<(Kind, usize, Vec<String>), UploadError> {
+    let mut first_rows = early_rows(table)?;
     if first_rows.is_empty() {
         return Err(UploadError::Empty);
     }
@@ -403,12 +475,7 @@ fn find_header(
             Ok((k, line, headers))
         }
         None => {
-            // Show the widest early row: most likely the real header.
-            let (line, headers) = first_rows
-                .iter()
-                .max_by_key(|(_, h)| h.iter().filter(|c| !c.is_empty()).count())
-                .cloned()
-                .unwrap_or_default();
+            let (line, headers) = widest(&first_rows);
             let found: Vec<String> = headers.iter().filter(|h| !h.is_empty()).cloned().collect();
             match kind {
                 Some(k) => {

@@ -199,6 +199,33 @@ pub enum HeaderError {
 }
 
 impl HeaderError {
+    /// The message for the upload form's column mapping (German, no command-line hints).
+    pub fn for_mapping_form(&self) -> String {
+        let quoted = |v: &[String]| {
+            v.iter()
+                .map(|c| format!("„{c}“"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            HeaderError::Unknown { kind, missing, .. } => format!(
+                "Die Spalten passen nicht zur Datenart „{kind}“: es fehlt {}.",
+                missing.join(", ")
+            ),
+            HeaderError::PersonalData { columns, .. } => format!(
+                "Die Spalten {} enthalten personenbezogene Daten: bitte „nicht übernehmen“ wählen.",
+                quoted(columns)
+            ),
+            HeaderError::DuplicateColumn { canonical, headers } => format!(
+                "Mehrere Spalten meinen dasselbe ({canonical}): {}. Bitte nur eine davon zuordnen.",
+                quoted(headers)
+            ),
+            HeaderError::KindNotRecognised { .. } => {
+                "Die Datenart ist an den Spalten nicht zu erkennen: bitte wählen.".to_string()
+            }
+        }
+    }
+
     /// The message in one language.
     pub fn render(&self, lang: Lang) -> String {
         match (self, lang) {

@@ -67,6 +67,18 @@ impl Kind {
         }
     }
 
+    /// The columns a file needs besides the office, as groups of alternatives: each
+    /// alternative is written `a+b` (columns a and b together), and one of a group suffices.
+    pub fn required(self) -> &'static [&'static [&'static str]] {
+        match self {
+            Kind::Visits => visits::REQUIRED,
+            Kind::Cases => cases::REQUIRED,
+            Kind::Digital => digital::REQUIRED,
+            Kind::Services => services::REQUIRED,
+            Kind::Contacts => contacts::REQUIRED,
+        }
+    }
+
     /// Required columns that a mapped header row lacks.
     pub fn missing_columns(
         self,
@@ -77,15 +89,7 @@ impl Kind {
         if !office_given && !has("office") {
             missing.push("office");
         }
-        let groups: &[&[&str]] = match self {
-            Kind::Visits => visits::REQUIRED,
-            Kind::Cases => cases::REQUIRED,
-            Kind::Digital => digital::REQUIRED,
-            Kind::Services => services::REQUIRED,
-            Kind::Contacts => contacts::REQUIRED,
-        };
-        // Each group is a set of alternatives written `a+b|c`: columns a and b, or column c.
-        for alternatives in groups {
+        for alternatives in self.required() {
             let ok = alternatives.iter().any(|alt| alt.split('+').all(has));
             if !ok {
                 missing.push(alternatives[0]);

@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS notices (
     author TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+-- Mapping profiles saved from the upload form: how an office's export names the columns.
+CREATE TABLE IF NOT EXISTS profiles (
+    office TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    saved_by TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (office, kind)
+);
 -- Bumped by every change the public sees (revisions, notes, targets): the pages' cache key.
 CREATE TABLE IF NOT EXISTS data_generation (n INTEGER NOT NULL);
 INSERT INTO data_generation (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM data_generation);
@@ -411,6 +420,32 @@ impl Catalog {
                 direction: r.get(3)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Saves (or replaces) an office's mapping profile for a kind.
+    pub fn save_profile(
+        &self,
+        office: &str,
+        kind: &str,
+        profile_toml: &str,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO profiles (office, kind, profile, saved_by, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (office, kind) DO UPDATE SET profile = excluded.profile,
+                 saved_by = excluded.saved_by, saved_at = excluded.saved_at",
+            params![office, kind, profile_toml, by, now_text()],
+        )?;
+        Ok(())
+    }
+
+    /// Every saved profile as (office, kind, TOML), by office.
+    pub fn profiles(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT office, kind, profile FROM profiles ORDER BY office, kind")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -378,6 +378,33 @@ impl Store {
         self.catalog.targets(kind.as_str())
     }
 
+    /// Saves an office's mapping profile for a kind, for its next upload.
+    pub fn save_profile(
+        &self,
+        office: &str,
+        profile: &crate::ingest::map::Profile,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let kind = profile.kind.as_deref().unwrap_or("");
+        self.catalog
+            .save_profile(office, kind, &profile.to_toml(), by)
+    }
+
+    /// The saved mapping profiles as (office, profile); a profile that no longer reads is
+    /// left out.
+    pub fn profiles(&self) -> Result<Vec<(String, crate::ingest::map::Profile)>, StoreError> {
+        Ok(self
+            .catalog
+            .profiles()?
+            .into_iter()
+            .filter_map(|(office, _, text)| {
+                crate::ingest::map::Profile::parse(&text)
+                    .ok()
+                    .map(|p| (office, p))
+            })
+            .collect())
+    }
+
     /// Attaches a note to an office's month.
     pub fn add_note(
         &self,

@@ -33,6 +33,8 @@ pub struct AppState {
     staff: Mutex<crate::staff::StaffDb>,
     /// Refused uploads' problem lists, for paging (by a random token, for an hour).
     refused: Mutex<HashMap<String, staff::RefusedUpload>>,
+    /// Uploads waiting for their columns to be mapped (by a random token, for an hour).
+    mappings: Mutex<HashMap<String, staff::PendingMapping>>,
     templates: minijinja::Environment<'static>,
     cache: std::sync::RwLock<HashMap<String, Cached>>,
     version: Mutex<KnownVersion>,
@@ -303,6 +305,10 @@ fn templates() -> minijinja::Environment<'static> {
             include_str!("templates/staff_audit.html"),
         ),
         (
+            "staff_mapping.html",
+            include_str!("templates/staff_mapping.html"),
+        ),
+        (
             "staff_admin.html",
             include_str!("templates/staff_admin.html"),
         ),
@@ -343,6 +349,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         store: Mutex::new(store),
         staff: Mutex::new(staff_db),
         refused: Mutex::new(HashMap::new()),
+        mappings: Mutex::new(HashMap::new()),
         templates: templates(),
         cache: std::sync::RwLock::new(HashMap::new()),
         version: Mutex::new(KnownVersion::default()),

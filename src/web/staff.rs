@@ -30,6 +30,10 @@ const LOGIN_COOKIE: &str = "kz_login";
 const PROBLEMS_PER_PAGE: usize = 100;
 
 /// The staff routes (merged into the public router).
+mod mapping;
+
+pub use mapping::PendingMapping;
+
 pub fn routes(max_upload: u64) -> Router<Arc<AppState>> {
     Router::new()
         .route("/staff", get(home))
@@ -53,6 +57,10 @@ pub fn routes(max_upload: u64) -> Router<Arc<AppState>> {
         .route("/staff/notices/{id}/end", post(end_notice))
         .route("/staff/password", get(password_form).post(change_password))
         .route("/staff/audit", get(audit_log))
+        .route(
+            "/staff/mapping/{token}",
+            get(mapping::form).post(mapping::apply),
+        )
         .route("/staff/admin", get(admin))
         .route("/staff/admin/users", post(admin_add_user))
         .route("/staff/admin/users/{name}", post(admin_change_user))
@@ -592,82 +600,162 @@ async fn upload(
     }
     let st = state.clone();
     let user = session.user.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Result<(i64, minijinja::Value), RefusedUpload>, WebError> {
-        let opts = Options {
+    let staged = tokio::task::spawn_blocking(move || {
+        let file = UploadedFile {
+            file_name,
+            bytes,
             kind,
             office,
-            profile: None,
-            skip_invalid: false,
-            max_bytes: limit,
-            today: None,
         };
-        let mut upload = match ingest::read_upload(&bytes, &opts) {
-            Ok(u) => u,
-            Err(e) => {
-                let (problems, total) = match &e {
-                    ingest::problem::UploadError::Invalid { problems, total } => {
-                        (problems.iter().map(|p| p.render(Lang::De)).collect(), *total)
-                    }
-                    other => (vec![other.render(Lang::De)], 1),
-                };
-                return Ok(Err(RefusedUpload {
-                    user: user.name.clone(),
-                    file_name: file_name.clone(),
-                    summary: format!(
-                        "„{file_name}“ wurde nicht übernommen: {total} Problem(e). Bitte in der Datei korrigieren und erneut hochladen; es wurde nichts gespeichert."
-                    ),
-                    problems,
-                    total,
-                    at: std::time::Instant::now(),
-                }));
+        stage(&st, &user, &remote, file, None)
+    })
+    .await;
+    match staged {
+        Ok(Ok(staged)) => staged_response(&state, &session, staged),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// An export as it came from the upload form.
+#[derive(Clone)]
+pub struct UploadedFile {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub kind: Option<Kind>,
+    pub office: Option<String>,
+}
+
+/// Where an upload went: into a pending batch with its preview, back with its problems, or to
+/// the form that maps unknown headers.
+enum Staged {
+    Preview(i64, minijinja::Value),
+    Refused(RefusedUpload),
+    NeedsMapping(mapping::PendingMapping),
+}
+
+/// Reads an upload and keeps it as a pending batch. Headers the built-in aliases do not know
+/// are tried against the saved profiles of the user's offices; `mapped` is a profile just made
+/// in the mapping form (saved for the office once it maps the headers).
+fn stage(
+    state: &Arc<AppState>,
+    user: &crate::staff::accounts::User,
+    remote: &str,
+    file: UploadedFile,
+    mapped: Option<(String, ingest::map::Profile)>,
+) -> Result<Staged, WebError> {
+    let opts = Options {
+        kind: file.kind,
+        office: file.office.clone(),
+        profile: mapped.as_ref().map(|(_, p)| p.clone()),
+        skip_invalid: false,
+        max_bytes: state.settings.max_upload_bytes,
+        today: None,
+    };
+    let mut read = ingest::read_upload(&file.bytes, &opts);
+    if mapped.is_none()
+        && matches!(read, Err(ingest::problem::UploadError::Headers(_)))
+        && let Some((office, upload)) = mapping::try_saved_profiles(state, user, &file, &opts)?
+    {
+        read = upload.map(|mut u| {
+            u.notices.push(ingest::Notice {
+                de: format!("Die gespeicherte Spaltenzuordnung für „{office}“ wurde verwendet."),
+                en: format!("The saved column mapping for \"{office}\" was used."),
+            });
+            u
+        });
+    }
+    let file_name = file.file_name.clone();
+    let mut upload = match read {
+        Ok(u) => u,
+        Err(ingest::problem::UploadError::Headers(e)) => {
+            return Ok(Staged::NeedsMapping(mapping::PendingMapping::new(
+                user,
+                file,
+                e.for_mapping_form(),
+            )));
+        }
+        Err(e) => {
+            if let Some((office, profile)) = &mapped {
+                mapping::save(state, user, remote, office, profile)?;
             }
-        };
-        let cells: Vec<(String, i32)> = upload.parsed.partitions.keys().cloned().collect();
-        if let Some((o, _)) = cells.iter().find(|(o, _)| !user.may_edit(o)) {
-            return Ok(Err(RefusedUpload {
+            let (problems, total) = match &e {
+                ingest::problem::UploadError::Invalid { problems, total } => (
+                    problems.iter().map(|p| p.render(Lang::De)).collect(),
+                    *total,
+                ),
+                other => (vec![other.render(Lang::De)], 1),
+            };
+            return Ok(Staged::Refused(RefusedUpload {
                 user: user.name.clone(),
                 file_name: file_name.clone(),
-                summary: format!("„{file_name}“ wurde nicht übernommen: die Datei enthält Zeilen für „{o}“, für das Sie nicht hochladen dürfen. Es wurde nichts gespeichert."),
-                problems: Vec::new(),
-                total: 0,
+                summary: format!(
+                    "„{file_name}“ wurde nicht übernommen: {total} Problem(e). Bitte in der Datei korrigieren und erneut hochladen; es wurde nichts gespeichert."
+                ),
+                problems,
+                total,
                 at: std::time::Instant::now(),
             }));
         }
-        let preview = preview(&st, &upload, &file_name)?;
-        let mut store = store(&st)?;
-        let batch = store
-            .put_batch(&mut upload, &bytes, &Submission { file_name: &file_name, user: &user.name })
-            .map_err(internal)?;
-        drop(store);
-        staff_db(&st)?
-            .audit(&user.name, "upload", &format!("batch {batch}: {file_name}, {} rows", upload.parsed.rows), &remote)
-            .map_err(internal)?;
-        Ok(Ok((batch, preview)))
-    })
-    .await;
-    match result {
-        Ok(Ok(Ok((batch, preview)))) => page(
-            &state,
+    };
+    if let Some((office, profile)) = &mapped {
+        mapping::save(state, user, remote, office, profile)?;
+    }
+    let cells: Vec<(String, i32)> = upload.parsed.partitions.keys().cloned().collect();
+    if let Some((o, _)) = cells.iter().find(|(o, _)| !user.may_edit(o)) {
+        return Ok(Staged::Refused(RefusedUpload {
+            user: user.name.clone(),
+            file_name: file_name.clone(),
+            summary: format!(
+                "„{file_name}“ wurde nicht übernommen: die Datei enthält Zeilen für „{o}“, für das Sie nicht hochladen dürfen. Es wurde nichts gespeichert."
+            ),
+            problems: Vec::new(),
+            total: 0,
+            at: std::time::Instant::now(),
+        }));
+    }
+    let preview = preview(state, &upload, &file_name)?;
+    let mut store = store(state)?;
+    let batch = store
+        .put_batch(
+            &mut upload,
+            &file.bytes,
+            &Submission {
+                file_name: &file_name,
+                user: &user.name,
+            },
+        )
+        .map_err(internal)?;
+    drop(store);
+    staff_db(state)?
+        .audit(
+            &user.name,
+            "upload",
+            &format!("batch {batch}: {file_name}, {} rows", upload.parsed.rows),
+            remote,
+        )
+        .map_err(internal)?;
+    Ok(Staged::Preview(batch, preview))
+}
+
+/// The page for a staged upload.
+fn staged_response(state: &AppState, session: &Session, staged: Staged) -> Response {
+    match staged {
+        Staged::Preview(batch, preview) => page(
+            state,
             "staff_preview.html",
-            Some(&session),
+            Some(session),
             minijinja::context! { title => "Vorschau", batch => batch, ..preview },
         ),
-        Ok(Ok(Err(refused_upload))) => {
+        Staged::Refused(refused_upload) => {
             let token = crate::staff::random_token();
             if let Ok(mut map) = state.refused.lock() {
                 map.retain(|_, r| r.at.elapsed() < std::time::Duration::from_secs(3600));
                 map.insert(token.clone(), refused_upload);
             }
-            problems_page(
-                &state,
-                &session,
-                &token,
-                1,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            problems_page(state, session, &token, 1, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => internal(e).into_response(),
+        Staged::NeedsMapping(pending) => mapping::start(state, session, pending),
     }
 }
 

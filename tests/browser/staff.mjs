@@ -131,6 +131,22 @@ if (!(await ada.textContent('main')).includes('wait_median_min')) fail('target n
 await office.goto(base + '/dashboards/einwohnermeldeamt');
 if (!(await office.content()).includes('Ziel 17')) fail('public chart lacks the new target line');
 
+// 8. An export with unknown headers: the columns are mapped in a form (no script needed),
+//    and the upload goes on to its preview.
+await upload(ada, `${fixtures}/independent/visits_messy.csv`, 'visits');
+if ((await ada.textContent('h1')) !== 'Spalten zuordnen') fail('unknown headers did not lead to the mapping form');
+await axe(ada, 'mapping');
+if (shots) await ada.screenshot({ path: `${shots}/staff-mapping.png`, fullPage: true });
+const choices = ['office', 'location', 'service', 'date', 'arrived', 'called', 'finished', 'appointment'];
+for (const [i, column] of choices.entries()) await ada.selectOption(`#c${i}`, column);
+for (const i of [8, 9]) {
+  if ((await ada.inputValue(`#c${i}`)) !== 'drop') fail(`personal column ${i} is not dropped by default`);
+}
+await Promise.all([ada.waitForNavigation(), ada.click('form[method=post][action^="/staff/mapping/"] button[type=submit]')]);
+const afterMapping = await ada.textContent('main');
+if (!afterMapping.includes('noch nicht veröffentlicht')) fail(`no preview after mapping: ${afterMapping.slice(0, 1500)}`);
+await axe(ada, 'preview after mapping');
+
 await browser.close();
 console.log(`staff journey: ${checked.size} pages checked with axe; ${failures.length} failures`);
 process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,467 @@
+//! The form that maps an export's unknown headers to canonical columns (or drops them). What
+//! staff choose is saved as the office's mapping profile and used on its next upload without
+//! asking again, the same profile `kennzahl import --profile` reads from a file.
+
+use super::{
+    AppState, Staged, UploadedFile, WebError, form_urlencoded, internal, kinds, message,
+    need_form_session, need_session, page, staff_db, stage, staged_response, store,
+};
+use crate::i18n::Lang;
+use crate::ingest::map::{self, Profile};
+use crate::ingest::{self, Options, Upload, problem::UploadError};
+use crate::kinds::Kind;
+use crate::staff::accounts::User;
+use crate::staff::sessions::Session;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long an upload waits for its mapping, and how many wait at once (they hold the file).
+const KEEP: Duration = Duration::from_secs(3600);
+const MAX_PENDING: usize = 16;
+
+/// An upload whose headers were not all recognised, kept while staff map them.
+#[derive(Clone)]
+pub struct PendingMapping {
+    user: String,
+    file: UploadedFile,
+    /// Why the headers were not enough, as the reader said it.
+    reason: String,
+    at: Instant,
+}
+
+impl PendingMapping {
+    pub(super) fn new(user: &User, file: UploadedFile, reason: String) -> Self {
+        PendingMapping {
+            user: user.name.clone(),
+            file,
+            reason,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// Keeps an upload for mapping and shows the form.
+pub(super) fn start(state: &AppState, session: &Session, pending: PendingMapping) -> Response {
+    let token = crate::staff::random_token();
+    if let Ok(mut map) = state.mappings.lock() {
+        map.retain(|_, p| p.at.elapsed() < KEEP);
+        while map.len() >= MAX_PENDING {
+            let Some(oldest) = map.iter().min_by_key(|(_, p)| p.at).map(|(t, _)| t.clone()) else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        map.insert(token.clone(), pending.clone());
+    }
+    let kind = pending.file.kind;
+    render(
+        state,
+        session,
+        &token,
+        &pending,
+        kind,
+        None,
+        Vec::new(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
+fn pending(state: &AppState, session: &Session, token: &str) -> Result<PendingMapping, Response> {
+    state
+        .mappings
+        .lock()
+        .ok()
+        .and_then(|m| m.get(token).cloned())
+        .filter(|p| p.user == session.user.name && p.at.elapsed() < KEEP)
+        .ok_or_else(|| {
+            message(
+                state,
+                Some(session),
+                StatusCode::NOT_FOUND,
+                "Nicht mehr vorhanden",
+                "Diese Zuordnung ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+            )
+        })
+}
+
+/// The offices the user may choose: their own, or every office with data.
+fn offices(state: &AppState, user: &User) -> Result<Vec<String>, WebError> {
+    if !user.offices.is_empty() {
+        return Ok(user.offices.clone());
+    }
+    let store = store(state)?;
+    Ok(super::super::views::offices(&store)?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect())
+}
+
+/// "arrived_at oder date + arrived" for each group of required columns.
+fn required_text(kind: Kind) -> Vec<String> {
+    kind.required()
+        .iter()
+        .map(|alternatives| {
+            alternatives
+                .iter()
+                .map(|a| a.replace('+', " + "))
+                .collect::<Vec<_>>()
+                .join(" oder ")
+        })
+        .collect()
+}
+
+/// The mapping form: each header of the file with a value from its first row and a choice
+/// of canonical column; `chosen` keeps what was sent when the form comes back with problems.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    pending: &PendingMapping,
+    kind: Option<Kind>,
+    chosen: Option<&HashMap<String, String>>,
+    problems: Vec<String>,
+    status: StatusCode,
+) -> Response {
+    let guess = match ingest::guess_headers(&pending.file.bytes, kind) {
+        Ok(g) => g,
+        Err(e) => {
+            return message(
+                state,
+                Some(session),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Hochladen abgelehnt",
+                &e.render(Lang::De),
+            );
+        }
+    };
+    let kind = kind.or(guess.kind);
+    let columns: Vec<minijinja::Value> = guess
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.trim().is_empty())
+        .map(|(i, h)| {
+            let selected = match chosen.and_then(|c| c.get(&format!("c{i}"))) {
+                Some(v) => v.clone(),
+                None => kind
+                    .and_then(|k| map::recognise(k, h))
+                    .map(str::to_string)
+                    .or_else(|| map::is_personal(h).then(|| "drop".to_string()))
+                    .unwrap_or_default(),
+            };
+            let options: Vec<minijinja::Value> = kind
+                .map(|k| k.columns())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| {
+                    minijinja::context! {
+                        value => c.name,
+                        label => format!("{}: {}", c.name, c.help),
+                        selected => c.name == selected,
+                    }
+                })
+                .collect();
+            minijinja::context! {
+                field => format!("c{i}"),
+                position => i + 1,
+                header => h,
+                sample => guess.samples.get(i).cloned().unwrap_or_default(),
+                personal => map::is_personal(h),
+                options => options,
+                dropped => selected == "drop",
+                unchosen => selected.is_empty(),
+            }
+        })
+        .collect();
+    let offices = match offices(state, &session.user) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let office = chosen
+        .and_then(|c| c.get("office").cloned())
+        .or_else(|| pending.file.office.clone())
+        .unwrap_or_default();
+    let mut resp = page(
+        state,
+        "staff_mapping.html",
+        Some(session),
+        minijinja::context! {
+            title => "Spalten zuordnen",
+            token => token,
+            file_name => pending.file.file_name.clone(),
+            reason => pending.reason.clone(),
+            header_line => guess.line,
+            kind => kind.map(Kind::as_str),
+            kind_title => kind.map(|k| super::super::kind_title(k, Lang::De)),
+            kinds => kinds(),
+            required => kind.map(required_text).unwrap_or_default(),
+            columns => columns,
+            offices => offices,
+            office => office,
+            all_offices => session.user.offices.is_empty(),
+            problems => problems,
+        },
+    );
+    *resp.status_mut() = status;
+    resp
+}
+
+/// `GET /staff/mapping/{token}[?kind=…]`: the form again, for another kind if asked.
+pub(super) async fn form(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let pending = match pending(&state, &session, &token) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let kind = form_urlencoded(query.as_deref().unwrap_or(""))
+        .get("kind")
+        .and_then(|k| k.parse::<Kind>().ok())
+        .or(pending.file.kind);
+    render(
+        &state,
+        &session,
+        &token,
+        &pending,
+        kind,
+        None,
+        Vec::new(),
+        StatusCode::OK,
+    )
+}
+
+/// What the form says, checked: every problem at once, or the profile and the office it is
+/// saved for ("" for an export that names its offices itself).
+fn profile_from_form(
+    pending: &PendingMapping,
+    kind: Kind,
+    office: Option<&str>,
+    form: &HashMap<String, String>,
+) -> Result<Profile, Vec<String>> {
+    let guess = ingest::guess_headers(&pending.file.bytes, Some(kind))
+        .map_err(|e| vec![e.render(Lang::De)])?;
+    let mut problems = Vec::new();
+    let mut columns: BTreeMap<String, String> = BTreeMap::new();
+    let mut drop = Vec::new();
+    for (i, header) in guess.headers.iter().enumerate() {
+        if header.trim().is_empty() {
+            continue;
+        }
+        let position = i + 1;
+        match form.get(&format!("c{i}")).map(String::as_str).unwrap_or("") {
+            "" => problems.push(format!(
+                "Spalte {position} „{header}“: bitte eine Spalte wählen oder „nicht übernehmen“."
+            )),
+            "drop" => drop.push(header.clone()),
+            name => match kind.columns().iter().find(|c| c.name == name) {
+                Some(c) => {
+                    if let Some(first) = columns.get(c.name) {
+                        problems.push(format!(
+                            "Spalte {position} „{header}“: „{}“ ist schon „{first}“ zugeordnet; jede Spalte nur einmal.",
+                            c.name
+                        ));
+                    } else {
+                        columns.insert(c.name.to_string(), header.clone());
+                    }
+                }
+                None => problems.push(format!(
+                    "Spalte {position} „{header}“: „{name}“ ist keine Spalte dieser Datenart."
+                )),
+            },
+        }
+    }
+    let has = |n: &str| columns.contains_key(n);
+    for missing in kind.missing_columns(&has, office.is_some()) {
+        let text = if missing == "office" {
+            "Es fehlt das Amt: bitte oben ein Amt wählen oder eine Spalte „office“ zuordnen."
+                .to_string()
+        } else {
+            let help = kind
+                .columns()
+                .iter()
+                .find(|c| c.name == missing.split('+').next().unwrap_or(missing))
+                .map(|c| c.help)
+                .unwrap_or("");
+            format!("Es fehlt eine Zuordnung für „{missing}“ ({help}).")
+        };
+        problems.push(text);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Profile {
+        kind: Some(kind.as_str().to_string()),
+        office: office.filter(|_| !has("office")).map(str::to_string),
+        drop,
+        columns,
+    })
+}
+
+/// `POST /staff/mapping/{token}`: checks the mapping, reads the upload with it, saves it as
+/// the office's profile and goes on like any upload (preview or problems).
+pub(super) async fn apply(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    super::Remote(remote): super::Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let pending = match pending(&state, &session, &token) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(kind) = form.get("kind").and_then(|k| k.parse::<Kind>().ok()) else {
+        return render(
+            &state,
+            &session,
+            &token,
+            &pending,
+            None,
+            Some(&form),
+            vec!["Bitte zuerst die Datenart wählen.".into()],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let office = form
+        .get("office")
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty());
+    if let Some(o) = office
+        && !session.user.may_edit(o)
+    {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            &format!("Sie dürfen nicht für „{o}“ hochladen."),
+        );
+    }
+    let profile = match profile_from_form(&pending, kind, office, &form) {
+        Ok(p) => p,
+        Err(problems) => {
+            return render(
+                &state,
+                &session,
+                &token,
+                &pending,
+                Some(kind),
+                Some(&form),
+                problems,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let file = UploadedFile {
+        kind: Some(kind),
+        office: office.map(str::to_string),
+        ..pending.file.clone()
+    };
+    let st = state.clone();
+    let user = session.user.clone();
+    let key = office.unwrap_or("").to_string();
+    let staged =
+        tokio::task::spawn_blocking(move || stage(&st, &user, &remote, file, Some((key, profile))))
+            .await;
+    match staged {
+        Ok(Ok(Staged::NeedsMapping(again))) => render(
+            &state,
+            &session,
+            &token,
+            &pending,
+            Some(kind),
+            Some(&form),
+            vec![again.reason],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(Ok(staged)) => {
+            if let Ok(mut map) = state.mappings.lock() {
+                map.remove(&token);
+            }
+            staged_response(&state, &session, staged)
+        }
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// An upload read with a saved profile, and the office the profile was saved for.
+pub(super) type SavedReading = (String, Result<Upload, UploadError>);
+
+/// Tries the saved profiles of the user's offices that name this file's headers; the first
+/// that maps them gives the reading (with its office).
+pub(super) fn try_saved_profiles(
+    state: &AppState,
+    user: &User,
+    file: &UploadedFile,
+    opts: &Options,
+) -> Result<Option<SavedReading>, WebError> {
+    let profiles = store(state)?.profiles().map_err(internal)?;
+    let Ok(guess) = ingest::guess_headers(&file.bytes, file.kind) else {
+        return Ok(None);
+    };
+    for (office, profile) in profiles {
+        let mine = office.is_empty() || user.may_edit(&office);
+        let same_kind = match (file.kind, profile.kind.as_deref()) {
+            (Some(k), Some(p)) => k.as_str() == p,
+            _ => true,
+        };
+        if !mine || !same_kind || !profile.fits(&guess.headers) {
+            continue;
+        }
+        let opts = Options {
+            profile: Some(profile),
+            ..opts.clone()
+        };
+        let read = ingest::read_upload(&file.bytes, &opts);
+        if !matches!(read, Err(UploadError::Headers(_))) {
+            let name = if office.is_empty() {
+                "mehrere Ämter".to_string()
+            } else {
+                office
+            };
+            return Ok(Some((name, read)));
+        }
+    }
+    Ok(None)
+}
+
+/// Saves a profile made in the form for its office, and notes it in the audit log.
+pub(super) fn save(
+    state: &AppState,
+    user: &User,
+    remote: &str,
+    office: &str,
+    profile: &Profile,
+) -> Result<(), WebError> {
+    store(state)?
+        .save_profile(office, profile, &user.name)
+        .map_err(internal)?;
+    let kind = profile.kind.as_deref().unwrap_or("");
+    let office = if office.is_empty() {
+        "mehrere Ämter"
+    } else {
+        office
+    };
+    staff_db(state)?
+        .audit(&user.name, "profile", &format!("{kind}: {office}"), remote)
+        .map_err(internal)?;
+    Ok(())
+}
