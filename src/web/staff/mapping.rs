@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 /// How long an upload waits for its mapping, and how many wait at once (they hold the file).
 const KEEP: Duration = Duration::from_secs(3600);
-const MAX_PENDING: usize = 16;
+const MAX_PENDING: usize = 8;
 
 /// An upload whose headers were not all recognised, kept while staff map them.
 #[derive(Clone)]
