@@ -94,7 +94,7 @@ fn offices(state: &AppState, user: &User) -> Result<Vec<String>, WebError> {
         return Ok(user.offices.clone());
     }
     let store = store(state)?;
-    Ok(super::super::views::offices(&store)?
+    Ok(crate::web::views::offices(&store)?
         .into_iter()
         .map(|(o, _)| o)
         .collect())
@@ -197,7 +197,7 @@ fn render(
             reason => pending.reason.clone(),
             header_line => guess.line,
             kind => kind.map(Kind::as_str),
-            kind_title => kind.map(|k| super::super::kind_title(k, Lang::De)),
+            kind_title => kind.map(|k| crate::web::kind_title(k, Lang::De)),
             kinds => kinds(),
             required => kind.map(required_text).unwrap_or_default(),
             columns => columns,

@@ -1,0 +1,317 @@
+//! What only admins do: users, targets, and reading the audit log.
+
+use super::*;
+
+pub(super) async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !session.user.is_admin() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Das Protokoll sehen nur Personen mit der Rolle admin.",
+        );
+    }
+    let page_no: i64 = form_urlencoded(query.as_deref().unwrap_or(""))
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1i64)
+        .max(1);
+    match staff_db(&state).and_then(|db| db.audit_log(100, (page_no - 1) * 100).map_err(internal)) {
+        Ok(entries) => page(
+            &state,
+            "staff_audit.html",
+            Some(&session),
+            minijinja::context! { title => "Protokoll", entries => minijinja::Value::from(minijinja::value::Serde(&entries)), page => page_no, more => entries.len() == 100 },
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Admins only; everyone else gets a refusal page.
+pub(super) fn need_admin(state: &AppState, session: &Session) -> Result<(), Response> {
+    if session.user.is_admin() {
+        Ok(())
+    } else {
+        Err(message(
+            state,
+            Some(session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Benutzer und Ziele verwalten nur Personen mit der Rolle admin.",
+        ))
+    }
+}
+
+pub(super) async fn admin(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = need_admin(&state, &session) {
+        return r;
+    }
+    let users = match staff_db(&state).and_then(|db| db.users().map_err(internal)) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let mut targets = Vec::new();
+    let mut kpis = Vec::new();
+    for kind in [Kind::Visits, Kind::Cases, Kind::Contacts, Kind::Digital] {
+        match store(&state).and_then(|s| s.targets(kind).map_err(internal)) {
+            Ok(t) => targets.extend(t.into_iter().map(|t| {
+                minijinja::context! { kind => kind.as_str(), office => t.office, kpi => t.kpi, value => t.value, direction => t.direction }
+            })),
+            Err(e) => return e.into_response(),
+        }
+        for d in crate::kpi::definitions::for_kind(kind) {
+            kpis.push(minijinja::context! { value => format!("{kind}:{}", d.name), label => format!("{} ({kind}: {})", d.label_de, d.name) });
+        }
+        if kind == Kind::Visits {
+            kpis.push(minijinja::context! { value => format!("visits:{}", crate::kpi::visits::WAIT_TARGET_KPI), label => "Zielwartezeit in Minuten für „Anteil innerhalb der Zielwartezeit“ (visits: wait_target_min)".to_string() });
+        }
+    }
+    let st = state.clone();
+    let offices = tokio::task::spawn_blocking(move || {
+        store(&st).and_then(|s| crate::web::views::offices(&s).map_err(WebError::from))
+    })
+    .await;
+    let offices: Vec<String> = match offices {
+        Ok(Ok(o)) => o.into_iter().map(|(o, _)| o).collect(),
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return internal(e).into_response(),
+    };
+    page(
+        &state,
+        "staff_admin.html",
+        Some(&session),
+        minijinja::context! {
+            title => "Benutzer und Ziele",
+            users => users.iter().map(|u| minijinja::context! {
+                name => u.name.clone(),
+                url => crate::web::views::url_encode(&u.name),
+                role => u.role.as_str(),
+                offices => u.offices.clone(),
+                disabled => u.disabled,
+            }).collect::<Vec<_>>(),
+            offices_size => offices.len().clamp(2, 6),
+            targets => targets,
+            kpis => kpis,
+            offices => offices,
+            min => crate::staff::accounts::MIN_PASSWORD,
+        },
+    )
+}
+
+pub(super) async fn admin_add_user(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let pairs = form_pairs(&body);
+    let form: HashMap<String, String> = pairs.iter().cloned().collect();
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = need_admin(&state, &session) {
+        return r;
+    }
+    let offices: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "offices" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let st = state.clone();
+    let (name, role, password) = (get("name"), get("role"), get("password"));
+    let by = session.user.name.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
+        let db = staff_db(&st)?;
+        let role: crate::staff::accounts::Role = match role.parse() {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(format!("{e}"))),
+        };
+        match db.add_user(&name, role, &offices, &password) {
+            Ok(u) => {
+                db.audit(
+                    &by,
+                    "user add",
+                    &format!("{} ({})", u.name, role.as_str()),
+                    &remote,
+                )
+                .map_err(internal)?;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(Ok(()))) => Redirect::to("/staff/admin").into_response(),
+        Ok(Ok(Err(text))) => message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht angelegt",
+            &text,
+        ),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// `a=1&b=2&b=3` as pairs in order (a multi-select sends one pair per choice).
+pub(super) fn form_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let one = form_urlencoded(p);
+            one.into_iter().next().unwrap_or_default()
+        })
+        .collect()
+}
+
+pub(super) async fn admin_change_user(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = need_admin(&state, &session) {
+        return r;
+    }
+    let action = form.get("action").cloned().unwrap_or_default();
+    if name == session.user.name && action == "disable" {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht gesperrt",
+            "Sie können sich nicht selbst sperren.",
+        );
+    }
+    let password = form.get("password").cloned().unwrap_or_default();
+    let st = state.clone();
+    let by = session.user.name.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
+        let db = staff_db(&st)?;
+        let done = match action.as_str() {
+            "disable" => db.set_disabled(&name, true),
+            "enable" => db.set_disabled(&name, false),
+            "password" => db.set_password(&name, &password),
+            _ => return Ok(Err("Unbekannte Aktion.".into())),
+        };
+        match done {
+            Ok(()) => {
+                db.audit(&by, &format!("user {action}"), &name, &remote)
+                    .map_err(internal)?;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(Ok(()))) => Redirect::to("/staff/admin").into_response(),
+        Ok(Ok(Err(text))) => message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht geändert",
+            &text,
+        ),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+pub(super) async fn admin_set_target(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = need_admin(&state, &session) {
+        return r;
+    }
+    let fail = |text: &str| {
+        message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Ziel nicht gespeichert",
+            text,
+        )
+    };
+    let office = form
+        .get("office")
+        .map(|o| o.trim().to_string())
+        .unwrap_or_default();
+    let Some((kind, kpi)) = form.get("kpi").and_then(|k| k.split_once(':')) else {
+        return fail("Bitte eine Kennzahl wählen.");
+    };
+    let Ok(kind) = kind.parse::<Kind>() else {
+        return fail("Unbekannte Datenart.");
+    };
+    let known = kpi == crate::kpi::visits::WAIT_TARGET_KPI
+        || crate::kpi::definitions::for_kind(kind)
+            .iter()
+            .any(|d| d.name == kpi);
+    let value: Option<f64> = form
+        .get("value")
+        .and_then(|v| v.trim().replace(',', ".").parse().ok())
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0);
+    let direction = form.get("direction").map(String::as_str).unwrap_or("lower");
+    if !known || office.is_empty() {
+        return fail("Bitte Amt und Kennzahl angeben.");
+    }
+    let Some(value) = value else {
+        return fail(
+            "Der Zielwert muss eine Zahl ab 0 sein, z. B. 20 (Minuten) oder 0,8 (für 80 %).",
+        );
+    };
+    if direction != "lower" && direction != "higher" {
+        return fail("Richtung: niedriger oder höher ist besser.");
+    }
+    let target = crate::store::catalog::Target {
+        office: office.clone(),
+        kpi: kpi.to_string(),
+        value,
+        direction: direction.to_string(),
+    };
+    match store(&state).and_then(|s| s.set_target(kind, &target).map_err(internal)) {
+        Ok(()) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "target",
+                    &format!("{kind}/{office}/{kpi} = {value} ({direction})"),
+                    &remote,
+                );
+            }
+            Redirect::to("/staff/admin").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}

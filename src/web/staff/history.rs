@@ -1,0 +1,226 @@
+//! Every revision of a kind, office and month, the original files, and rollback.
+
+use super::*;
+
+pub(super) async fn original(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = match batch_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match may_touch(&state, &session, id) {
+        Ok(true) => {}
+        Ok(false) => {
+            return message(
+                &state,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "Nicht erlaubt",
+                "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
+            );
+        }
+        Err(e) => return e.into_response(),
+    }
+    let found = store(&state).and_then(|s| {
+        let b = s.batch(id).map_err(internal)?.ok_or(WebError::NotFound)?;
+        Ok((b.file_name, s.original(id).map_err(internal)?))
+    });
+    match found {
+        Ok((name, bytes)) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "download original",
+                    &format!("batch {id}"),
+                    &remote,
+                );
+            }
+            let ascii: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let mut r = bytes.into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn history(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let params = form_urlencoded(query.as_deref().unwrap_or(""));
+    let kind: Kind = params
+        .get("kind")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(Kind::Visits);
+    let office = params.get("office").filter(|o| !o.is_empty()).cloned();
+    if let Some(o) = &office
+        && !session.user.may_edit(o)
+    {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Für dieses Amt sind Sie nicht zuständig.",
+        );
+    }
+    let month = params
+        .get("month")
+        .and_then(|m| crate::timefmt::parse_month_arg(m));
+    let revisions = match store(&state)
+        .and_then(|s| s.history(kind, office.as_deref(), month).map_err(internal))
+    {
+        Ok(r) => r
+            .into_iter()
+            .rev()
+            .filter(|r| session.user.may_edit(&r.office))
+            .map(|r| {
+                let batch = store(&state)
+                    .ok()
+                    .and_then(|s| s.batch(r.batch_id).ok().flatten());
+                minijinja::context! {
+                    office => r.office,
+                    month => crate::timefmt::format_month(r.month),
+                    revision => r.revision,
+                    batch_id => r.batch_id,
+                    published_by => r.published_by,
+                    published_at => r.published_at,
+                    reason => r.reason,
+                    rows => r.rows,
+                    sha256 => batch.as_ref().map(|b| b.sha256.clone()),
+                    file_name => batch.as_ref().map(|b| b.file_name.clone()),
+                    uploaded_by => batch.as_ref().map(|b| b.uploaded_by.clone()),
+                }
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => return e.into_response(),
+    };
+    page(
+        &state,
+        "staff_history.html",
+        Some(&session),
+        minijinja::context! {
+            title => "Verlauf",
+            kinds => kinds(),
+            kind => kind.as_str(),
+            office => office,
+            month => month.map(crate::timefmt::format_month),
+            revisions => revisions,
+        },
+    )
+}
+
+pub(super) async fn rollback(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !session.user.may_publish() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Zurücksetzen dürfen nur Personen mit der Rolle publisher oder admin.",
+        );
+    }
+    let kind: Option<Kind> = form.get("kind").and_then(|k| k.parse().ok());
+    let office = form.get("office").cloned().unwrap_or_default();
+    let month = form
+        .get("month")
+        .and_then(|m| crate::timefmt::parse_month_arg(m));
+    let revision: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
+    let reason = form
+        .get("reason")
+        .map(|r| r.trim().to_string())
+        .unwrap_or_default();
+    let (Some(kind), Some(month), Some(revision)) = (kind, month, revision) else {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::BAD_REQUEST,
+            "Nicht zurückgesetzt",
+            "Datenart, Monat und Revision fehlen.",
+        );
+    };
+    if reason.is_empty() || !session.user.may_edit(&office) {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht zurückgesetzt",
+            "Bitte einen Grund angeben (er wird öffentlich gezeigt).",
+        );
+    }
+    let done = store(&state).and_then(|mut s| {
+        s.rollback(kind, &office, month, revision, &session.user.name, &reason)
+            .map_err(|e| WebError::BadRequest(e.to_string()))
+    });
+    match done {
+        Ok(rev) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "rollback",
+                    &format!(
+                        "{kind}/{office}/{} to revision {revision} (now {}): {reason}",
+                        crate::timefmt::format_month(month),
+                        rev.revision
+                    ),
+                    &remote,
+                );
+            }
+            Redirect::to(&format!(
+                "/staff/history?kind={kind}&office={}&month={}",
+                crate::web::views::url_encode(&office),
+                crate::timefmt::format_month(month)
+            ))
+            .into_response()
+        }
+        Err(WebError::BadRequest(text)) => message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht zurückgesetzt",
+            &text,
+        ),
+        Err(e) => e.into_response(),
+    }
+}

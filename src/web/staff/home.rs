@@ -1,0 +1,72 @@
+//! The staff home page: the upload form, uploads waiting for review, one's own submissions,
+//! current notices.
+
+use super::*;
+
+/// The kinds staff upload, for the form.
+pub(super) fn kinds() -> Vec<minijinja::Value> {
+    Kind::ALL
+        .iter()
+        .map(|k| minijinja::context! { kind => k.as_str(), title => crate::web::kind_title(*k, Lang::De) })
+        .collect()
+}
+
+pub(super) async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let reviews = match staff_db(&state).and_then(|db| db.reviews(false).map_err(internal)) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mine: Vec<_> = reviews
+        .iter()
+        .filter(|r| r.submitted_by == session.user.name)
+        .take(20)
+        .cloned()
+        .collect();
+    let waiting: Vec<_> = reviews
+        .iter()
+        .filter(|r| r.state == "submitted")
+        .cloned()
+        .collect();
+    // The KPI engine runs off the async threads.
+    let st = state.clone();
+    let offices = tokio::task::spawn_blocking(move || {
+        store(&st).and_then(|s| crate::web::views::offices(&s).map_err(WebError::from))
+    })
+    .await;
+    let offices: Vec<String> = match offices {
+        Ok(Ok(o)) => o
+            .into_iter()
+            .map(|(o, _)| o)
+            .filter(|o| session.user.may_edit(o))
+            .collect(),
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return internal(e).into_response(),
+    };
+    let notices: Vec<minijinja::Value> = match store(&state).and_then(|s| s.current_notices(None).map_err(internal)) {
+        Ok(n) => n
+            .into_iter()
+            .filter(|n| session.user.may_edit(&n.1))
+            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => crate::web::format::until_text(&until, Lang::De) })
+            .collect(),
+        Err(e) => return e.into_response(),
+    };
+    page(
+        &state,
+        "staff_home.html",
+        Some(&session),
+        minijinja::context! {
+            title => "Arbeitsbereich",
+            notices => notices,
+            kinds => kinds(),
+            offices => offices,
+            mine => minijinja::Value::from(minijinja::value::Serde(&mine)),
+            waiting => minijinja::Value::from(minijinja::value::Serde(&waiting)),
+            self_approval => state.settings.allow_self_approval,
+            max_mb => state.settings.max_upload_bytes / (1 << 20),
+        },
+    )
+}

@@ -1,0 +1,201 @@
+//! Notes on an office's month (shown on the public charts and tables) and current notices with
+//! an end time.
+
+use super::*;
+
+pub(super) async fn add_note(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let office = form
+        .get("office")
+        .map(|o| o.trim().to_string())
+        .unwrap_or_default();
+    let month = form
+        .get("month")
+        .and_then(|m| crate::timefmt::parse_month_arg(m));
+    let text = form
+        .get("text")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if office.is_empty() || !session.user.may_edit(&office) {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Für dieses Amt sind Sie nicht zuständig.",
+        );
+    }
+    let Some(month) = month else {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Kein Hinweis gespeichert",
+            "Bitte den Monat als JJJJ-MM angeben, z. B. 2026-03.",
+        );
+    };
+    if text.is_empty() || text.chars().count() > 500 {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Kein Hinweis gespeichert",
+            "Der Hinweis muss 1 bis 500 Zeichen lang sein.",
+        );
+    }
+    let done = store(&state).and_then(|s| {
+        s.add_note(&office, month, &text, &session.user.name)
+            .map_err(internal)
+    });
+    match done {
+        Ok(()) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "note",
+                    &format!("{office} {}: {text}", crate::timefmt::format_month(month)),
+                    &remote,
+                );
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn add_notice(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let office = form
+        .get("office")
+        .map(|o| o.trim().to_string())
+        .unwrap_or_default();
+    let text = form
+        .get("text")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let until = form
+        .get("until")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if office.is_empty() || !session.user.may_edit(&office) {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Für dieses Amt sind Sie nicht zuständig.",
+        );
+    }
+    if text.is_empty() || text.chars().count() > 300 {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Die Mitteilung muss 1 bis 300 Zeichen lang sein.",
+        );
+    }
+    // `datetime-local` sends 2026-11-25T15:30; seconds are kept if given.
+    let Ok(end) = chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M:%S"))
+    else {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Bitte das Ende als Datum und Uhrzeit angeben, z. B. 2026-11-25T15:30.",
+        );
+    };
+    if end <= chrono::Local::now().naive_local() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Keine Mitteilung veröffentlicht",
+            "Das Ende liegt in der Vergangenheit.",
+        );
+    }
+    let until = end.format("%Y-%m-%dT%H:%M:%S").to_string();
+    match store(&state).and_then(|s| {
+        s.add_notice(&office, &text, &until, &session.user.name)
+            .map_err(internal)
+    }) {
+        Ok(id) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(
+                    &session.user.name,
+                    "notice",
+                    &format!("{id}: {office} until {until}: {text}"),
+                    &remote,
+                );
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn end_notice(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return refused(StatusCode::NOT_FOUND, "Diese Mitteilung gibt es nicht");
+    };
+    let found = store(&state).and_then(|s| {
+        let n = s
+            .current_notices(None)
+            .map_err(internal)?
+            .into_iter()
+            .find(|n| n.0 == id);
+        match n {
+            Some(n) if session.user.may_edit(&n.1) => {
+                s.end_notice(id).map(|_| true).map_err(internal)
+            }
+            _ => Ok(false),
+        }
+    });
+    match found {
+        Ok(true) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.audit(&session.user.name, "notice end", &id.to_string(), &remote);
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Ok(false) => message(
+            &state,
+            Some(&session),
+            StatusCode::NOT_FOUND,
+            "Nicht gefunden",
+            "Diese Mitteilung läuft nicht mehr oder betrifft ein anderes Amt.",
+        ),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,234 @@
+//! Four eyes: the uploader submits (with a reason when published months are replaced), a
+//! publisher approves or rejects.
+
+use super::*;
+
+pub(super) async fn submit(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = match batch_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match may_touch(&state, &session, id) {
+        Ok(true) => {}
+        Ok(false) => {
+            return message(
+                &state,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "Nicht erlaubt",
+                "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
+            );
+        }
+        Err(e) => return e.into_response(),
+    }
+    let reason = form
+        .get("reason")
+        .map(|r| r.trim().to_string())
+        .unwrap_or_default();
+    // Replacing a published month needs a reason, checked before anything changes.
+    let check = (|| -> Result<Result<(), String>, WebError> {
+        let store = store(&state)?;
+        let batch = store
+            .batch(id)
+            .map_err(internal)?
+            .ok_or(WebError::NotFound)?;
+        if batch.status != "pending" {
+            return Ok(Err(format!(
+                "Lieferung {id} ist nicht mehr offen ({}).",
+                batch.status
+            )));
+        }
+        let kind: Kind = batch
+            .kind
+            .parse()
+            .map_err(|_| WebError::Internal("kind".into()))?;
+        let cells: std::collections::BTreeMap<(String, i32), usize> = store
+            .batch_cells(id)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(o, m, r)| ((o, m), r as usize))
+            .collect();
+        Ok(store
+            .check_replace(
+                kind,
+                &cells,
+                Some(reason.as_str()).filter(|r| !r.is_empty()),
+            )
+            .map_err(|e| e.to_string()))
+    })();
+    match check {
+        Ok(Ok(())) => {}
+        Ok(Err(text)) => {
+            return message(
+                &state,
+                Some(&session),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Nicht eingereicht",
+                &text,
+            );
+        }
+        Err(e) => return e.into_response(),
+    }
+    let done = staff_db(&state).and_then(|db| {
+        db.submit(id, &session.user.name, &reason)
+            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+        db.audit(
+            &session.user.name,
+            "submit",
+            &format!("batch {id}; {reason}"),
+            &remote,
+        )
+        .map_err(internal)
+    });
+    match done {
+        Ok(()) => Redirect::to("/staff").into_response(),
+        Err(WebError::BadRequest(text)) => message(
+            &state,
+            Some(&session),
+            StatusCode::CONFLICT,
+            "Nicht eingereicht",
+            &text,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn approve(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = match batch_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if !session.user.may_publish() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Freigeben dürfen nur Personen mit der Rolle publisher oder admin.",
+        );
+    }
+    let review = match staff_db(&state).and_then(|db| db.review(id).map_err(internal)) {
+        Ok(Some(r)) if r.state == "submitted" => r,
+        Ok(_) => {
+            return message(
+                &state,
+                Some(&session),
+                StatusCode::CONFLICT,
+                "Nicht freigegeben",
+                "Diese Lieferung wartet nicht auf Freigabe.",
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    if review.submitted_by == session.user.name && !state.settings.allow_self_approval {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Vier-Augen-Prinzip",
+            "Eine eigene Lieferung kann nicht selbst freigegeben werden: eine zweite Person mit der Rolle publisher gibt sie frei.",
+        );
+    }
+    let published = store(&state).and_then(|mut s| {
+        s.publish(
+            id,
+            &session.user.name,
+            Some(review.reason.as_str()).filter(|r| !r.is_empty()),
+        )
+        .map_err(|e| WebError::BadRequest(e.to_string()))
+    });
+    match published {
+        Ok(revs) => {
+            if let Ok(db) = staff_db(&state) {
+                let _ = db.approved(id, &session.user.name);
+                let _ = db.audit(
+                    &session.user.name,
+                    "approve",
+                    &format!("batch {id}: {} revisions", revs.len()),
+                    &remote,
+                );
+            }
+            Redirect::to("/staff").into_response()
+        }
+        Err(WebError::BadRequest(text)) => message(
+            &state,
+            Some(&session),
+            StatusCode::CONFLICT,
+            "Nicht freigegeben",
+            &text,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn reject(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form = form_urlencoded(&body);
+    let session = match need_form_session(&state, &headers, form.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = match batch_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if !session.user.may_publish() {
+        return message(
+            &state,
+            Some(&session),
+            StatusCode::FORBIDDEN,
+            "Nicht erlaubt",
+            "Ablehnen dürfen nur Personen mit der Rolle publisher oder admin.",
+        );
+    }
+    let reason = form.get("reason").cloned().unwrap_or_default();
+    let done = staff_db(&state).and_then(|mut db| {
+        db.reject(id, &session.user.name, &reason)
+            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+        db.audit(
+            &session.user.name,
+            "reject",
+            &format!("batch {id}: {reason}"),
+            &remote,
+        )
+        .map_err(internal)
+    });
+    match done {
+        Ok(()) => Redirect::to("/staff").into_response(),
+        Err(WebError::BadRequest(text)) => message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nicht abgelehnt",
+            &text,
+        ),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,472 @@
+//! Uploads in the browser: the file checked like `kennzahl import`, refused with every problem
+//! (paged) or kept as a pending batch and shown as a preview beside what is published now.
+
+use super::*;
+
+/// Problems shown per page of a refused upload.
+pub(super) const PROBLEMS_PER_PAGE: usize = 100;
+
+/// The file name as kept, or `None` when it is empty, names a path (`../`, `/`, `\`),
+/// starts with a dot, carries control characters or is longer than 200 characters: browsers
+/// send a bare name, so anything else did not come from a file picker.
+pub fn clean_file_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let bad = name.is_empty()
+        || name.contains(['/', '\\'])
+        || name.starts_with('.')
+        || name.chars().any(char::is_control)
+        || name.chars().count() > 200;
+    if bad { None } else { Some(name.to_string()) }
+}
+
+/// What an upload is refused for, kept a while so that long problem lists can be paged.
+#[derive(Clone)]
+pub struct RefusedUpload {
+    pub user: String,
+    pub file_name: String,
+    pub summary: String,
+    pub problems: Vec<String>,
+    pub total: usize,
+    pub at: std::time::Instant,
+}
+
+pub(super) async fn upload(
+    State(state): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    // No session, no reading of the body.
+    match current(&state, &headers) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return refused(
+                StatusCode::FORBIDDEN,
+                "Bitte zuerst anmelden. / Please log in first.",
+            );
+        }
+        Err(e) => return e.into_response(),
+    }
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let limit = state.settings.max_upload_bytes;
+    let too_large = || {
+        let size = if limit >= 1 << 20 {
+            format!("{} MB", limit >> 20)
+        } else {
+            format!("{} KB", limit >> 10)
+        };
+        format!(
+            "Die Datei ist größer als erlaubt (höchstens {size}). Bitte den Export auf einen Monat beschränken. / The file is larger than allowed (at most {size})."
+        )
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let text = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    format!("Das Formular kam unvollständig an ({e}). Bitte noch einmal senden.")
+                };
+                return message(
+                    &state,
+                    None,
+                    StatusCode::BAD_REQUEST,
+                    "Hochladen abgelehnt",
+                    &text,
+                );
+            }
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            match field.bytes().await {
+                Ok(b) => file = Some((file_name, b.to_vec())),
+                Err(e) => {
+                    let text = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        format!("Die Datei kam unvollständig an ({e}). Bitte noch einmal senden.")
+                    };
+                    return message(
+                        &state,
+                        None,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Hochladen abgelehnt",
+                        &text,
+                    );
+                }
+            }
+        } else if let Ok(text) = field.text().await {
+            fields.insert(name, text);
+        }
+    }
+    let session = match need_form_session(&state, &headers, fields.get("csrf")) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let refuse = |text: String| {
+        message(
+            &state,
+            Some(&session),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Hochladen abgelehnt",
+            &text,
+        )
+    };
+    let Some((raw_name, bytes)) = file.filter(|(n, _)| !n.is_empty()) else {
+        return refuse("Bitte eine Datei auswählen. / Please choose a file.".into());
+    };
+    let Some(file_name) = clean_file_name(&raw_name) else {
+        return refuse(format!(
+            "Der Dateiname „{}“ ist ungültig: bitte eine Datei mit einfachem Namen ohne Pfadangaben wie ../ wählen. Es wurde nichts gespeichert. / The file name is invalid: choose a file with a plain name, no path like ../. Nothing was stored.",
+            raw_name.chars().take(200).collect::<String>()
+        ));
+    };
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !["csv", "txt", "tsv", "xlsx"].contains(&ext.as_str()) {
+        return refuse(format!(
+            "„{file_name}“ ist keine CSV- oder XLSX-Datei. Bitte den Export als CSV oder Excel-Arbeitsmappe (.xlsx) speichern. / Not a CSV or XLSX file."
+        ));
+    }
+    if bytes.len() as u64 > limit {
+        return refuse(too_large());
+    }
+    let kind: Option<Kind> = fields
+        .get("kind")
+        .filter(|k| !k.is_empty() && *k != "auto")
+        .and_then(|k| k.parse().ok());
+    let office = fields
+        .get("office")
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty());
+    if let Some(o) = &office
+        && !session.user.may_edit(o)
+    {
+        return refuse(format!(
+            "Sie dürfen nicht für „{o}“ hochladen. / You may not upload for {o}."
+        ));
+    }
+    let st = state.clone();
+    let user = session.user.clone();
+    let staged = tokio::task::spawn_blocking(move || {
+        let file = UploadedFile {
+            file_name,
+            bytes,
+            kind,
+            office,
+        };
+        stage(&st, &user, &remote, file, None)
+    })
+    .await;
+    match staged {
+        Ok(Ok(staged)) => staged_response(&state, &session, staged),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// An export as it came from the upload form.
+#[derive(Clone)]
+pub struct UploadedFile {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub kind: Option<Kind>,
+    pub office: Option<String>,
+}
+
+/// Where an upload went: into a pending batch with its preview, back with its problems, or to
+/// the form that maps unknown headers.
+pub(super) enum Staged {
+    Preview(i64, minijinja::Value),
+    Refused(RefusedUpload),
+    NeedsMapping(mapping::PendingMapping),
+}
+
+/// Reads an upload and keeps it as a pending batch. Headers the built-in aliases do not know
+/// are tried against the saved profiles of the user's offices; `mapped` is a profile just made
+/// in the mapping form (saved for the office once it maps the headers).
+pub(super) fn stage(
+    state: &Arc<AppState>,
+    user: &crate::staff::accounts::User,
+    remote: &str,
+    file: UploadedFile,
+    mapped: Option<(String, ingest::map::Profile)>,
+) -> Result<Staged, WebError> {
+    let opts = Options {
+        kind: file.kind,
+        office: file.office.clone(),
+        profile: mapped.as_ref().map(|(_, p)| p.clone()),
+        skip_invalid: false,
+        max_bytes: state.settings.max_upload_bytes,
+        today: None,
+    };
+    let mut read = ingest::read_upload(&file.bytes, &opts);
+    if mapped.is_none()
+        && matches!(read, Err(ingest::problem::UploadError::Headers(_)))
+        && let Some((office, upload)) = mapping::try_saved_profiles(state, user, &file, &opts)?
+    {
+        read = upload.map(|mut u| {
+            u.notices.push(ingest::Notice {
+                de: format!("Die gespeicherte Spaltenzuordnung für „{office}“ wurde verwendet."),
+                en: format!("The saved column mapping for \"{office}\" was used."),
+            });
+            u
+        });
+    }
+    let file_name = file.file_name.clone();
+    let mut upload = match read {
+        Ok(u) => u,
+        Err(ingest::problem::UploadError::Headers(e)) => {
+            return Ok(Staged::NeedsMapping(mapping::PendingMapping::new(
+                user,
+                file,
+                e.for_mapping_form(),
+            )));
+        }
+        Err(e) => {
+            if let Some((office, profile)) = &mapped {
+                mapping::save(state, user, remote, office, profile)?;
+            }
+            let (problems, total) = match &e {
+                ingest::problem::UploadError::Invalid { problems, total } => (
+                    problems.iter().map(|p| p.render(Lang::De)).collect(),
+                    *total,
+                ),
+                other => (vec![other.render(Lang::De)], 1),
+            };
+            return Ok(Staged::Refused(RefusedUpload {
+                user: user.name.clone(),
+                file_name: file_name.clone(),
+                summary: format!(
+                    "„{file_name}“ wurde nicht übernommen: {total} Problem(e). Bitte in der Datei korrigieren und erneut hochladen; es wurde nichts gespeichert."
+                ),
+                problems,
+                total,
+                at: std::time::Instant::now(),
+            }));
+        }
+    };
+    if let Some((office, profile)) = &mapped {
+        mapping::save(state, user, remote, office, profile)?;
+    }
+    let cells: Vec<(String, i32)> = upload.parsed.partitions.keys().cloned().collect();
+    if let Some((o, _)) = cells.iter().find(|(o, _)| !user.may_edit(o)) {
+        return Ok(Staged::Refused(RefusedUpload {
+            user: user.name.clone(),
+            file_name: file_name.clone(),
+            summary: format!(
+                "„{file_name}“ wurde nicht übernommen: die Datei enthält Zeilen für „{o}“, für das Sie nicht hochladen dürfen. Es wurde nichts gespeichert."
+            ),
+            problems: Vec::new(),
+            total: 0,
+            at: std::time::Instant::now(),
+        }));
+    }
+    let preview = preview(state, &upload, &file_name)?;
+    let mut store = store(state)?;
+    let batch = store
+        .put_batch(
+            &mut upload,
+            &file.bytes,
+            &Submission {
+                file_name: &file_name,
+                user: &user.name,
+            },
+        )
+        .map_err(internal)?;
+    drop(store);
+    staff_db(state)?
+        .audit(
+            &user.name,
+            "upload",
+            &format!("batch {batch}: {file_name}, {} rows", upload.parsed.rows),
+            remote,
+        )
+        .map_err(internal)?;
+    Ok(Staged::Preview(batch, preview))
+}
+
+/// The page for a staged upload.
+pub(super) fn staged_response(state: &AppState, session: &Session, staged: Staged) -> Response {
+    match staged {
+        Staged::Preview(batch, preview) => page(
+            state,
+            "staff_preview.html",
+            Some(session),
+            minijinja::context! { title => "Vorschau", batch => batch, ..preview },
+        ),
+        Staged::Refused(refused_upload) => {
+            let token = crate::staff::random_token();
+            if let Ok(mut map) = state.refused.lock() {
+                map.retain(|_, r| r.at.elapsed() < std::time::Duration::from_secs(3600));
+                map.insert(token.clone(), refused_upload);
+            }
+            problems_page(state, session, &token, 1, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Staged::NeedsMapping(pending) => mapping::start(state, session, pending),
+    }
+}
+
+pub(super) fn problems_page(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    page_no: usize,
+    status: StatusCode,
+) -> Response {
+    let found = state
+        .refused
+        .lock()
+        .ok()
+        .and_then(|m| m.get(token).cloned())
+        .filter(|r| r.user == session.user.name);
+    let Some(r) = found else {
+        return message(
+            state,
+            Some(session),
+            StatusCode::NOT_FOUND,
+            "Nicht mehr vorhanden",
+            "Diese Fehlerliste ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+        );
+    };
+    let pages = r.problems.len().div_ceil(PROBLEMS_PER_PAGE).max(1);
+    let page_no = page_no.clamp(1, pages);
+    let shown: Vec<String> = r
+        .problems
+        .iter()
+        .skip((page_no - 1) * PROBLEMS_PER_PAGE)
+        .take(PROBLEMS_PER_PAGE)
+        .cloned()
+        .collect();
+    let mut resp = page(
+        state,
+        "staff_refused.html",
+        Some(session),
+        minijinja::context! {
+            title => "Hochladen abgelehnt",
+            summary => r.summary,
+            problems => shown,
+            total => r.total,
+            listed => r.problems.len(),
+            page => page_no,
+            pages => pages,
+            token => token,
+            kinds => kinds(),
+        },
+    );
+    *resp.status_mut() = status;
+    resp
+}
+
+pub(super) async fn refused_page(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let session = match need_session(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let page_no = form_urlencoded(query.as_deref().unwrap_or(""))
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    problems_page(&state, &session, &token, page_no, StatusCode::OK)
+}
+
+/// The KPIs an upload will produce per office and month, beside what is published now.
+pub(super) fn preview(
+    state: &AppState,
+    upload: &ingest::Upload,
+    file_name: &str,
+) -> Result<minijinja::Value, WebError> {
+    let kind = upload.kind;
+    let months: Vec<i32> = upload.parsed.partitions.keys().map(|(_, m)| *m).collect();
+    let (from, to) = (
+        months.iter().min().copied().unwrap_or(0),
+        months.iter().max().copied().unwrap_or(0),
+    );
+    let mut offices: Vec<String> = upload
+        .parsed
+        .partitions
+        .keys()
+        .map(|(o, _)| o.clone())
+        .collect();
+    offices.dedup();
+    let store = store(state)?;
+    let mut changes = Vec::new();
+    let mut replaces = Vec::new();
+    if kind != Kind::Services {
+        let q = Query {
+            from: Some(from),
+            to: Some(to),
+            min_cell: state.settings.min_cell,
+            ..Query::new(kind, vec![Dim::Month, Dim::Office])
+        };
+        let targets = store.targets(kind).map_err(internal)?;
+        let new = kpi::compute_from(
+            Some(polars::prelude::IntoLazy::lazy(upload.parsed.frame.clone())),
+            &q,
+            &targets,
+        )?;
+        let now = kpi::compute(&store, &q)?;
+        // The figures the overview shows for this kind (its dashboard file), else the first five.
+        let (dashboards, _) = state.dashboards();
+        let key_kpis: Vec<&str> = match dashboards.overview.tiles.iter().find(|t| t.kind == kind) {
+            Some(t) => t.kpis.clone(),
+            None => crate::kpi::definitions::for_kind(kind)
+                .iter()
+                .map(|d| d.name)
+                .take(5)
+                .collect(),
+        };
+        for row in &new.rows {
+            let (Value::Text(month), Value::Text(office)) = (&row[0], &row[1]) else {
+                continue;
+            };
+            let published = now.rows.iter().find(|r| r[0] == row[0] && r[1] == row[1]);
+            if published.is_some() {
+                replaces.push(format!("{office} {month}"));
+            }
+            for name in &key_kpis {
+                let Some(i) = new.column(name) else { continue };
+                let def = crate::kpi::definitions::find(name).map(|(_, d)| d);
+                let unit = def
+                    .map(|d| d.unit)
+                    .unwrap_or(crate::kpi::definitions::Unit::Count);
+                let before = published
+                    .and_then(|p| now.column(name).map(|j| p[j].clone()))
+                    .map(|v| crate::web::format::value(&v, unit))
+                    .unwrap_or_else(|| "–".into());
+                let after = crate::web::format::value(&row[i], unit);
+                let changed = before != after;
+                changes.push(minijinja::context! {
+                    office => office,
+                    month => month,
+                    kpi => def.map(|d| d.label_de).unwrap_or(name),
+                    before => before,
+                    after => after.clone(),
+                    changed => changed,
+                });
+            }
+        }
+    }
+    Ok(minijinja::context! {
+        file_name => file_name,
+        kind => kind.as_str(),
+        kind_title => crate::web::kind_title(kind, Lang::De),
+        rows => upload.parsed.rows,
+        period => if from == to { crate::timefmt::format_month(from) } else { format!("{} bis {}", crate::timefmt::format_month(from), crate::timefmt::format_month(to)) },
+        offices => offices,
+        notices => upload.notices.iter().map(|n| n.de.clone()).collect::<Vec<_>>(),
+        changes => changes,
+        replaces => replaces,
+    })
+}
