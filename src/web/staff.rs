@@ -23,7 +23,9 @@ use crate::kpi::{self, Dim, Query, Value};
 use crate::staff::sessions::{MAX_SECS, Session};
 use crate::store::{Store, Submission};
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, Multipart, Path, RawQuery, State};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, Multipart, Path, RawQuery, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -269,17 +271,143 @@ fn message(
     r
 }
 
-fn batch_id(id: &str) -> Result<i64, Response> {
-    id.parse().map_err(|_| {
-        refused(
-            StatusCode::NOT_FOUND,
-            "Diese Lieferung gibt es nicht / no such batch",
-        )
-    })
+/// A staff page request: the session, or (as the rejection) the way to the login.
+pub struct StaffPage(pub Session);
+
+impl FromRequestParts<Arc<AppState>> for StaffPage {
+    type Rejection = Response;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        need_session(state, &parts.headers).map(StaffPage)
+    }
 }
 
-/// Whether the user may act on a batch: every office it covers is theirs.
-fn may_touch(state: &AppState, session: &Session, batch: i64) -> Result<bool, WebError> {
-    let cells = store(state)?.batch_cells(batch).map_err(internal)?;
-    Ok(!cells.is_empty() && cells.iter().all(|(o, _, _)| session.user.may_edit(o)))
+/// Largest form post (URL-encoded fields; files go through the upload route).
+const FORM_LIMIT: usize = 1 << 20;
+
+/// A staff form post: the session, checked against the form's CSRF token, and its fields.
+pub struct StaffForm {
+    pub session: Session,
+    /// Fields by name (of a repeated field, the last).
+    pub form: HashMap<String, String>,
+    /// Fields in order, for multi-selects that send one pair per choice.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl FromRequest<Arc<AppState>> for StaffForm {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+            refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Das Formular ist zu groß. / The form is too large.",
+            )
+        })?;
+        let body = String::from_utf8_lossy(&bytes);
+        let form = form_urlencoded(&body);
+        let session = need_form_session(state, &parts.headers, form.get("csrf"))?;
+        Ok(StaffForm {
+            session,
+            form,
+            pairs: form_pairs(&body),
+        })
+    }
+}
+
+/// `a=1&b=2&b=3` as pairs in order.
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let one = form_urlencoded(p);
+            one.into_iter().next().unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A batch id from the path; anything else is "no such batch".
+pub struct BatchId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for BatchId {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        id.parse().map(BatchId).map_err(|_| {
+            refused(
+                StatusCode::NOT_FOUND,
+                "Diese Lieferung gibt es nicht / no such batch",
+            )
+        })
+    }
+}
+
+/// The refusal page for something the user's role or offices do not allow.
+fn forbidden(state: &AppState, session: &Session, text: &str) -> Response {
+    message(
+        state,
+        Some(session),
+        StatusCode::FORBIDDEN,
+        "Nicht erlaubt",
+        text,
+    )
+}
+
+/// The page for a form whose content cannot be used, saying what to change.
+fn unprocessable(state: &AppState, session: &Session, title: &str, text: &str) -> Response {
+    message(
+        state,
+        Some(session),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        title,
+        text,
+    )
+}
+
+/// A form field, trimmed; empty when missing.
+fn field(form: &HashMap<String, String>, name: &str) -> String {
+    form.get(name)
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// What a staff action on the catalogue ends in: done, refused with a reason for the user, or
+/// failed.
+type Outcome = Result<Result<(), String>, WebError>;
+
+/// Runs a catalogue action off the async threads and answers with a redirect to `done` or
+/// with the reason on a page titled `refused_title`.
+async fn run_action(
+    state: &AppState,
+    session: &Session,
+    done: &str,
+    refused_title: &str,
+    action: impl FnOnce() -> Outcome + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(action).await {
+        Ok(Ok(Ok(()))) => Redirect::to(done).into_response(),
+        Ok(Ok(Err(text))) => unprocessable(state, session, refused_title, &text),
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+/// The user may act on a batch only if every office it covers is theirs.
+fn need_batch_access(state: &AppState, session: &Session, batch: i64) -> Result<(), Response> {
+    let cells = store(state)
+        .and_then(|s| s.batch_cells(batch).map_err(internal))
+        .map_err(IntoResponse::into_response)?;
+    if !cells.is_empty() && cells.iter().all(|(o, _, _)| session.user.may_edit(o)) {
+        Ok(())
+    } else {
+        Err(forbidden(
+            state,
+            session,
+            "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
+        ))
+    }
 }

@@ -120,13 +120,8 @@ pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
     headers: HeaderMap,
-    body: String,
+    StaffForm { session, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let (Some(id), Ok(db)) = (cookie(&headers, SESSION_COOKIE), staff_db(&state)) {
         let _ = db.end_session(&id);
         let _ = db.audit(&session.user.name, "logout", "", &remote);
@@ -141,37 +136,27 @@ pub(super) async fn logout(
 
 pub(super) async fn password_form(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    match need_session(&state, &headers) {
-        Ok(s) => page(
-            &state,
-            "staff_password.html",
-            Some(&s),
-            minijinja::context! { title => "Passwort ändern", min => crate::staff::accounts::MIN_PASSWORD },
-        ),
-        Err(r) => r,
-    }
+    page(
+        &state,
+        "staff_password.html",
+        Some(&session),
+        minijinja::context! { title => "Passwort ändern", min => crate::staff::accounts::MIN_PASSWORD },
+    )
 }
 
 pub(super) async fn change_password(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (old, new, repeat) = (get("old"), get("new"), get("repeat"));
     if new != repeat {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Passwort nicht geändert",
             "Die beiden neuen Passwörter sind nicht gleich.",
         );
@@ -196,13 +181,7 @@ pub(super) async fn change_password(
     match result {
         // All sessions end with a new password: log in again.
         Ok(Ok(Ok(()))) => Redirect::to("/staff/login").into_response(),
-        Ok(Ok(Err(text))) => message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Passwort nicht geändert",
-            &text,
-        ),
+        Ok(Ok(Err(text))) => unprocessable(&state, &session, "Passwort nicht geändert", &text),
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }

@@ -5,18 +5,12 @@ use super::*;
 pub(super) async fn audit_log(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if !session.user.is_admin() {
-        return message(
+        return forbidden(
             &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
+            &session,
             "Das Protokoll sehen nur Personen mit der Rolle admin.",
         );
     }
@@ -51,11 +45,10 @@ pub(super) fn need_admin(state: &AppState, session: &Session) -> Result<(), Resp
     }
 }
 
-pub(super) async fn admin(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn admin(
+    State(state): State<Arc<AppState>>,
+    StaffPage(session): StaffPage,
+) -> Response {
     if let Err(r) = need_admin(&state, &session) {
         return r;
     }
@@ -114,15 +107,12 @@ pub(super) async fn admin(State(state): State<Arc<AppState>>, headers: HeaderMap
 pub(super) async fn admin_add_user(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm {
+        session,
+        form,
+        pairs,
+    }: StaffForm,
 ) -> Response {
-    let pairs = form_pairs(&body);
-    let form: HashMap<String, String> = pairs.iter().cloned().collect();
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(r) = need_admin(&state, &session) {
         return r;
     }
@@ -135,73 +125,49 @@ pub(super) async fn admin_add_user(
     let st = state.clone();
     let (name, role, password) = (get("name"), get("role"), get("password"));
     let by = session.user.name.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
-        let db = staff_db(&st)?;
-        let role: crate::staff::accounts::Role = match role.parse() {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(format!("{e}"))),
-        };
-        match db.add_user(&name, role, &offices, &password) {
-            Ok(u) => {
-                db.audit(
-                    &by,
-                    "user add",
-                    &format!("{} ({})", u.name, role.as_str()),
-                    &remote,
-                )
-                .map_err(internal)?;
-                Ok(Ok(()))
+    run_action(
+        &state,
+        &session,
+        "/staff/admin",
+        "Nicht angelegt",
+        move || {
+            let db = staff_db(&st)?;
+            let role: crate::staff::accounts::Role = match role.parse() {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(format!("{e}"))),
+            };
+            match db.add_user(&name, role, &offices, &password) {
+                Ok(u) => {
+                    db.audit(
+                        &by,
+                        "user add",
+                        &format!("{} ({})", u.name, role.as_str()),
+                        &remote,
+                    )
+                    .map_err(internal)?;
+                    Ok(Ok(()))
+                }
+                Err(e) => Ok(Err(e.to_string())),
             }
-            Err(e) => Ok(Err(e.to_string())),
-        }
-    })
-    .await;
-    match result {
-        Ok(Ok(Ok(()))) => Redirect::to("/staff/admin").into_response(),
-        Ok(Ok(Err(text))) => message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nicht angelegt",
-            &text,
-        ),
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => internal(e).into_response(),
-    }
-}
-
-/// `a=1&b=2&b=3` as pairs in order (a multi-select sends one pair per choice).
-pub(super) fn form_pairs(body: &str) -> Vec<(String, String)> {
-    body.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let one = form_urlencoded(p);
-            one.into_iter().next().unwrap_or_default()
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 pub(super) async fn admin_change_user(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(r) = need_admin(&state, &session) {
         return r;
     }
     let action = form.get("action").cloned().unwrap_or_default();
     if name == session.user.name && action == "disable" {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Nicht gesperrt",
             "Sie können sich nicht selbst sperren.",
         );
@@ -209,65 +175,42 @@ pub(super) async fn admin_change_user(
     let password = form.get("password").cloned().unwrap_or_default();
     let st = state.clone();
     let by = session.user.name.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
-        let db = staff_db(&st)?;
-        let done = match action.as_str() {
-            "disable" => db.set_disabled(&name, true),
-            "enable" => db.set_disabled(&name, false),
-            "password" => db.set_password(&name, &password),
-            _ => return Ok(Err("Unbekannte Aktion.".into())),
-        };
-        match done {
-            Ok(()) => {
-                db.audit(&by, &format!("user {action}"), &name, &remote)
-                    .map_err(internal)?;
-                Ok(Ok(()))
+    run_action(
+        &state,
+        &session,
+        "/staff/admin",
+        "Nicht geändert",
+        move || {
+            let db = staff_db(&st)?;
+            let done = match action.as_str() {
+                "disable" => db.set_disabled(&name, true),
+                "enable" => db.set_disabled(&name, false),
+                "password" => db.set_password(&name, &password),
+                _ => return Ok(Err("Unbekannte Aktion.".into())),
+            };
+            match done {
+                Ok(()) => {
+                    db.audit(&by, &format!("user {action}"), &name, &remote)
+                        .map_err(internal)?;
+                    Ok(Ok(()))
+                }
+                Err(e) => Ok(Err(e.to_string())),
             }
-            Err(e) => Ok(Err(e.to_string())),
-        }
-    })
-    .await;
-    match result {
-        Ok(Ok(Ok(()))) => Redirect::to("/staff/admin").into_response(),
-        Ok(Ok(Err(text))) => message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nicht geändert",
-            &text,
-        ),
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => internal(e).into_response(),
-    }
+        },
+    )
+    .await
 }
 
 pub(super) async fn admin_set_target(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(r) = need_admin(&state, &session) {
         return r;
     }
-    let fail = |text: &str| {
-        message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Ziel nicht gespeichert",
-            text,
-        )
-    };
-    let office = form
-        .get("office")
-        .map(|o| o.trim().to_string())
-        .unwrap_or_default();
+    let fail = |text: &str| unprocessable(&state, &session, "Ziel nicht gespeichert", text);
+    let office = field(&form, "office");
     let Some((kind, kpi)) = form.get("kpi").and_then(|k| k.split_once(':')) else {
         return fail("Bitte eine Kennzahl wählen.");
     };

@@ -4,30 +4,12 @@ use super::*;
 
 pub(super) async fn original(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    BatchId(id): BatchId,
     Remote(remote): Remote,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match batch_id(&id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match may_touch(&state, &session, id) {
-        Ok(true) => {}
-        Ok(false) => {
-            return message(
-                &state,
-                Some(&session),
-                StatusCode::FORBIDDEN,
-                "Nicht erlaubt",
-                "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
-            );
-        }
-        Err(e) => return e.into_response(),
+    if let Err(r) = need_batch_access(&state, &session, id) {
+        return r;
     }
     let found = store(&state).and_then(|s| {
         let b = s.batch(id).map_err(internal)?.ok_or(WebError::NotFound)?;
@@ -72,12 +54,8 @@ pub(super) async fn original(
 pub(super) async fn history(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let params = form_urlencoded(query.as_deref().unwrap_or(""));
     let kind: Kind = params
         .get("kind")
@@ -87,13 +65,7 @@ pub(super) async fn history(
     if let Some(o) = &office
         && !session.user.may_edit(o)
     {
-        return message(
-            &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
-            "Für dieses Amt sind Sie nicht zuständig.",
-        );
+        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
     }
     let month = params
         .get("month")
@@ -144,20 +116,12 @@ pub(super) async fn history(
 pub(super) async fn rollback(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if !session.user.may_publish() {
-        return message(
+        return forbidden(
             &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
+            &session,
             "Zurücksetzen dürfen nur Personen mit der Rolle publisher oder admin.",
         );
     }
@@ -167,10 +131,7 @@ pub(super) async fn rollback(
         .get("month")
         .and_then(|m| crate::timefmt::parse_month_arg(m));
     let revision: Option<i64> = form.get("revision").and_then(|r| r.parse().ok());
-    let reason = form
-        .get("reason")
-        .map(|r| r.trim().to_string())
-        .unwrap_or_default();
+    let reason = field(&form, "reason");
     let (Some(kind), Some(month), Some(revision)) = (kind, month, revision) else {
         return message(
             &state,
@@ -181,10 +142,9 @@ pub(super) async fn rollback(
         );
     };
     if reason.is_empty() || !session.user.may_edit(&office) {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Nicht zurückgesetzt",
             "Bitte einen Grund angeben (er wird öffentlich gezeigt).",
         );
@@ -214,13 +174,9 @@ pub(super) async fn rollback(
             ))
             .into_response()
         }
-        Err(WebError::BadRequest(text)) => message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nicht zurückgesetzt",
-            &text,
-        ),
+        Err(WebError::BadRequest(text)) => {
+            unprocessable(&state, &session, "Nicht zurückgesetzt", &text)
+        }
         Err(e) => e.into_response(),
     }
 }

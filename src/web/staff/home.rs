@@ -11,11 +11,10 @@ pub(super) fn kinds() -> Vec<minijinja::Value> {
         .collect()
 }
 
-pub(super) async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn home(
+    State(state): State<Arc<AppState>>,
+    StaffPage(session): StaffPage,
+) -> Response {
     let reviews = match staff_db(&state).and_then(|db| db.reviews(false).map_err(internal)) {
         Ok(r) => r,
         Err(e) => return e.into_response(),

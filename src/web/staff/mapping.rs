@@ -2,21 +2,11 @@
 //! staff choose is saved as the office's mapping profile and used on its next upload without
 //! asking again, the same profile `kennzahl import --profile` reads from a file.
 
-use super::{
-    AppState, Staged, UploadedFile, WebError, form_urlencoded, internal, kinds, message,
-    need_form_session, need_session, page, staff_db, stage, staged_response, store,
-};
-use crate::i18n::Lang;
+use super::*;
 use crate::ingest::map::{self, Profile};
-use crate::ingest::{self, Options, Upload, problem::UploadError};
-use crate::kinds::Kind;
+use crate::ingest::{Upload, problem::UploadError};
 use crate::staff::accounts::User;
-use crate::staff::sessions::Session;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How long an upload waits for its mapping, and how many wait at once (they hold the file).
@@ -216,12 +206,8 @@ pub(super) async fn form(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let pending = match pending(&state, &session, &token) {
         Ok(p) => p,
         Err(r) => return r,
@@ -314,15 +300,9 @@ fn profile_from_form(
 pub(super) async fn apply(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
-    super::Remote(remote): super::Remote,
-    headers: HeaderMap,
-    body: String,
+    Remote(remote): Remote,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let pending = match pending(&state, &session, &token) {
         Ok(p) => p,
         Err(r) => return r,
@@ -346,11 +326,9 @@ pub(super) async fn apply(
     if let Some(o) = office
         && !session.user.may_edit(o)
     {
-        return message(
+        return forbidden(
             &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
+            &session,
             &format!("Sie dürfen nicht für „{o}“ hochladen."),
         );
     }

@@ -6,48 +6,28 @@ use super::*;
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let office = form
-        .get("office")
-        .map(|o| o.trim().to_string())
-        .unwrap_or_default();
+    let office = field(&form, "office");
     let month = form
         .get("month")
         .and_then(|m| crate::timefmt::parse_month_arg(m));
-    let text = form
-        .get("text")
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
+    let text = field(&form, "text");
     if office.is_empty() || !session.user.may_edit(&office) {
-        return message(
-            &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
-            "Für dieses Amt sind Sie nicht zuständig.",
-        );
+        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
     }
     let Some(month) = month else {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Kein Hinweis gespeichert",
             "Bitte den Monat als JJJJ-MM angeben, z. B. 2026-03.",
         );
     };
     if text.is_empty() || text.chars().count() > 500 {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Kein Hinweis gespeichert",
             "Der Hinweis muss 1 bis 500 Zeichen lang sein.",
         );
@@ -75,40 +55,18 @@ pub(super) async fn add_note(
 pub(super) async fn add_notice(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let office = form
-        .get("office")
-        .map(|o| o.trim().to_string())
-        .unwrap_or_default();
-    let text = form
-        .get("text")
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
-    let until = form
-        .get("until")
-        .map(|t| t.trim().to_string())
-        .unwrap_or_default();
+    let office = field(&form, "office");
+    let text = field(&form, "text");
+    let until = field(&form, "until");
     if office.is_empty() || !session.user.may_edit(&office) {
-        return message(
-            &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
-            "Für dieses Amt sind Sie nicht zuständig.",
-        );
+        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
     }
     if text.is_empty() || text.chars().count() > 300 {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Keine Mitteilung veröffentlicht",
             "Die Mitteilung muss 1 bis 300 Zeichen lang sein.",
         );
@@ -117,19 +75,17 @@ pub(super) async fn add_notice(
     let Ok(end) = chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%dT%H:%M:%S"))
     else {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Keine Mitteilung veröffentlicht",
             "Bitte das Ende als Datum und Uhrzeit angeben, z. B. 2026-11-25T15:30.",
         );
     };
     if end <= chrono::Local::now().naive_local() {
-        return message(
+        return unprocessable(
             &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            &session,
             "Keine Mitteilung veröffentlicht",
             "Das Ende liegt in der Vergangenheit.",
         );
@@ -158,14 +114,8 @@ pub(super) async fn end_notice(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(id) = id.parse::<i64>() else {
         return refused(StatusCode::NOT_FOUND, "Diese Mitteilung gibt es nicht");
     };

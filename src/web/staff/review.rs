@@ -5,37 +5,14 @@ use super::*;
 
 pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    BatchId(id): BatchId,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match batch_id(&id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match may_touch(&state, &session, id) {
-        Ok(true) => {}
-        Ok(false) => {
-            return message(
-                &state,
-                Some(&session),
-                StatusCode::FORBIDDEN,
-                "Nicht erlaubt",
-                "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
-            );
-        }
-        Err(e) => return e.into_response(),
+    if let Err(r) = need_batch_access(&state, &session, id) {
+        return r;
     }
-    let reason = form
-        .get("reason")
-        .map(|r| r.trim().to_string())
-        .unwrap_or_default();
+    let reason = field(&form, "reason");
     // Replacing a published month needs a reason, checked before anything changes.
     let check = (|| -> Result<Result<(), String>, WebError> {
         let store = store(&state)?;
@@ -70,13 +47,7 @@ pub(super) async fn submit(
     match check {
         Ok(Ok(())) => {}
         Ok(Err(text)) => {
-            return message(
-                &state,
-                Some(&session),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Nicht eingereicht",
-                &text,
-            );
+            return unprocessable(&state, &session, "Nicht eingereicht", &text);
         }
         Err(e) => return e.into_response(),
     }
@@ -106,26 +77,14 @@ pub(super) async fn submit(
 
 pub(super) async fn approve(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    BatchId(id): BatchId,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match batch_id(&id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
     if !session.user.may_publish() {
-        return message(
+        return forbidden(
             &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
+            &session,
             "Freigeben dürfen nur Personen mit der Rolle publisher oder admin.",
         );
     }
@@ -185,26 +144,14 @@ pub(super) async fn approve(
 
 pub(super) async fn reject(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    BatchId(id): BatchId,
     Remote(remote): Remote,
-    headers: HeaderMap,
-    body: String,
+    StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    let form = form_urlencoded(&body);
-    let session = match need_form_session(&state, &headers, form.get("csrf")) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match batch_id(&id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
     if !session.user.may_publish() {
-        return message(
+        return forbidden(
             &state,
-            Some(&session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
+            &session,
             "Ablehnen dürfen nur Personen mit der Rolle publisher oder admin.",
         );
     }
@@ -222,13 +169,9 @@ pub(super) async fn reject(
     });
     match done {
         Ok(()) => Redirect::to("/staff").into_response(),
-        Err(WebError::BadRequest(text)) => message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Nicht abgelehnt",
-            &text,
-        ),
+        Err(WebError::BadRequest(text)) => {
+            unprocessable(&state, &session, "Nicht abgelehnt", &text)
+        }
         Err(e) => e.into_response(),
     }
 }

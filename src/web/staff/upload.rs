@@ -107,15 +107,7 @@ pub(super) async fn upload(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let refuse = |text: String| {
-        message(
-            &state,
-            Some(&session),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Hochladen abgelehnt",
-            &text,
-        )
-    };
+    let refuse = |text: String| unprocessable(&state, &session, "Hochladen abgelehnt", &text);
     let Some((raw_name, bytes)) = file.filter(|(n, _)| !n.is_empty()) else {
         return refuse("Bitte eine Datei auswählen. / Please choose a file.".into());
     };
@@ -368,12 +360,8 @@ pub(super) async fn refused_page(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    StaffPage(session): StaffPage,
 ) -> Response {
-    let session = match need_session(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let page_no = form_urlencoded(query.as_deref().unwrap_or(""))
         .get("page")
         .and_then(|p| p.parse().ok())
