@@ -369,6 +369,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let read = ingest::read_upload(bytes, &opts);
                 (read, staging.map(|h| h.join().expect("staging thread")))
             });
+            // Headers the aliases do not know: a mapping profile saved in the staff area may.
+            let read = match read {
+                Err(ingest::problem::UploadError::Headers(h)) if opts.profile.is_none() => {
+                    let profiles = match &store {
+                        Some(s) => s.profiles()?,
+                        None if cli.data.join("catalog.sqlite").exists() => {
+                            Store::open(&cli.data)?.profiles()?
+                        }
+                        None => Vec::new(),
+                    };
+                    ingest::read_with_saved_profiles(bytes, &opts, &profiles)
+                        .map(|(_, read)| read)
+                        .unwrap_or(Err(h.into()))
+                }
+                other => other,
+            };
             let mut upload = match read {
                 Ok(u) => u,
                 Err(e) => {

@@ -1008,6 +1008,17 @@ async fn an_unknown_export_layout_is_mapped_once_and_remembered() {
     )
     .unwrap();
     assert_eq!(saved, fixture_profile, "{text}");
+
+    // `kennzahl import` without --profile uses the saved profile too.
+    let out = d.ok(&[
+        "import",
+        &fixture("independent/visits_messy.csv"),
+        "--dry-run",
+    ]);
+    assert!(
+        out.contains("Die gespeicherte Spaltenzuordnung für „mehrere Ämter“ wurde verwendet."),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

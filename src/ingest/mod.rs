@@ -146,6 +146,49 @@ pub fn guess_headers(bytes: &[u8], kind: Option<Kind>) -> Result<HeaderGuess, Up
     })
 }
 
+/// Reads an upload with the first saved mapping profile (office, profile) that names its
+/// headers and maps them: for exports whose headers the aliases do not know. `None` when no
+/// profile fits; else the office the profile was saved for ("" for one made for a file that
+/// names its offices itself) and the reading, which notes the profile it used.
+pub fn read_with_saved_profiles<'p>(
+    bytes: &[u8],
+    opts: &Options,
+    profiles: impl IntoIterator<Item = &'p (String, Profile)>,
+) -> Option<(String, Result<Upload, UploadError>)> {
+    let guess = guess_headers(bytes, opts.kind).ok()?;
+    for (office, profile) in profiles {
+        let same_kind = match (opts.kind, profile.kind.as_deref()) {
+            (Some(k), Some(p)) => k.as_str() == p,
+            _ => true,
+        };
+        if !same_kind || !profile.fits(&guess.headers) {
+            continue;
+        }
+        let with = Options {
+            profile: Some(profile.clone()),
+            ..opts.clone()
+        };
+        let read = read_upload(bytes, &with);
+        if matches!(read, Err(UploadError::Headers(_))) {
+            continue;
+        }
+        let (de, en) = if office.is_empty() {
+            ("mehrere Ämter", "several offices")
+        } else {
+            (office.as_str(), office.as_str())
+        };
+        let read = read.map(|mut u| {
+            u.notices.push(Notice {
+                de: format!("Die gespeicherte Spaltenzuordnung für „{de}“ wurde verwendet."),
+                en: format!("The saved column mapping for \"{en}\" was used."),
+            });
+            u
+        });
+        return Some((office.clone(), read));
+    }
+    None
+}
+
 fn read_table(
     bytes: &[u8],
     table: &Table,

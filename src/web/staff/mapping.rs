@@ -380,45 +380,19 @@ pub(super) async fn apply(
     }
 }
 
-/// An upload read with a saved profile, and the office the profile was saved for.
-pub(super) type SavedReading = (String, Result<Upload, UploadError>);
-
-/// Tries the saved profiles of the user's offices that name this file's headers; the first
-/// that maps them gives the reading (with its office).
+/// Tries the saved profiles of the user's offices (and those made for files that name their
+/// offices) on an upload whose headers were not recognised.
 pub(super) fn try_saved_profiles(
     state: &AppState,
     user: &User,
     file: &UploadedFile,
     opts: &Options,
-) -> Result<Option<SavedReading>, WebError> {
+) -> Result<Option<Result<Upload, UploadError>>, WebError> {
     let profiles = store(state)?.profiles().map_err(internal)?;
-    let Ok(guess) = ingest::guess_headers(&file.bytes, file.kind) else {
-        return Ok(None);
-    };
-    for (office, profile) in profiles {
-        let mine = office.is_empty() || user.may_edit(&office);
-        let same_kind = match (file.kind, profile.kind.as_deref()) {
-            (Some(k), Some(p)) => k.as_str() == p,
-            _ => true,
-        };
-        if !mine || !same_kind || !profile.fits(&guess.headers) {
-            continue;
-        }
-        let opts = Options {
-            profile: Some(profile),
-            ..opts.clone()
-        };
-        let read = ingest::read_upload(&file.bytes, &opts);
-        if !matches!(read, Err(UploadError::Headers(_))) {
-            let name = if office.is_empty() {
-                "mehrere Ämter".to_string()
-            } else {
-                office
-            };
-            return Ok(Some((name, read)));
-        }
-    }
-    Ok(None)
+    let mine = profiles
+        .iter()
+        .filter(|(office, _)| office.is_empty() || user.may_edit(office));
+    Ok(ingest::read_with_saved_profiles(&file.bytes, opts, mine).map(|(_, read)| read))
 }
 
 /// Saves a profile made in the form for its office, and notes it in the audit log.

@@ -201,15 +201,9 @@ pub(super) fn stage(
     let mut read = ingest::read_upload(&file.bytes, &opts);
     if mapped.is_none()
         && matches!(read, Err(ingest::problem::UploadError::Headers(_)))
-        && let Some((office, upload)) = mapping::try_saved_profiles(state, user, &file, &opts)?
+        && let Some(with_profile) = mapping::try_saved_profiles(state, user, &file, &opts)?
     {
-        read = upload.map(|mut u| {
-            u.notices.push(ingest::Notice {
-                de: format!("Die gespeicherte Spaltenzuordnung für „{office}“ wurde verwendet."),
-                en: format!("The saved column mapping for \"{office}\" was used."),
-            });
-            u
-        });
+        read = with_profile;
     }
     let file_name = file.file_name.clone();
     let mut upload = match read {
