@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// `GET /staff/login`: the login form, bound to a token in its own cookie (a logged-in user
+/// goes on to `/staff`).
 pub(super) async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Ok(Some(_)) = current(&state, &headers) {
         return Redirect::to("/staff").into_response();
@@ -24,6 +26,8 @@ pub(super) async fn login_form(State(state): State<Arc<AppState>>, headers: Head
     r
 }
 
+/// `POST /staff/login`: checks the password behind the login brake and starts a fresh
+/// session (a session id never survives a login).
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -116,6 +120,7 @@ pub(super) async fn login(
     }
 }
 
+/// `POST /staff/logout`: ends the session and clears its cookie.
 pub(super) async fn logout(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -134,6 +139,7 @@ pub(super) async fn logout(
     r
 }
 
+/// `GET /staff/password`: the form to change one's own password.
 pub(super) async fn password_form(
     State(state): State<Arc<AppState>>,
     StaffPage(session): StaffPage,
@@ -146,6 +152,8 @@ pub(super) async fn password_form(
     )
 }
 
+/// `POST /staff/password`: needs the current password; the change ends every session of the
+/// user, this one included.
 pub(super) async fn change_password(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,

@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// `GET /staff/audit?page=N`: the audit log, newest first, 100 entries a page (admins).
 pub(super) async fn audit_log(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -45,6 +46,7 @@ pub(super) fn need_admin(state: &AppState, session: &Session) -> Result<(), Resp
     }
 }
 
+/// `GET /staff/admin`: users and targets (admins).
 pub(super) async fn admin(
     State(state): State<Arc<AppState>>,
     StaffPage(session): StaffPage,
@@ -104,6 +106,7 @@ pub(super) async fn admin(
     )
 }
 
+/// `POST /staff/admin/users`: a new user with role, offices (none = all) and first password.
 pub(super) async fn admin_add_user(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -154,6 +157,8 @@ pub(super) async fn admin_add_user(
     .await
 }
 
+/// `POST /staff/admin/users/{name}`: disable, enable, or set a password (admins cannot
+/// disable themselves).
 pub(super) async fn admin_change_user(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -201,6 +206,7 @@ pub(super) async fn admin_change_user(
     .await
 }
 
+/// `POST /staff/admin/targets`: sets or changes a target; the public pages show it at once.
 pub(super) async fn admin_set_target(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,

@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// `GET /staff/batches/{id}/original`: the uploaded file byte for byte, for staff of every
+/// office it covers.
 pub(super) async fn original(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -51,6 +53,7 @@ pub(super) async fn original(
     }
 }
 
+/// `GET /staff/history?kind=…&office=…&month=…`: every revision of a cell with its batch.
 pub(super) async fn history(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
@@ -113,6 +116,8 @@ pub(super) async fn history(
     )
 }
 
+/// `POST /staff/rollback`: publishes an earlier revision's batch again, with a reason
+/// (publishers).
 pub(super) async fn rollback(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,

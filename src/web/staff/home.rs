@@ -11,6 +11,7 @@ pub(super) fn kinds() -> Vec<minijinja::Value> {
         .collect()
 }
 
+/// `GET /staff`: the start page.
 pub(super) async fn home(
     State(state): State<Arc<AppState>>,
     StaffPage(session): StaffPage,

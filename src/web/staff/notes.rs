@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// `POST /staff/notes`: a note on an office's month, shown on the public charts and tables.
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -52,6 +53,7 @@ pub(super) async fn add_note(
     }
 }
 
+/// `POST /staff/notices`: a current notice for an office, shown until its end time.
 pub(super) async fn add_notice(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -110,6 +112,7 @@ pub(super) async fn add_notice(
     }
 }
 
+/// `POST /staff/notices/{id}/end`: ends a notice before its time.
 pub(super) async fn end_notice(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

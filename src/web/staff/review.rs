@@ -3,6 +3,8 @@
 
 use super::*;
 
+/// `POST /staff/batches/{id}/submit`: the uploader hands a pending batch to review (with a
+/// reason when it replaces published months).
 pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -75,6 +77,8 @@ pub(super) async fn submit(
     }
 }
 
+/// `POST /staff/batches/{id}/approve`: a publisher other than the uploader (unless
+/// self-approval is allowed) publishes the batch.
 pub(super) async fn approve(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -142,6 +146,8 @@ pub(super) async fn approve(
     }
 }
 
+/// `POST /staff/batches/{id}/reject`: a publisher refuses the batch with a reason the
+/// uploader sees.
 pub(super) async fn reject(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,

@@ -30,6 +30,8 @@ pub struct RefusedUpload {
     pub at: std::time::Instant,
 }
 
+/// `POST /staff/upload` (multipart): reads the file like `kennzahl import` and answers with
+/// the preview, the problems, or the mapping form.
 pub(super) async fn upload(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -299,6 +301,7 @@ pub(super) fn staged_response(state: &AppState, session: &Session, staged: Stage
     }
 }
 
+/// One page of a refused upload's problems.
 pub(super) fn problems_page(
     state: &AppState,
     session: &Session,
@@ -350,6 +353,7 @@ pub(super) fn problems_page(
     resp
 }
 
+/// `GET /staff/uploads/{token}?page=N`: further pages of a refused upload's problems.
 pub(super) async fn refused_page(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
