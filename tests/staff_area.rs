@@ -204,6 +204,15 @@ impl Browser {
     }
 }
 
+/// The batch a preview page offers to submit (`/staff/batches/{id}/submit`).
+fn batch_of(html: &str) -> i64 {
+    let at = html
+        .find("/staff/batches/")
+        .expect("a preview with its batch")
+        + 15;
+    html[at..].split('/').next().unwrap().parse().unwrap()
+}
+
 /// Batches in the catalogue and files kept: what "nothing stored" is checked against.
 fn stored(d: &DataDir) -> (i64, usize) {
     let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
@@ -514,10 +523,7 @@ async fn upload_preview_four_eyes_and_the_public_figures() {
     assert!(r.body.contains("noch nicht veröffentlicht"));
     assert!(r.body.contains("Einwohnermeldeamt"));
     assert!(r.body.contains("Wartezeit (Median)"));
-    let batch: i64 = {
-        let at = r.body.find("/staff/batches/").unwrap() + 15;
-        r.body[at..].split('/').next().unwrap().parse().unwrap()
-    };
+    let batch = batch_of(&r.body);
     let api = "/api/v1/kpi/visits?by=month,office";
     let before = send(&app, Request::get(api).body(Body::empty()).unwrap()).await;
     assert_eq!(before.body, "[]", "nothing public before approval");
@@ -565,8 +571,7 @@ async fn upload_preview_four_eyes_and_the_public_figures() {
     // A second upload of the same months needs a reason, and a rejection reaches the uploader.
     let r = anna.upload(&app, "maerz2.csv", &good, "visits").await;
     assert!(r.body.contains("ersetzt schon veröffentlichte Monate"));
-    let at = r.body.find("/staff/batches/").unwrap() + 15;
-    let second: i64 = r.body[at..].split('/').next().unwrap().parse().unwrap();
+    let second = batch_of(&r.body);
     let no_reason = anna
         .post(&app, &format!("/staff/batches/{second}/submit"), &[])
         .await;
@@ -633,8 +638,7 @@ async fn small_towns_may_allow_self_approval() {
     let paula = log_in(&app, "paula", PASSWORD).await.ok().unwrap();
     let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
     let r = paula.upload(&app, "maerz.csv", &good, "visits").await;
-    let at = r.body.find("/staff/batches/").unwrap() + 15;
-    let batch: i64 = r.body[at..].split('/').next().unwrap().parse().unwrap();
+    let batch = batch_of(&r.body);
     paula
         .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
         .await;
@@ -955,10 +959,7 @@ async fn an_unknown_export_layout_is_mapped_once_and_remembered() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("noch nicht veröffentlicht"));
     assert!(r.body.contains("Summenzeile"), "{}", r.body);
-    let batch: i64 = {
-        let at = r.body.find("/staff/batches/").unwrap() + 15;
-        r.body[at..].split('/').next().unwrap().parse().unwrap()
-    };
+    let batch = batch_of(&r.body);
     let gone = erika.post(&app, &path, &mapping).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "a mapping is used once");
 

@@ -56,15 +56,8 @@ impl Profile {
     /// is only tried on the export it was made for.
     pub fn fits(&self, headers: &[String]) -> bool {
         let present: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
-        let named = self.columns.values().chain(self.drop.iter());
-        let mut any = false;
-        for h in named {
-            any = true;
-            if !present.contains(&normalise(h)) {
-                return false;
-            }
-        }
-        any
+        let mut named = self.columns.values().chain(&self.drop).peekable();
+        named.peek().is_some() && named.all(|h| present.contains(&normalise(h)))
     }
 }
 

@@ -34,7 +34,7 @@ pub struct AppState {
     /// Refused uploads' problem lists, for paging (by a random token, for an hour).
     refused: Mutex<HashMap<String, staff::RefusedUpload>>,
     /// Uploads waiting for their columns to be mapped (by a random token, for an hour).
-    mappings: Mutex<HashMap<String, staff::PendingMapping>>,
+    mappings: Mutex<HashMap<String, Arc<staff::PendingMapping>>>,
     templates: minijinja::Environment<'static>,
     cache: std::sync::RwLock<HashMap<String, Cached>>,
     version: Mutex<KnownVersion>,

@@ -396,6 +396,34 @@ async fn run_action(
     }
 }
 
+/// Approving, rejecting and rolling back are for publishers and admins; `what` names the
+/// action in the refusal ("Freigeben").
+fn need_publisher(state: &AppState, session: &Session, what: &str) -> Result<(), Response> {
+    if session.user.may_publish() {
+        Ok(())
+    } else {
+        Err(forbidden(
+            state,
+            session,
+            &format!("{what} dürfen nur Personen mit der Rolle publisher oder admin."),
+        ))
+    }
+}
+
+/// The offices with published data, by name; the KPI engine runs off the async threads.
+async fn known_offices(state: &Arc<AppState>) -> Result<Vec<String>, WebError> {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = store(&st)?;
+        Ok(crate::web::views::offices(&store)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
+    })
+    .await
+    .map_err(internal)?
+}
+
 /// The user may act on a batch only if every office it covers is theirs.
 fn need_batch_access(state: &AppState, session: &Session, batch: i64) -> Result<(), Response> {
     let cells = store(state)

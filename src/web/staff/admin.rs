@@ -74,15 +74,9 @@ pub(super) async fn admin(
             kpis.push(minijinja::context! { value => format!("visits:{}", crate::kpi::visits::WAIT_TARGET_KPI), label => "Zielwartezeit in Minuten für „Anteil innerhalb der Zielwartezeit“ (visits: wait_target_min)".to_string() });
         }
     }
-    let st = state.clone();
-    let offices = tokio::task::spawn_blocking(move || {
-        store(&st).and_then(|s| crate::web::views::offices(&s).map_err(WebError::from))
-    })
-    .await;
-    let offices: Vec<String> = match offices {
-        Ok(Ok(o)) => o.into_iter().map(|(o, _)| o).collect(),
-        Ok(Err(e)) => return e.into_response(),
-        Err(e) => return internal(e).into_response(),
+    let offices = match known_offices(&state).await {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
     };
     page(
         &state,

@@ -123,12 +123,8 @@ pub(super) async fn rollback(
     Remote(remote): Remote,
     StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    if !session.user.may_publish() {
-        return forbidden(
-            &state,
-            &session,
-            "Zurücksetzen dürfen nur Personen mit der Rolle publisher oder admin.",
-        );
+    if let Err(r) = need_publisher(&state, &session, "Zurücksetzen") {
+        return r;
     }
     let kind: Option<Kind> = form.get("kind").and_then(|k| k.parse().ok());
     let office = form.get("office").cloned().unwrap_or_default();

@@ -31,20 +31,9 @@ pub(super) async fn home(
         .filter(|r| r.state == "submitted")
         .cloned()
         .collect();
-    // The KPI engine runs off the async threads.
-    let st = state.clone();
-    let offices = tokio::task::spawn_blocking(move || {
-        store(&st).and_then(|s| crate::web::views::offices(&s).map_err(WebError::from))
-    })
-    .await;
-    let offices: Vec<String> = match offices {
-        Ok(Ok(o)) => o
-            .into_iter()
-            .map(|(o, _)| o)
-            .filter(|o| session.user.may_edit(o))
-            .collect(),
-        Ok(Err(e)) => return e.into_response(),
-        Err(e) => return internal(e).into_response(),
+    let offices: Vec<String> = match known_offices(&state).await {
+        Ok(o) => o.into_iter().filter(|o| session.user.may_edit(o)).collect(),
+        Err(e) => return e.into_response(),
     };
     let notices: Vec<minijinja::Value> = match store(&state).and_then(|s| s.current_notices(None).map_err(internal)) {
         Ok(n) => n

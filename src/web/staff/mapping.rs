@@ -35,7 +35,12 @@ impl PendingMapping {
 }
 
 /// Keeps an upload for mapping and shows the form.
-pub(super) fn start(state: &AppState, session: &Session, pending: PendingMapping) -> Response {
+pub(super) async fn start(
+    state: &Arc<AppState>,
+    session: &Session,
+    pending: PendingMapping,
+) -> Response {
+    let pending = Arc::new(pending);
     let token = crate::staff::random_token();
     if let Ok(mut map) = state.mappings.lock() {
         map.retain(|_, p| p.at.elapsed() < KEEP);
@@ -45,7 +50,7 @@ pub(super) fn start(state: &AppState, session: &Session, pending: PendingMapping
             };
             map.remove(&oldest);
         }
-        map.insert(token.clone(), pending.clone());
+        map.insert(token.clone(), Arc::clone(&pending));
     }
     let kind = pending.file.kind;
     render(
@@ -58,9 +63,15 @@ pub(super) fn start(state: &AppState, session: &Session, pending: PendingMapping
         Vec::new(),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
+    .await
 }
 
-fn pending(state: &AppState, session: &Session, token: &str) -> Result<PendingMapping, Response> {
+/// The user's upload waiting under `token` (shared, not copied: it holds the file).
+fn pending(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+) -> Result<Arc<PendingMapping>, Response> {
     state
         .mappings
         .lock()
@@ -79,15 +90,12 @@ fn pending(state: &AppState, session: &Session, token: &str) -> Result<PendingMa
 }
 
 /// The offices the user may choose: their own, or every office with data.
-fn offices(state: &AppState, user: &User) -> Result<Vec<String>, WebError> {
-    if !user.offices.is_empty() {
-        return Ok(user.offices.clone());
+async fn offices(state: &Arc<AppState>, user: &User) -> Result<Vec<String>, WebError> {
+    if user.offices.is_empty() {
+        known_offices(state).await
+    } else {
+        Ok(user.offices.clone())
     }
-    let store = store(state)?;
-    Ok(crate::web::views::offices(&store)?
-        .into_iter()
-        .map(|(o, _)| o)
-        .collect())
 }
 
 /// "arrived_at oder date + arrived" for each group of required columns.
@@ -107,8 +115,8 @@ fn required_text(kind: Kind) -> Vec<String> {
 /// The mapping form: each header of the file with a value from its first row and a choice
 /// of canonical column; `chosen` keeps what was sent when the form comes back with problems.
 #[allow(clippy::too_many_arguments)]
-fn render(
-    state: &AppState,
+async fn render(
+    state: &Arc<AppState>,
     session: &Session,
     token: &str,
     pending: &PendingMapping,
@@ -168,7 +176,7 @@ fn render(
             }
         })
         .collect();
-    let offices = match offices(state, &session.user) {
+    let offices = match offices(state, &session.user).await {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
@@ -226,6 +234,7 @@ pub(super) async fn form(
         Vec::new(),
         StatusCode::OK,
     )
+    .await
 }
 
 /// What the form says, checked: every problem at once, or the profile and the office it is
@@ -317,7 +326,8 @@ pub(super) async fn apply(
             Some(&form),
             vec!["Bitte zuerst die Datenart wählen.".into()],
             StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        )
+        .await;
     };
     let office = form
         .get("office")
@@ -344,7 +354,8 @@ pub(super) async fn apply(
                 Some(&form),
                 problems,
                 StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            )
+            .await;
         }
     };
     let file = UploadedFile {
@@ -359,21 +370,24 @@ pub(super) async fn apply(
         tokio::task::spawn_blocking(move || stage(&st, &user, &remote, file, Some((key, profile))))
             .await;
     match staged {
-        Ok(Ok(Staged::NeedsMapping(again))) => render(
-            &state,
-            &session,
-            &token,
-            &pending,
-            Some(kind),
-            Some(&form),
-            vec![again.reason],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Ok(Ok(Staged::NeedsMapping(again))) => {
+            render(
+                &state,
+                &session,
+                &token,
+                &pending,
+                Some(kind),
+                Some(&form),
+                vec![again.reason],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Ok(Ok(staged)) => {
             if let Ok(mut map) = state.mappings.lock() {
                 map.remove(&token);
             }
-            staged_response(&state, &session, staged)
+            staged_response(&state, &session, staged).await
         }
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),

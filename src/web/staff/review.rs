@@ -85,12 +85,8 @@ pub(super) async fn approve(
     Remote(remote): Remote,
     StaffForm { session, .. }: StaffForm,
 ) -> Response {
-    if !session.user.may_publish() {
-        return forbidden(
-            &state,
-            &session,
-            "Freigeben dürfen nur Personen mit der Rolle publisher oder admin.",
-        );
+    if let Err(r) = need_publisher(&state, &session, "Freigeben") {
+        return r;
     }
     let review = match staff_db(&state).and_then(|db| db.review(id).map_err(internal)) {
         Ok(Some(r)) if r.state == "submitted" => r,
@@ -154,12 +150,8 @@ pub(super) async fn reject(
     Remote(remote): Remote,
     StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
-    if !session.user.may_publish() {
-        return forbidden(
-            &state,
-            &session,
-            "Ablehnen dürfen nur Personen mit der Rolle publisher oder admin.",
-        );
+    if let Err(r) = need_publisher(&state, &session, "Ablehnen") {
+        return r;
     }
     let reason = form.get("reason").cloned().unwrap_or_default();
     let done = staff_db(&state).and_then(|mut db| {

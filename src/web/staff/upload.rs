@@ -159,7 +159,7 @@ pub(super) async fn upload(
     })
     .await;
     match staged {
-        Ok(Ok(staged)) => staged_response(&state, &session, staged),
+        Ok(Ok(staged)) => staged_response(&state, &session, staged).await,
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }
@@ -281,7 +281,11 @@ pub(super) fn stage(
 }
 
 /// The page for a staged upload.
-pub(super) fn staged_response(state: &AppState, session: &Session, staged: Staged) -> Response {
+pub(super) async fn staged_response(
+    state: &Arc<AppState>,
+    session: &Session,
+    staged: Staged,
+) -> Response {
     match staged {
         Staged::Preview(batch, preview) => page(
             state,
@@ -297,7 +301,7 @@ pub(super) fn staged_response(state: &AppState, session: &Session, staged: Stage
             }
             problems_page(state, session, &token, 1, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Staged::NeedsMapping(pending) => mapping::start(state, session, pending),
+        Staged::NeedsMapping(pending) => mapping::start(state, session, pending).await,
     }
 }
 
