@@ -25,6 +25,24 @@ pub struct Settings {
     pub allow_self_approval: bool,
     /// Mark session cookies `Secure` even when no proxy says the request came over HTTPS.
     pub secure_cookies: bool,
+    /// The address the public reaches the site at (`https://kennzahlen.example.de`): every
+    /// absolute link (open-data catalogue) is built on it, never on a request's Host header.
+    pub public_url: Option<String>,
+    /// Reverse proxies (addresses or CIDR ranges like `10.0.0.0/8`) whose `X-Forwarded-For`
+    /// names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Bytes of rendered pages, charts and downloads kept in memory (least recently used go).
+    pub cache_max_bytes: u64,
+    /// Computations (cache misses) running at once; 0 means one per core.
+    pub max_computations: usize,
+    /// Open connections at once; further clients wait in the kernel's queue. Kept below the
+    /// process's open-file limit at start-up.
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers; also how long a kept-alive
+    /// connection waits for its next request.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may pause between two pieces.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -38,6 +56,13 @@ impl Default for Settings {
             max_upload_bytes: 50 << 20,
             allow_self_approval: false,
             secure_cookies: false,
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            cache_max_bytes: 256 << 20,
+            max_computations: 0,
+            max_connections: 768,
+            header_timeout_secs: 5,
+            body_timeout_secs: 20,
         }
     }
 }
@@ -77,11 +102,73 @@ impl Settings {
         if let Some(v) = env("KENNZAHL_SECURE_COOKIES") {
             s.secure_cookies = matches!(v.as_str(), "1" | "true" | "yes" | "ja");
         }
+        if let Some(v) = env("KENNZAHL_PUBLIC_URL") {
+            s.public_url = Some(v);
+        }
+        if let Some(v) = env("KENNZAHL_TRUSTED_PROXIES") {
+            s.trusted_proxies = v
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+        }
+        let number = |k: &str, v: &str| -> Result<u64, String> {
+            v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
+        };
+        if let Some(v) = env("KENNZAHL_CACHE_MAX_BYTES") {
+            s.cache_max_bytes = number("KENNZAHL_CACHE_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = env("KENNZAHL_MAX_COMPUTATIONS") {
+            s.max_computations = number("KENNZAHL_MAX_COMPUTATIONS", &v)? as usize;
+        }
+        if let Some(v) = env("KENNZAHL_MAX_CONNECTIONS") {
+            s.max_connections = number("KENNZAHL_MAX_CONNECTIONS", &v)? as usize;
+        }
+        if let Some(v) = env("KENNZAHL_HEADER_TIMEOUT_SECS") {
+            s.header_timeout_secs = number("KENNZAHL_HEADER_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = env("KENNZAHL_BODY_TIMEOUT_SECS") {
+            s.body_timeout_secs = number("KENNZAHL_BODY_TIMEOUT_SECS", &v)?;
+        }
         if let Some(v) = env("KENNZAHL_MIN_CELL") {
             s.min_cell = v
                 .parse()
                 .map_err(|_| format!("KENNZAHL_MIN_CELL={v:?} is not a number"))?;
         }
+        s.check()?;
         Ok(s)
+    }
+
+    /// Refuses settings the server could not keep its promises with.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(format!(
+                "public_url = {url:?}: erwartet https://… / expected an http(s) URL"
+            ));
+        }
+        for p in &self.trusted_proxies {
+            if crate::net::IpRange::parse(p).is_none() {
+                return Err(format!(
+                    "trusted_proxies: {p:?} ist keine Adresse oder CIDR-Bereich / is not an address or CIDR range"
+                ));
+            }
+        }
+        if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {
+            return Err(
+                "Zeitgrenzen müssen mindestens 1 Sekunde sein / timeouts must be at least 1 second"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash (`http://localhost:8080` when unset).
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod ingest;
 pub mod kinds;
 pub mod kpi;
+pub mod net;
 pub mod reports;
 pub mod staff;
 pub mod store;

@@ -63,6 +63,22 @@ pub fn parse_month_arg(s: &str) -> Option<i32> {
     ((1..=12).contains(&m) && (1900..=2200).contains(&y)).then_some(y * 100 + m)
 }
 
+/// Reads a month only in its one canonical spelling `YYYY-MM` (as URLs carry it), so that
+/// one month has one address.
+pub fn parse_month_canonical(s: &str) -> Option<i32> {
+    let b = s.as_bytes();
+    if b.len() != 7
+        || b[4] != b'-'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit())
+    {
+        return None;
+    }
+    parse_month_arg(s)
+}
+
 /// The month after `key`.
 pub fn next_month(key: i32) -> i32 {
     if key % 100 == 12 {

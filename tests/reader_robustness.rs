@@ -87,3 +87,56 @@ fn a_zip_bomb_is_refused() {
     let err = read_upload(&bytes, &opts(Some(Kind::Visits))).unwrap_err();
     assert!(err.to_string().contains("entpackt"), "{err}");
 }
+
+#[test]
+fn a_header_of_three_hundred_thousand_columns_is_refused_at_once() {
+    let header: Vec<String> = (0..300_000).map(|i| format!("c{i}")).collect();
+    let text = format!("{}\n{}\n", header.join(";"), header.join(";"));
+    for kind in [None, Some(Kind::Visits)] {
+        let err = read_upload(text.as_bytes(), &opts(kind)).unwrap_err();
+        let msg = err.render(kennzahl::i18n::Lang::En);
+        assert!(msg.contains("line 1") && msg.contains("at most"), "{msg}");
+        let guess = kennzahl::ingest::guess_headers(text.as_bytes(), kind).unwrap_err();
+        assert!(guess.to_string().contains("höchstens"), "{guess}");
+    }
+    // Short but wide: the column limit.
+    let header: Vec<String> = (0..600).map(|i| format!("c{i}")).collect();
+    let text = format!("{}\n{}\n", header.join(";"), header.join(";"));
+    let err = read_upload(text.as_bytes(), &opts(None)).unwrap_err();
+    assert!(err.to_string().contains("mehr als 500 Spalten"), "{err}");
+    // Quoted cells take the other reader: the same limit.
+    let quoted = format!("\"{}\"\n", header.join("\";\""));
+    let err = read_upload(quoted.as_bytes(), &opts(Some(Kind::Visits))).unwrap_err();
+    assert!(err.to_string().contains("mehr als 500 Spalten"), "{err}");
+    // 500 columns are still a file (with unknown headers), not a refusal for width.
+    let fits: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+    let text = format!("{}\n{}\n", fits.join(";"), fits.join(";"));
+    let err = read_upload(text.as_bytes(), &opts(Some(Kind::Visits))).unwrap_err();
+    assert!(!err.to_string().contains("mehr als 500 Spalten"), "{err}");
+}
+
+#[test]
+fn a_megabyte_header_line_is_refused() {
+    let text = format!("office;{}\nAmt;1\n", "x".repeat(1 << 20));
+    let err = read_upload(text.as_bytes(), &opts(Some(Kind::Visits))).unwrap_err();
+    assert!(err.to_string().contains("Zeile 1"), "{err}");
+}
+
+#[test]
+fn a_workbook_with_cells_far_apart_is_refused_without_building_the_grid() {
+    // Two cells at A1 and XFD1048576: laid out as a grid that would be 17 billion cells.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "office").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let err = read_upload(&bytes, &opts(Some(Kind::Visits))).unwrap_err();
+    assert!(err.to_string().contains("mehr als 500 Spalten"), "{err}");
+    // Far down in one column is a sheet of empty rows, refused for having no data.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "office").unwrap();
+    sheet.write_string(1_048_575, 0, "Amt").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    assert!(read_upload(&bytes, &opts(Some(Kind::Visits))).is_err());
+}

@@ -125,6 +125,18 @@ pub enum UploadError {
         "Keine Datenzeilen gefunden: nur Kopfzeile oder Titel. / No data rows found: only a header or title."
     )]
     NoRows,
+    #[error(
+        "Zeile {line} hat mehr als {limit} Spalten; so breit ist kein Export. Bitte nur die Spalten des Exports hochladen. / The row on line {line} has more than {limit} columns; no export is that wide. Upload the export's columns only."
+    )]
+    TooManyColumns { line: usize, limit: usize },
+    #[error(
+        "Zeile {line} ist {bytes} Bytes lang, erlaubt sind höchstens {limit}. Ist das wirklich ein Export? / The row on line {line} is {bytes} bytes long, at most {limit} are allowed. Is this really an export?"
+    )]
+    RowTooLong {
+        line: usize,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("{0}")]
     Headers(#[from] HeaderError),
     #[error("{}", render_problems(.problems, *.total, crate::i18n::Lang::De))]

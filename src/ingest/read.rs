@@ -11,6 +11,16 @@ use calamine::{Data, Reader};
 /// Longest cell accepted; anything longer is a wrong file or a broken quote.
 pub const MAX_CELL_BYTES: usize = 4096;
 
+/// Most columns a row may have. Real exports have a few dozen; a file with thousands is not an
+/// export, and reading its header would cost the server seconds and memory for nothing.
+pub const MAX_COLUMNS: usize = 500;
+
+/// Longest row in bytes: a header line of megabytes is not an export's.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
+/// Most rows of a sheet (Excel's own limit).
+const MAX_SHEET_ROWS: u32 = 1_048_576;
+
 /// A source of rows: a decoded CSV text or the cells of the first non-empty XLSX sheet.
 pub enum Table<'a> {
     Csv {
@@ -76,6 +86,11 @@ impl<'a> Table<'a> {
     /// Loads the first sheet that has cells.
     pub fn xlsx(bytes: &[u8]) -> Result<Self, UploadError> {
         super::decode::check_zip(bytes)?;
+        if let Ok(book) = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
+            std::io::Cursor::new(bytes.to_vec()),
+        ) {
+            return xlsx_sparse(book);
+        }
         let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
             .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
         for name in book.sheet_names() {
@@ -144,7 +159,11 @@ impl<'a> Table<'a> {
                             Cell::Text(f)
                         });
                         start = end + 1;
+                        if cells.len() > MAX_COLUMNS {
+                            break;
+                        }
                     }
+                    check_width(first_line + i, cells.len(), raw.len())?;
                     if !f(first_line + i, &cells) {
                         break;
                     }
@@ -171,6 +190,8 @@ impl<'a> Table<'a> {
                         Data::Error(_) => Cell::Text("#FEHLER"),
                         Data::Empty => Cell::Empty,
                     }));
+                    let bytes = cells.iter().map(|c| c.text().map_or(8, str::len)).sum();
+                    check_width(first_line + i, cells.len(), bytes)?;
                     if !f(first_line + i, &cells) {
                         break;
                     }
@@ -179,6 +200,81 @@ impl<'a> Table<'a> {
             }
         }
     }
+}
+
+/// Reads the first sheet with cells of an XLSX workbook cell by cell. A sheet's cells are
+/// stored sparsely; laying them out as a grid before looking at them would let two cells at
+/// A1 and XFD1048576 ask for billions of cells of memory. Columns beyond [`MAX_COLUMNS`]
+/// are refused before any grid is built.
+fn xlsx_sparse<RS: std::io::Read + std::io::Seek>(
+    mut book: calamine::Xlsx<RS>,
+) -> Result<Table<'static>, UploadError> {
+    let bad = |e: calamine::XlsxError| UploadError::BadXlsx(e.to_string());
+    for name in book.sheet_names() {
+        let mut cells: Vec<((u32, u32), Data)> = Vec::new();
+        {
+            let mut reader = book.worksheet_cells_reader(&name).map_err(bad)?;
+            while let Some(cell) = reader.next_cell().map_err(bad)? {
+                let (row, col) = cell.get_position();
+                let value = Data::from(cell.get_value().clone());
+                if value == Data::Empty {
+                    continue;
+                }
+                if col as usize >= MAX_COLUMNS {
+                    return Err(UploadError::TooManyColumns {
+                        line: row as usize + 1,
+                        limit: MAX_COLUMNS,
+                    });
+                }
+                if row >= MAX_SHEET_ROWS {
+                    return Err(UploadError::BadXlsx(format!(
+                        "Zeile {} / row {}",
+                        row + 1,
+                        row + 1
+                    )));
+                }
+                cells.push(((row, col), value));
+            }
+        }
+        if cells.is_empty() {
+            continue;
+        }
+        let first_row = cells.iter().map(|c| c.0.0).min().unwrap_or(0);
+        let last_row = cells.iter().map(|c| c.0.0).max().unwrap_or(0);
+        let first_col = cells.iter().map(|c| c.0.1).min().unwrap_or(0);
+        let mut rows: Vec<Vec<Data>> = vec![Vec::new(); (last_row - first_row) as usize + 1];
+        for ((r, c), value) in cells {
+            let row = &mut rows[(r - first_row) as usize];
+            let c = (c - first_col) as usize;
+            if row.len() <= c {
+                row.resize(c + 1, Data::Empty);
+            }
+            row[c] = value;
+        }
+        return Ok(Table::Xlsx {
+            rows,
+            first_line: first_row as usize + 1,
+        });
+    }
+    Err(UploadError::NoRows)
+}
+
+/// Refuses a row wider than [`MAX_COLUMNS`] or longer than [`MAX_ROW_BYTES`].
+fn check_width(line: usize, columns: usize, bytes: usize) -> Result<(), UploadError> {
+    if bytes > MAX_ROW_BYTES {
+        return Err(UploadError::RowTooLong {
+            line,
+            bytes,
+            limit: MAX_ROW_BYTES,
+        });
+    }
+    if columns > MAX_COLUMNS {
+        return Err(UploadError::TooManyColumns {
+            line,
+            limit: MAX_COLUMNS,
+        });
+    }
+    Ok(())
 }
 
 /// Picks the separator that splits the first lines into the same number (> 1) of fields
@@ -235,6 +331,7 @@ fn read_quoted<'a>(
     let mut fields: Vec<Cow<'a, str>> = Vec::with_capacity(16);
     while i < b.len() {
         let record_line = line;
+        let record_start = i;
         fields.clear();
         loop {
             let field: Cow<'a, str>;
@@ -280,6 +377,7 @@ fn read_quoted<'a>(
                 i = stop;
             }
             fields.push(field);
+            check_width(record_line, fields.len(), i - record_start)?;
             match b.get(i) {
                 Some(c) if *c == sep => i += 1,
                 Some(b'\n') => {

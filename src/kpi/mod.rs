@@ -135,10 +135,21 @@ fn year_of_month() -> Expr {
 
 /// Parses `month,office` into dimensions.
 pub fn parse_dims(s: &str) -> Result<Vec<Dim>, String> {
-    s.split(',')
+    let dims: Vec<Dim> = s
+        .split(',')
         .filter(|p| !p.trim().is_empty())
         .map(str::parse)
-        .collect()
+        .collect::<Result<_, _>>()?;
+    for (i, d) in dims.iter().enumerate() {
+        if dims[..i].contains(d) {
+            return Err(format!(
+                "Gruppierung {:?} mehrfach angegeben / grouping {:?} given more than once",
+                d.as_str(),
+                d.as_str()
+            ));
+        }
+    }
+    Ok(dims)
 }
 
 /// A KPI request, as given by `kennzahl kpi`, the API and the pages.

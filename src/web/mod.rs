@@ -2,7 +2,9 @@
 //! [`views`] for view models and render templates; pages and charts are cached by data
 //! version and served with ETags.
 
+mod cache;
 pub mod format;
+pub mod server;
 pub mod staff;
 pub mod views;
 
@@ -31,12 +33,18 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; for
 pub struct AppState {
     store: Mutex<Store>,
     staff: Mutex<crate::staff::StaffDb>,
-    /// Refused uploads' problem lists, for paging (by a random token, for an hour).
+    /// Refused uploads' problem lists, for paging (by a random token, for an hour; a few per
+    /// user and a bounded number in all, see `staff::upload`).
     refused: Mutex<HashMap<String, staff::RefusedUpload>>,
-    /// Uploads waiting for their columns to be mapped (by a random token, for an hour).
+    /// Uploads waiting for their columns to be mapped (by a random token, for an hour; a few
+    /// per user and a bounded number in all, see `staff::mapping`).
     mappings: Mutex<HashMap<String, Arc<staff::PendingMapping>>>,
     templates: minijinja::Environment<'static>,
-    cache: std::sync::RwLock<HashMap<String, Cached>>,
+    cache: cache::ResponseCache,
+    compute: cache::ComputeGate,
+    /// Renders under way, by key and version: whoever asks for the same answer meanwhile
+    /// waits for it instead of taking another turn at the gate.
+    in_flight: Mutex<HashMap<(String, (i64, u64, u64)), Arc<tokio::sync::OnceCell<Cached>>>>,
     version: Mutex<KnownVersion>,
     dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
     dashboards_watch: Option<Mutex<DashboardsWatch>>,
@@ -115,10 +123,18 @@ impl AppState {
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() >= *end
         });
         if known.stamp != stamp || known.data.is_none() || ran_out {
-            let store = self
-                .store
-                .lock()
-                .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+            // While a render holds the store, the pages of the version known so far are
+            // served: a publish never makes readers of cached pages wait.
+            let store = match self.store.try_lock() {
+                Ok(store) => store,
+                Err(std::sync::TryLockError::WouldBlock) if known.data.is_some() && !ran_out => {
+                    return Ok((known.data.unwrap_or(0), known.epoch));
+                }
+                Err(_) => self
+                    .store
+                    .lock()
+                    .map_err(|_| WebError::Internal("store lock poisoned".into()))?,
+            };
             known.data = Some(
                 store
                     .data_version()
@@ -167,18 +183,7 @@ impl AppState {
     }
 }
 
-/// A rendered response for one data version.
-#[derive(Clone)]
-struct Cached {
-    /// (data version, notice epoch, dashboards generation).
-    version: (i64, u64, u64),
-    etag: String,
-    content_type: &'static str,
-    body: axum::body::Bytes,
-    /// The body gzip-compressed once at render time (for clients that accept it), so that a
-    /// busy page is not compressed again on every request.
-    gzip: Option<axum::body::Bytes>,
-}
+use cache::Cached;
 
 /// Whether an Accept-Encoding value allows gzip (`gzip`, `gzip;q=0.8`, `*`; not `q=0`).
 fn accepts_gzip(accept: &str) -> bool {
@@ -215,6 +220,8 @@ fn gzip(content_type: &str, body: &[u8]) -> Option<axum::body::Bytes> {
 pub enum WebError {
     NotFound,
     BadRequest(String),
+    /// Too many computations at once: the client may try again in a few seconds.
+    Busy,
     Internal(String),
 }
 
@@ -226,6 +233,17 @@ impl IntoResponse for WebError {
                 "Seite nicht gefunden / page not found".to_string(),
             ),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            WebError::Busy => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [
+                        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                        (header::RETRY_AFTER, "5"),
+                    ],
+                    "Gerade sehr viel los; bitte in ein paar Sekunden erneut versuchen / busy, please retry in a few seconds",
+                )
+                    .into_response();
+            }
             WebError::Internal(m) => {
                 tracing::error!("{m}");
                 (
@@ -351,7 +369,13 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         refused: Mutex::new(HashMap::new()),
         mappings: Mutex::new(HashMap::new()),
         templates: templates(),
-        cache: std::sync::RwLock::new(HashMap::new()),
+        cache: cache::ResponseCache::new(settings.cache_max_bytes),
+        compute: cache::ComputeGate::new(
+            computations(&settings),
+            4 * computations(&settings),
+            std::time::Duration::from_secs(10),
+        ),
+        in_flight: Mutex::new(HashMap::new()),
         version: Mutex::new(KnownVersion::default()),
         dashboards: std::sync::RwLock::new((Arc::new(dashboards), 0)),
         dashboards_watch: watch,
@@ -434,8 +458,13 @@ fn lang_code(lang: Lang) -> &'static str {
     lang.pick("de", "en")
 }
 
-/// Cached responses kept at most (pages, charts and filtered views of all offices).
-const MAX_CACHED: usize = 4096;
+/// Computations at once: the setting, or one per core.
+fn computations(settings: &Settings) -> usize {
+    match settings.max_computations {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
+}
 
 /// Serves a cached response for the current data version, or renders and caches it.
 async fn cached(
@@ -450,61 +479,56 @@ async fn cached(
     let (dashboards, generation) = state.dashboards();
     let (data, epoch) = state.data_version()?;
     let version = (data, epoch, generation);
-    let fresh = state
-        .cache
-        .read()
-        .ok()
-        .and_then(|c| c.get(&key).filter(|c| c.version == version).cloned());
-    let st = state.clone();
-    let hit = match fresh {
+    let hit = match state.cache.get(&key, version) {
         Some(c) => c,
-        None => tokio::task::spawn_blocking(move || -> Result<Cached, WebError> {
-            let store = st
-                .store
+        None => {
+            let flight_key = (key.clone(), version);
+            let flight = state
+                .in_flight
                 .lock()
-                .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-            let version = (
-                store
-                    .data_version()
-                    .map_err(|e| WebError::Internal(e.to_string()))?,
-                epoch,
-                generation,
-            );
-            // Renders wait for the store one at a time: whoever waited behind the render of
-            // this same page finds it done (one render per page and version, not one per
-            // request that arrived meanwhile).
-            if let Some(done) = st
-                .cache
-                .read()
-                .ok()
-                .and_then(|c| c.get(&key).filter(|c| c.version == version).cloned())
+                .map_err(|_| WebError::Internal("in-flight lock poisoned".into()))?
+                .entry(flight_key.clone())
+                .or_default()
+                .clone();
+            let st = state.clone();
+            let rendered = flight
+                .get_or_try_init(|| async move {
+                    // A turn to compute first: the work an anonymous client can cause is
+                    // bounded.
+                    let turn = st.compute.enter().await.map_err(|_| WebError::Busy)?;
+                    tokio::task::spawn_blocking(move || {
+                        let _turn = turn;
+                        render_and_keep(
+                            &st,
+                            key,
+                            epoch,
+                            generation,
+                            content_type,
+                            dashboards,
+                            render,
+                        )
+                    })
+                    .await
+                    .map_err(|e| WebError::Internal(e.to_string()))?
+                })
+                .await
+                .cloned();
+            if let Ok(mut flights) = state.in_flight.lock()
+                && flights
+                    .get(&flight_key)
+                    .is_some_and(|f| Arc::ptr_eq(f, &flight))
             {
-                return Ok(done);
+                flights.remove(&flight_key);
             }
-            st.renders.fetch_add(1, Ordering::Relaxed);
-            let body = render(&st, &store, &dashboards)?;
-            let hash = xxhash_rust::xxh3::xxh3_64(&body);
-            let c = Cached {
-                version,
-                etag: format!("\"v{}-{}-{}-{hash:016x}\"", version.0, version.1, version.2),
-                content_type,
-                gzip: gzip(content_type, &body),
-                body: body.into(),
-            };
-            if let Ok(mut cache) = st.cache.write() {
-                // Filtered views make keys open-ended: keep the cache bounded.
-                if cache.len() >= MAX_CACHED {
-                    cache.retain(|_, v| v.version == version);
-                    if cache.len() >= MAX_CACHED {
-                        cache.clear();
-                    }
+            match rendered {
+                Ok(c) => c,
+                // Too busy to compute: an answer of an earlier data version beats none.
+                Err(WebError::Busy) => {
+                    state.cache.get_stale(&flight_key.0).ok_or(WebError::Busy)?
                 }
-                cache.insert(key, c.clone());
+                Err(e) => return Err(e),
             }
-            Ok(c)
-        })
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??,
+        }
     };
     let gzip = hit.gzip.as_ref().filter(|_| {
         headers
@@ -556,6 +580,46 @@ async fn cached(
         );
     }
     Ok(resp)
+}
+
+/// Renders an answer with the store and keeps it in the cache.
+fn render_and_keep(
+    st: &AppState,
+    key: String,
+    epoch: u64,
+    generation: u64,
+    content_type: &'static str,
+    dashboards: Arc<Dashboards>,
+    render: impl FnOnce(&AppState, &Store, &Dashboards) -> Result<Vec<u8>, WebError>,
+) -> Result<Cached, WebError> {
+    let store = st
+        .store
+        .lock()
+        .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+    let version = (
+        store
+            .data_version()
+            .map_err(|e| WebError::Internal(e.to_string()))?,
+        epoch,
+        generation,
+    );
+    // Renders wait for the store one at a time: whoever waited behind the render of this same
+    // page (asked under another notion of the version) finds it done.
+    if let Some(done) = st.cache.get(&key, version) {
+        return Ok(done);
+    }
+    st.renders.fetch_add(1, Ordering::Relaxed);
+    let body = render(st, &store, &dashboards)?;
+    let hash = xxhash_rust::xxh3::xxh3_64(&body);
+    let c = Cached {
+        version,
+        etag: format!("\"v{}-{}-{}-{hash:016x}\"", version.0, version.1, version.2),
+        content_type,
+        gzip: gzip(content_type, &body),
+        body: body.into(),
+    };
+    st.cache.insert(key, c.clone());
+    Ok(c)
 }
 
 /// Where a page is and how to reach it in the other language.
@@ -830,8 +894,65 @@ async fn api_kpi(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let kind: Kind = kind.parse().map_err(|_| WebError::NotFound)?;
-    let params: HashMap<String, String> = form_urlencoded(query.as_deref().unwrap_or(""));
+    let kind = canonical_kind(&kind)?;
+    let (q, csv) = api_query(kind, query.as_deref().unwrap_or(""))?;
+    let key = api_key(&q, csv);
+    cached(
+        state,
+        key,
+        &headers,
+        if csv {
+            "text/csv; charset=utf-8"
+        } else {
+            "application/json"
+        },
+        move |st, store, _| {
+            let q = Query {
+                min_cell: st.settings.min_cell,
+                ..q
+            };
+            let table = kpi::compute(store, &q)?;
+            Ok(if csv {
+                table.to_csv().into_bytes()
+            } else {
+                serde_json::to_vec(&table.to_json()).unwrap_or_default()
+            })
+        },
+    )
+    .await
+}
+
+/// A kind as it is spelled in URLs (`visits`): other spellings are not found, so that one
+/// answer has one address (and one cache entry).
+fn canonical_kind(text: &str) -> Result<Kind, WebError> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == text)
+        .ok_or(WebError::NotFound)
+}
+
+/// The query parameters the KPI API knows.
+const API_PARAMS: [&str; 8] = [
+    "by", "from", "to", "office", "location", "service", "compare", "format",
+];
+
+/// Reads the API's query strictly: unknown, repeated or malformed parameters are refused
+/// with a message, so that every accepted request has exactly one canonical form.
+fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (k, v) in form_pairs(query) {
+        if !API_PARAMS.contains(&k.as_str()) {
+            return Err(WebError::BadRequest(format!(
+                "Unbekannter Parameter {k:?}; erlaubt: {} / unknown parameter, allowed: the same",
+                API_PARAMS.join(", ")
+            )));
+        }
+        if params.insert(k.clone(), v).is_some() {
+            return Err(WebError::BadRequest(format!(
+                "Parameter {k:?} mehrfach angegeben / parameter given more than once"
+            )));
+        }
+    }
     let by = kpi::parse_dims(
         params
             .get("by")
@@ -843,43 +964,68 @@ async fn api_kpi(
         params
             .get(k)
             .map(|v| {
-                crate::timefmt::parse_month_arg(v).ok_or_else(|| {
-                    WebError::BadRequest(format!("{k}={v:?}: erwartet YYYY-MM / expected YYYY-MM"))
+                crate::timefmt::parse_month_canonical(v).ok_or_else(|| {
+                    WebError::BadRequest(format!(
+                        "{k}={v:?}: erwartet JJJJ-MM, z. B. 2026-03 / expected YYYY-MM"
+                    ))
                 })
             })
             .transpose()
     };
+    let text = |k: &str| -> Result<Option<String>, WebError> {
+        match params.get(k) {
+            Some(v) if v.chars().count() > views::MAX_FILTER_CHARS => {
+                Err(WebError::BadRequest(format!(
+                    "{k}: höchstens {} Zeichen / at most {} characters",
+                    views::MAX_FILTER_CHARS,
+                    views::MAX_FILTER_CHARS
+                )))
+            }
+            v => Ok(v.cloned()),
+        }
+    };
     let mut q = Query::new(kind, by);
     q.from = month("from")?;
     q.to = month("to")?;
-    q.office = params.get("office").cloned();
-    q.location = params.get("location").cloned();
-    q.service = params.get("service").cloned();
-    q.compare = params
-        .get("compare")
-        .is_some_and(|v| v == "true" || v == "1");
-    let csv = params.get("format").is_some_and(|f| f == "csv");
-    let key = format!("/api/v1/kpi/{kind}?{}", query.unwrap_or_default());
-    cached(
-        state,
-        key,
-        &headers,
-        if csv {
-            "text/csv; charset=utf-8"
-        } else {
-            "application/json"
-        },
-        move |st, store, _| {
-            q.min_cell = st.settings.min_cell;
-            let table = kpi::compute(store, &q)?;
-            Ok(if csv {
-                table.to_csv().into_bytes()
-            } else {
-                serde_json::to_vec(&table.to_json()).unwrap_or_default()
-            })
-        },
+    q.office = text("office")?;
+    q.location = text("location")?;
+    q.service = text("service")?;
+    q.compare = match params.get("compare").map(String::as_str) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(v) => {
+            return Err(WebError::BadRequest(format!(
+                "compare={v:?}: erwartet true oder false / expected true or false"
+            )));
+        }
+    };
+    let csv = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(v) => {
+            return Err(WebError::BadRequest(format!(
+                "format={v:?}: erwartet json oder csv / expected json or csv"
+            )));
+        }
+    };
+    Ok((q, csv))
+}
+
+/// The one key of an API answer, built from what was understood, not from how it was asked.
+fn api_key(q: &Query, csv: bool) -> String {
+    let by: Vec<&str> = q.by.iter().map(|d| d.as_str()).collect();
+    let month = |m: Option<i32>| m.map(crate::timefmt::format_month).unwrap_or_default();
+    format!(
+        "/api/v1/kpi/{}?by={}&from={}&to={}&office={:?}&location={:?}&service={:?}&compare={}&csv={csv}",
+        q.kind,
+        by.join(","),
+        month(q.from),
+        month(q.to),
+        q.office,
+        q.location,
+        q.service,
+        q.compare
     )
-    .await
 }
 
 /// The full aggregates of a kind, per month and office: `visits.csv`, `visits-excel.csv`,
@@ -894,7 +1040,7 @@ async fn download(
         Some(k) => (k, true),
         None => (stem, false),
     };
-    let kind: Kind = kind.parse().map_err(|_| WebError::NotFound)?;
+    let kind = canonical_kind(kind)?;
     let (content_type, format) = match (ext, excel) {
         ("csv", true) => ("text/csv; charset=utf-8", "excel"),
         ("csv", false) => ("text/csv; charset=utf-8", "csv"),
@@ -929,7 +1075,9 @@ async fn report(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let (month, ext) = file.rsplit_once('.').ok_or(WebError::NotFound)?;
-    let month = crate::timefmt::parse_month_arg(month).ok_or(WebError::NotFound)?;
+    // Only the canonical spelling (2026-03): `2026-0003` or ` 2026-3` would be the same report
+    // rendered again under another address.
+    let month = crate::timefmt::parse_month_canonical(month).ok_or(WebError::NotFound)?;
     let content_type = match ext {
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "csv" => "text/csv; charset=utf-8",
@@ -1034,29 +1182,19 @@ fn kind_title(k: Kind, lang: Lang) -> &'static str {
     }
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let host: String = host
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
-        .collect();
-    format!("http://{host}")
-}
-
+/// The catalogue's links are built on the configured `public_url`, never on the request's
+/// Host header (which anyone can set, and which would make one cache entry per host).
 async fn opendata_catalog(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let base = base_url(&headers);
     cached(
         state,
-        format!("/opendata/catalog.jsonld@{base}"),
+        "/opendata/catalog.jsonld".into(),
         &headers,
         "application/ld+json",
         move |st, _, _| {
+            let base = st.settings.base_url();
             Ok(serde_json::to_vec_pretty(&catalogue(&st.settings, &base)).unwrap_or_default())
         },
     )
@@ -1085,8 +1223,13 @@ async fn opendata(
     .await
 }
 
-/// Decodes `a=1&b=x%20y`.
+/// Decodes `a=1&b=x%20y` (the last of repeated names wins).
 fn form_urlencoded(q: &str) -> HashMap<String, String> {
+    form_pairs(q).into_iter().collect()
+}
+
+/// Decodes `a=1&b=x%20y` into its pairs in order, repeated names included.
+pub fn form_pairs(q: &str) -> Vec<(String, String)> {
     fn decode(s: &str) -> String {
         let b = s.as_bytes();
         let mut out = Vec::with_capacity(b.len());
@@ -1094,17 +1237,13 @@ fn form_urlencoded(q: &str) -> HashMap<String, String> {
         while i < b.len() {
             match b[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < b.len() => {
-                    match u8::from_str_radix(
-                        std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"),
-                        16,
-                    ) {
-                        Ok(v) => {
-                            out.push(v);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
+                b'%' if i + 2 < b.len()
+                    && b[i + 1].is_ascii_hexdigit()
+                    && b[i + 2].is_ascii_hexdigit() =>
+                {
+                    let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                    out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                    i += 2;
                 }
                 c => out.push(c),
             }
@@ -1222,11 +1361,12 @@ async fn stylesheet() -> Response {
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let ok = state
-        .store
-        .lock()
-        .map(|s| s.data_version().is_ok())
-        .unwrap_or(false);
+    // A store busy with a render is a working store; only a failing one is unhealthy.
+    let ok = match state.store.try_lock() {
+        Ok(s) => s.data_version().is_ok(),
+        Err(std::sync::TryLockError::WouldBlock) => true,
+        Err(_) => false,
+    };
     if ok {
         (StatusCode::OK, "ok\n").into_response()
     } else {
@@ -1235,39 +1375,35 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let version = state
-        .store
-        .lock()
-        .ok()
-        .and_then(|s| s.data_version().ok())
-        .unwrap_or(-1);
+    // Never wait for a render to ask the version: the metrics must answer under load.
+    let version = state.version.lock().ok().and_then(|v| v.data).unwrap_or(-1);
+    let (cache_bytes, cache_entries) = state.cache.usage();
+    let computing = state.compute.running(computations(&state.settings));
     let body = format!(
-        "# HELP kennzahl_requests_total Requests to cached pages.\n# TYPE kennzahl_requests_total counter\nkennzahl_requests_total {}\n# HELP kennzahl_renders_total Pages rendered (cache misses).\n# TYPE kennzahl_renders_total counter\nkennzahl_renders_total {}\n# HELP kennzahl_data_version Version of the published data.\n# TYPE kennzahl_data_version gauge\nkennzahl_data_version {version}\n",
+        "# HELP kennzahl_requests_total Requests to cached pages.\n# TYPE kennzahl_requests_total counter\nkennzahl_requests_total {}\n# HELP kennzahl_renders_total Pages rendered (cache misses).\n# TYPE kennzahl_renders_total counter\nkennzahl_renders_total {}\n# HELP kennzahl_data_version Version of the published data.\n# TYPE kennzahl_data_version gauge\nkennzahl_data_version {version}\n# HELP kennzahl_cache_bytes Bytes of rendered answers kept.\n# TYPE kennzahl_cache_bytes gauge\nkennzahl_cache_bytes {cache_bytes}\n# HELP kennzahl_cache_entries Rendered answers kept.\n# TYPE kennzahl_cache_entries gauge\nkennzahl_cache_entries {cache_entries}\n# HELP kennzahl_computations Computations running now.\n# TYPE kennzahl_computations gauge\nkennzahl_computations {computing}\n",
         state.requests.load(Ordering::Relaxed),
         state.renders.load(Ordering::Relaxed)
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// Runs the server until Ctrl-C or SIGTERM.
+/// Runs the server until Ctrl-C or SIGTERM, with the limits of [`server`].
 pub async fn serve(store: Store, settings: Settings) -> anyhow::Result<()> {
-    let listen = settings.listen.clone();
+    let limits = server::Limits::from_settings(&settings);
+    if settings.public_url.is_none() {
+        tracing::warn!(
+            "public_url ist nicht gesetzt: die Links des Open-Data-Katalogs zeigen auf {} / public_url is not set (KENNZAHL_PUBLIC_URL): catalogue links point there",
+            settings.base_url()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
     let app = router(store, settings)?.layer(tower_http::trace::TraceLayer::new_for_http());
-    use axum::serve::ListenerExt;
-    // Small responses go out at once (no 40 ms Nagle/delayed-ACK stall on streamed bodies).
-    let listener = tokio::net::TcpListener::bind(&listen).await?.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     tracing::info!(
-        "Kennzahl läuft auf http://{}",
-        axum::serve::Listener::local_addr(&listener)?
+        "Kennzahl läuft auf http://{} (höchstens {} Verbindungen)",
+        listener.local_addr()?,
+        limits.max_connections
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    server::run(listener, app, limits, shutdown()).await?;
     Ok(())
 }
 

@@ -76,6 +76,10 @@ pub struct ViewFilter {
     pub service: Option<String>,
 }
 
+/// The longest office, location or service name a filter may carry (a real one is a few
+/// dozen characters; a longer one is an attempt to make the server keep it).
+pub const MAX_FILTER_CHARS: usize = 200;
+
 impl ViewFilter {
     /// Reads `from`, `to`, `location`, `service` from query parameters; empty values are "all".
     pub fn from_params(params: &std::collections::HashMap<String, String>) -> Result<Self, String> {
@@ -88,12 +92,19 @@ impl ViewFilter {
         let month = |k: &str| -> Result<Option<i32>, String> {
             text(k)
                 .map(|v| {
-                    parse_month_arg(&v).ok_or_else(|| {
+                    crate::timefmt::parse_month_canonical(&v).ok_or_else(|| {
                         format!("{k}={v:?}: erwartet JJJJ-MM, z. B. 2026-03 / expected YYYY-MM")
                     })
                 })
                 .transpose()
         };
+        for k in ["location", "service"] {
+            if text(k).is_some_and(|v| v.chars().count() > MAX_FILTER_CHARS) {
+                return Err(format!(
+                    "{k}: höchstens {MAX_FILTER_CHARS} Zeichen / at most {MAX_FILTER_CHARS} characters"
+                ));
+            }
+        }
         let f = ViewFilter {
             from: month("from")?,
             to: month("to")?,

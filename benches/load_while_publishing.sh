@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Load while publishing: 200 concurrent viewers on the public pages (wrk, rotating over the
+# overview, every office page, the API and a chart) while months are corrected and
+# published from another process three times. Reports requests/s, p99 latency and errors
+# (non-2xx/3xx answers and socket errors), which must be 0.
+#
+#   cargo build --release --bin kennzahl && DURATION=20 benches/load_while_publishing.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+KZ=${KZ:-target/release/kennzahl}
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-200}
+WORK=${WORK:-target/bench-load}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+rm -rf "$WORK" && mkdir -p "$WORK"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+# The open-file limit must hold the viewers (the server keeps below it by itself).
+ulimit -n 4096 2>/dev/null || true
+
+"$KZ" --data "$WORK/data" serve --listen 127.0.0.1:18090 >"$WORK/kennzahl.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 600); do curl -fs -o /dev/null http://127.0.0.1:18090/healthz && break; sleep 0.2; done
+offices=$(curl -fs http://127.0.0.1:18090/ | grep -o '/dashboards/[a-z0-9-]*' | sort -u)
+{
+    echo 'local paths = {'
+    echo '"/", "/methodik", "/api/v1/kpi/visits?by=month,office", "/downloads/visits.csv",'
+    for o in $offices; do echo "\"$o\", \"$o?lang=en\","; done
+    echo '}'
+    echo 'local i = 0'
+    echo 'request = function() i = i + 1; return wrk.format("GET", paths[(i % #paths) + 1], {["Accept-Encoding"] = "gzip"}) end'
+} > "$WORK/rotate.lua"
+for p in / $offices; do curl -fs -o /dev/null "http://127.0.0.1:18090$p"; done
+
+# Corrections published while the viewers read: a month of each of three offices again,
+# with a reason, from the command line (another process, as a staff upload would be).
+(
+    sleep $((DURATION / 4))
+    for f in einwohnermeldeamt_2026-10.csv auslaenderbehoerde_2026-10.csv strassenverkehrsamt_2026-10.csv; do
+        [ -f "datasets/demo/$f" ] || f=$(ls datasets/demo | grep 2026-10 | head -1)
+        start=$(date +%s.%N)
+        "$KZ" --data "$WORK/data" import "datasets/demo/$f" --publish --reason "Lasttest: Korrektur" >/dev/null
+        printf 'published %s in %.2f s\n' "$f" "$(echo "$(date +%s.%N) - $start" | bc)"
+        sleep $((DURATION / 5))
+    done
+) > "$WORK/publish.log" 2>&1 & publisher=$!
+
+out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/rotate.lua" http://127.0.0.1:18090)
+wait "$publisher"
+cat "$WORK/publish.log"
+rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+total=$(awk '/requests in/ {print $1}' <<<"$out")
+non2xx=$(awk '/Non-2xx or 3xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
+sock=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out"); sock=${sock:-0}
+versions=$(curl -fs http://127.0.0.1:18090/metrics | awk '/^kennzahl_data_version/ {print $2}')
+echo "machine: $(nproc) CPUs; wrk -t2 -c$CONNECTIONS -d${DURATION}s, $(wc -w <<<"$offices") office pages + overview, API, download"
+echo
+echo "| viewers | requests | requests/s | p99 | errors (non-2xx, socket) | data version at end |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+printf '| %s | %s | %s | %s | %s, %s | %s |\n' "$CONNECTIONS" "$total" "$rps" "$p99" "$non2xx" "$sock" "$versions"
+[ "$non2xx" = 0 ] && [ "$sock" = 0 ] || { echo "errors under load" >&2; echo "$out" >&2; exit 1; }
