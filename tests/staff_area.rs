@@ -5,11 +5,13 @@
 
 mod common;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kennzahl::config::Settings;
 use kennzahl::store::Store;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use tower::ServiceExt;
 
@@ -100,7 +102,40 @@ struct Browser {
     csrf: String,
 }
 
-async fn log_in(app: &axum::Router, name: &str, password: &str) -> Result<Browser, Resp> {
+/// Where a request comes from: the TCP peer (as the server puts it in `ConnectInfo`) and the
+/// `X-Forwarded-For` header it sends, if any.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    peer: &'a str,
+    forwarded: Option<&'a str>,
+}
+
+fn from_peer(peer: &str) -> Option<Origin<'_>> {
+    Some(Origin {
+        peer,
+        forwarded: None,
+    })
+}
+
+fn with_origin(
+    mut b: axum::http::request::Builder,
+    origin: Option<Origin>,
+) -> axum::http::request::Builder {
+    if let Some(o) = origin {
+        b = b.extension(ConnectInfo(SocketAddr::new(
+            o.peer.parse().unwrap(),
+            40_000,
+        )));
+        if let Some(f) = o.forwarded {
+            b = b.header("x-forwarded-for", f);
+        }
+    }
+    b
+}
+
+/// Posts the login form (fetched first, for its token and cookie) with `fields` (URL-encoded,
+/// without the token).
+async fn post_login_raw(app: &axum::Router, fields: &str, origin: Option<Origin<'_>>) -> Resp {
     let form = send(
         app,
         Request::get("/staff/login").body(Body::empty()).unwrap(),
@@ -108,19 +143,42 @@ async fn log_in(app: &axum::Router, name: &str, password: &str) -> Result<Browse
     .await;
     let login_cookie = cookie_value(&set_cookie(&form, "kz_login").unwrap());
     let token = csrf_of(&form.body);
-    let r = send(
+    send(
         app,
-        Request::post("/staff/login")
+        with_origin(Request::post("/staff/login"), origin)
             .header(header::COOKIE, format!("kz_login={login_cookie}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!(
-                "csrf={token}&name={}&password={}",
-                urlencode(name),
-                urlencode(password)
-            )))
+            .body(Body::from(format!("csrf={token}&{fields}")))
             .unwrap(),
     )
-    .await;
+    .await
+}
+
+async fn post_login(
+    app: &axum::Router,
+    name: &str,
+    password: &str,
+    origin: Option<Origin<'_>>,
+) -> Resp {
+    post_login_raw(
+        app,
+        &format!("name={}&password={}", urlencode(name), urlencode(password)),
+        origin,
+    )
+    .await
+}
+
+async fn log_in(app: &axum::Router, name: &str, password: &str) -> Result<Browser, Resp> {
+    log_in_from(app, name, password, None).await
+}
+
+async fn log_in_from(
+    app: &axum::Router,
+    name: &str,
+    password: &str,
+    origin: Option<Origin<'_>>,
+) -> Result<Browser, Resp> {
+    let r = post_login(app, name, password, origin).await;
     if r.status != StatusCode::SEE_OTHER {
         return Err(r);
     }
@@ -392,7 +450,7 @@ async fn guessing_passwords_is_slowed_down() {
     let d = DataDir::new();
     add_user(&d, "anna", "editor", &[]);
     let app = app(&d, Settings::default());
-    for _ in 0..5 {
+    for _ in 0..3 {
         let r = log_in(&app, "anna", "falsches passwort!")
             .await
             .err()
@@ -400,7 +458,7 @@ async fn guessing_passwords_is_slowed_down() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(r.body.contains("Name oder Passwort stimmen nicht"));
     }
-    // Now even the right password waits.
+    // Now even the right password waits (from this address).
     let r = log_in(&app, "anna", PASSWORD).await.err().unwrap();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("Zu viele Fehlversuche"), "{}", r.body);
@@ -1066,4 +1124,515 @@ async fn an_editor_maps_for_their_own_office_only() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Spaltenzuordnung für „Einwohnermeldeamt“"));
+}
+
+/// The audit log as stored: (user, action, detail, remote), oldest first.
+fn audit_rows(d: &DataDir) -> Vec<(String, String, String, String)> {
+    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    let mut st = conn
+        .prepare("SELECT user, action, detail, remote FROM audit ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Rows the login brake keeps, and the longest of their keys.
+fn brake_rows(d: &DataDir) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(MAX(length(key)), 0) FROM login_failures",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// The `href` of the link whose text starts with `text`.
+fn link(html: &str, text: &str) -> Option<String> {
+    let at = html.find(&format!(">{text}"))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+/// The clean visits export cut down to the rows of one office.
+fn one_office_export(office: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(fixture("independent/visits_clean.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for l in lines.filter(|l| l.starts_with(&format!("{office},"))) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// A visits export with `n` impossible dates: `n` problems, more than one page of them.
+fn export_with_problems(n: usize) -> Vec<u8> {
+    let mut out = String::from(
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n",
+    );
+    for _ in 0..n {
+        out.push_str("Einwohnermeldeamt,Mitte,Anmeldung,2025-13-05T09:00:00,,,false,,false\n");
+    }
+    out.into_bytes()
+}
+
+/// The link to the second page of a refused upload's problems (`/staff/uploads/{token}?page=2`).
+fn problems_link(html: &str) -> String {
+    let at = html.find("/staff/uploads/").expect("a paged problem list");
+    let end = at + html[at..].find('"').unwrap();
+    html[at..end].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_flood_of_text_is_refused_before_anything_is_written() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app = app(&d, Settings::default());
+
+    // A megabyte of name: the login form is small, so is its limit.
+    let huge = "x".repeat(1 << 20);
+    let r = post_login_raw(&app, &format!("name={huge}&password=falsch"), None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        &r.body[..200.min(r.body.len())]
+    );
+    assert!(r.body.contains("zu groß"), "{}", r.body);
+    // A name longer than any account's, a password longer than any sensible one: refused
+    // with the reason, nothing counted, nothing logged.
+    let r = post_login(&app, &"x".repeat(65), "falsches passwort", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("höchstens 64 Zeichen"), "{}", r.body);
+    let r = post_login(&app, "anna", &"x".repeat(1025), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("höchstens 1024 Bytes"), "{}", r.body);
+    assert!(
+        audit_rows(&d).iter().all(|(_, _, _, from)| from == "cli"),
+        "only the account's creation is logged: {:?}",
+        audit_rows(&d)
+    );
+    assert_eq!(brake_rows(&d).0, 0);
+
+    // What is logged of a refused login is bounded.
+    for _ in 0..4 {
+        post_login(&app, &"y".repeat(64), "falsches passwort", None).await;
+    }
+    let longest = audit_rows(&d)
+        .iter()
+        .map(|(u, a, t, r)| u.len() + a.len() + t.len() + r.len())
+        .max()
+        .unwrap();
+    assert!(longest < 300, "{longest}");
+    assert!(brake_rows(&d).1 < 100);
+
+    // Reasons have a limit too, said on the page; nothing is submitted.
+    let anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let batch = batch_of(&anna.upload(&app, "maerz.csv", &good, "visits").await.body);
+    let r = anna
+        .post(
+            &app,
+            &format!("/staff/batches/{batch}/submit"),
+            &[("reason", &"ä".repeat(2001))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("höchstens 2000 Zeichen"), "{}", r.body);
+    assert!(!audit_rows(&d).iter().any(|(_, a, _, _)| a == "submit"));
+}
+
+#[tokio::test]
+async fn the_audit_log_is_read_page_by_page_without_gaps_or_repeats() {
+    let d = DataDir::new();
+    add_user(&d, "ada", "admin", &[]);
+    let app = app(&d, Settings::default());
+    let ada = log_in(&app, "ada", PASSWORD).await.ok().unwrap();
+    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    let flood = |from: usize, to: usize| {
+        for i in from..to {
+            conn.execute(
+                "INSERT INTO audit (at, user, action, detail, remote) VALUES ('2026-01-01T00:00:00', 'x', 'flood', ?1, 'local')",
+                [format!("flood {i:04}.")],
+            )
+            .unwrap();
+        }
+    };
+    let shown = |html: &str| -> Vec<usize> {
+        html.match_indices("flood ")
+            .filter_map(|(at, _)| html[at + 6..at + 11].strip_suffix('.')?.parse().ok())
+            .collect()
+    };
+    flood(0, 250);
+    let first = ada.get(&app, "/staff/audit").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(shown(&first.body), (150..250).rev().collect::<Vec<_>>());
+    assert!(
+        link(&first.body, "Neuere").is_none(),
+        "the newest page has no newer one"
+    );
+    // New entries arrive while the admin reads: the next page still goes on where this one
+    // ended.
+    flood(250, 260);
+    let older = link(&first.body, "Ältere").expect("a link to older entries");
+    let second = ada.get(&app, &older).await;
+    assert_eq!(shown(&second.body), (50..150).rev().collect::<Vec<_>>());
+    let newer = link(&second.body, "Neuere").expect("a link back");
+    assert_eq!(
+        shown(&ada.get(&app, &newer).await.body),
+        (150..250).rev().collect::<Vec<_>>()
+    );
+    let third = ada.get(&app, &link(&second.body, "Ältere").unwrap()).await;
+    assert_eq!(shown(&third.body), (0..50).rev().collect::<Vec<_>>());
+    assert!(third.body.contains("<td>login</td>"), "the oldest entry");
+    assert!(link(&third.body, "Ältere").is_none());
+    assert!(third.body.contains("aria-label=\"Seiten des Protokolls\""));
+}
+
+#[tokio::test]
+async fn four_eyes_are_neither_the_uploaders_nor_the_submitters() {
+    let d = DataDir::new();
+    add_user(&d, "pub", "publisher", &[]);
+    add_user(&d, "ed2", "editor", &[]);
+    add_user(&d, "ada", "admin", &[]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+    let publ = log_in(&app, "pub", PASSWORD).await.ok().unwrap();
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let batch = batch_of(&publ.upload(&app, "maerz.csv", &good, "visits").await.body);
+    let submit = format!("/staff/batches/{batch}/submit");
+    let approve = format!("/staff/batches/{batch}/approve");
+
+    // Another editor cannot hand someone else's upload to review …
+    let ed2 = log_in(&app, "ed2", PASSWORD).await.ok().unwrap();
+    let r = ed2.post(&app, &submit, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.body.contains("Nur wer die Datei hochgeladen hat"),
+        "{}",
+        r.body
+    );
+    // … an admin can, but that does not make the uploader a second pair of eyes.
+    let ada = log_in(&app, "ada", PASSWORD).await.ok().unwrap();
+    assert_eq!(
+        ada.post(&app, &submit, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let home = publ.get(&app, "/staff").await;
+    assert!(
+        !home.body.contains(&approve),
+        "no approve button for one's own upload"
+    );
+    let r = publ.post(&app, &approve, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Vier-Augen-Prinzip"));
+    let api = "/api/v1/kpi/visits?by=month,office";
+    let public = send(&app, Request::get(api).body(Body::empty()).unwrap()).await;
+    assert_eq!(public.body, "[]", "nothing published");
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    assert_eq!(
+        paul.post(&app, &approve, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn publishers_act_on_their_own_offices_only() {
+    let d = DataDir::new();
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    add_user(&d, "bob", "publisher", &["Bauordnungsamt"]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    let r = emil
+        .upload(
+            &app,
+            "maerz.csv",
+            &one_office_export("Einwohnermeldeamt"),
+            "visits",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let batch = batch_of(&r.body);
+    let r = emil
+        .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Bob publishes for the Bauordnungsamt: he does not see the batch, nor decide on it.
+    let bob = log_in(&app, "bob", PASSWORD).await.ok().unwrap();
+    let home = bob.get(&app, "/staff").await;
+    assert!(
+        !home.body.contains(&format!("Lieferung {batch}")),
+        "{}",
+        home.body
+    );
+    let r = bob
+        .post(
+            &app,
+            &format!("/staff/batches/{batch}/reject"),
+            &[("reason", "weg damit")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = bob
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        bob.get(&app, &format!("/staff/batches/{batch}/original"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A publisher for every office does.
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    assert!(
+        paul.get(&app, "/staff")
+            .await
+            .body
+            .contains(&format!("Lieferung {batch}"))
+    );
+    let r = paul
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Nor can Bob roll back the office's published month.
+    let r = bob
+        .post(
+            &app,
+            "/staff/rollback",
+            &[
+                ("kind", "visits"),
+                ("office", "Einwohnermeldeamt"),
+                ("month", "2025-01"),
+                ("revision", "1"),
+                ("reason", "weg damit"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_out_a_colleague() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app = app(&d, Settings::default());
+    // Guesses for anna's name from two addresses: more than the old lock allowed.
+    for ip in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..3 {
+            let r = post_login(&app, "anna", "falsches passwort!", from_peer(ip)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{ip}: {}", r.body);
+        }
+    }
+    // The next guess from there waits, is told how long, and its password is not even checked.
+    let r = post_login(&app, "anna", PASSWORD, from_peer("203.0.113.1")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    assert!(r.body.contains("erneut versuchen"), "{}", r.body);
+    assert!(r.body.contains("Sekunde"), "{}", r.body);
+    // Anna at her own desk logs in.
+    assert!(
+        log_in_from(&app, "anna", PASSWORD, from_peer("198.51.100.7"))
+            .await
+            .is_ok()
+    );
+    let log = audit_rows(&d);
+    assert!(
+        log.iter()
+            .any(|(u, a, _, r)| u == "anna" && a == "login" && r == "198.51.100.7"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    // Without trusted proxies the header is the client's own invention: the peer counts.
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app1 = app(&d, Settings::default());
+    let via = |forwarded| {
+        Some(Origin {
+            peer: "127.0.0.1",
+            forwarded: Some(forwarded),
+        })
+    };
+    for f in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+        let r = post_login(&app1, "anna", "falsches passwort!", via(f)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = post_login(&app1, "anna", "falsches passwort!", via("192.0.2.4")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new header is no new address"
+    );
+    assert!(
+        audit_rows(&d)
+            .iter()
+            .filter(|(_, a, _, _)| a.starts_with("login"))
+            .all(|(_, _, _, r)| r == "127.0.0.1"),
+        "{:?}",
+        audit_rows(&d)
+    );
+
+    // Behind a trusted proxy the address it names counts: guesses from one client do not
+    // brake a colleague behind the same proxy.
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    let app2 = app(
+        &d,
+        Settings {
+            trusted_proxies: vec!["127.0.0.1".into()],
+            ..Settings::default()
+        },
+    );
+    // The left part of the header is whatever the client sent: never believed.
+    let guesser = via("10.9.9.9, 203.0.113.5");
+    for _ in 0..3 {
+        let r = post_login(&app2, "anna", "falsches passwort!", guesser).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = post_login(&app2, "anna", "falsches passwort!", guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        log_in_from(&app2, "anna", PASSWORD, via("198.51.100.7"))
+            .await
+            .is_ok()
+    );
+    let log = audit_rows(&d);
+    assert!(
+        log.iter()
+            .filter(|(_, a, _, _)| a == "login failed")
+            .all(|(_, _, _, r)| r == "203.0.113.5"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(_, a, _, r)| a == "login" && r == "198.51.100.7"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_cannot_decide_how_other_offices_files_are_read() {
+    let d = DataDir::new();
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    add_user(&d, "erika", "editor", &[]);
+    let app = app(&d, Settings::default());
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    let profiles = || {
+        let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+        let mut st = conn.prepare("SELECT office FROM profiles").unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    };
+    // An export of several offices, mapped with the office field left out of the form.
+    let messy = std::fs::read(fixture("independent/visits_messy.csv")).unwrap();
+    let r = emil.upload(&app, "termine.csv", &messy, "visits").await;
+    let path = format!("/staff/mapping/{}", mapping_token(&r.body));
+    let r = emil
+        .post(
+            &app,
+            &path,
+            &[
+                ("kind", "visits"),
+                ("c0", "office"),
+                ("c1", "location"),
+                ("c2", "service"),
+                ("c3", "date"),
+                ("c4", "arrived"),
+                ("c5", "called"),
+                ("c6", "finished"),
+                ("c7", "appointment"),
+                ("c8", "drop"),
+                ("c9", "drop"),
+            ],
+        )
+        .await;
+    // Refused (it has other offices' rows), and with it the profile.
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(stored(&d), (0, 0));
+    assert_eq!(profiles(), Vec::<String>::new());
+    // So the next export of that layout from anyone else is not read by emil's choice.
+    let erika = log_in(&app, "erika", PASSWORD).await.ok().unwrap();
+    let r = erika.upload(&app, "termine.csv", &messy, "visits").await;
+    assert!(r.body.contains("Spalten zuordnen"), "{}", r.body);
+
+    // A one-office export mapped without an office: bound to emil's office.
+    let export =
+        "Datum;Ziehung;Aufruf;Ende\n03.02.2025;08:00;08:10;08:20\n03.02.2025;08:05;08:25;08:30\n";
+    let r = emil
+        .upload(&app, "feb.csv", export.as_bytes(), "visits")
+        .await;
+    let path = format!("/staff/mapping/{}", mapping_token(&r.body));
+    let r = emil
+        .post(
+            &app,
+            &path,
+            &[
+                ("kind", "visits"),
+                ("c0", "date"),
+                ("c1", "arrived"),
+                ("c2", "called"),
+                ("c3", "finished"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(profiles(), vec!["Einwohnermeldeamt".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_keeps_their_own_waiting_uploads() {
+    let d = DataDir::new();
+    add_user(&d, "erika", "editor", &[]);
+    add_user(&d, "emil", "editor", &["Einwohnermeldeamt"]);
+    let app = app(&d, Settings::default());
+    let erika = log_in(&app, "erika", PASSWORD).await.ok().unwrap();
+    let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
+    let messy = std::fs::read(fixture("independent/visits_messy.csv")).unwrap();
+
+    // Uploads waiting for their mapping: eight of emil's do not push out erika's one …
+    let r = erika.upload(&app, "termine.csv", &messy, "visits").await;
+    let mine = format!("/staff/mapping/{}", mapping_token(&r.body));
+    for _ in 0..8 {
+        let r = emil.upload(&app, "termine.csv", &messy, "visits").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(erika.get(&app, &mine).await.status, StatusCode::OK);
+    // … her own newer ones do, beyond a few.
+    for _ in 0..3 {
+        erika.upload(&app, "termine.csv", &messy, "visits").await;
+    }
+    assert_eq!(erika.get(&app, &mine).await.status, StatusCode::NOT_FOUND);
+
+    // The same for the problem lists of refused uploads.
+    let bad = export_with_problems(150);
+    let r = emil.upload(&app, "fehler.csv", &bad, "visits").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let emils = problems_link(&r.body);
+    let r = erika.upload(&app, "fehler.csv", &bad, "visits").await;
+    let first = problems_link(&r.body);
+    let mut last = String::new();
+    for _ in 0..3 {
+        last = problems_link(&erika.upload(&app, "fehler.csv", &bad, "visits").await.body);
+    }
+    assert_eq!(erika.get(&app, &first).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(erika.get(&app, &last).await.status, StatusCode::OK);
+    assert_eq!(emil.get(&app, &emils).await.status, StatusCode::OK);
 }

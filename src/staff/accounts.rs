@@ -9,6 +9,33 @@ use std::str::FromStr;
 
 /// The shortest password accepted (BSI IT-Grundschutz ORP.4 asks for length over rules).
 pub const MIN_PASSWORD: usize = 12;
+/// The longest password accepted, in bytes: far beyond any passphrase, and a bound on what a
+/// login makes the server hash.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The longest user name, in characters: names are typed at every login and written to the
+/// audit log with every action, so a longer one is a mistake or an attack.
+pub const MAX_NAME: usize = 64;
+
+/// Refuses a user name that no account can have (empty or longer than [`MAX_NAME`]).
+pub fn check_name(name: &str) -> Result<(), StaffError> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > MAX_NAME {
+        return Err(StaffError::Refused(format!(
+            "Der Name muss 1 bis {MAX_NAME} Zeichen haben / the name needs 1 to {MAX_NAME} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a password longer than [`MAX_PASSWORD_BYTES`] before anything hashes it.
+pub fn check_password_length(password: &str) -> Result<(), StaffError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(StaffError::Refused(format!(
+            "Das Passwort ist zu lang: höchstens {MAX_PASSWORD_BYTES} Bytes / the password is too long: at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -76,6 +103,7 @@ fn hash(password: &str) -> Result<String, StaffError> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(StaffError::WeakPassword { min: MIN_PASSWORD });
     }
+    check_password_length(password)?;
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| StaffError::Hash(e.to_string()))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| StaffError::Hash(e.to_string()))?;
@@ -120,11 +148,7 @@ impl StaffDb {
         password: &str,
     ) -> Result<User, StaffError> {
         let name = name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(StaffError::Refused(
-                "Der Name muss 1 bis 100 Zeichen haben / the name needs 1 to 100 characters".into(),
-            ));
-        }
+        check_name(name)?;
         if self.user(name)?.is_some() {
             return Err(StaffError::UserExists(name.into()));
         }
@@ -194,8 +218,12 @@ impl StaffDb {
     }
 
     /// The user if the password is right and the account enabled. Always checks a hash, so
-    /// that the answer takes as long for an unknown name as for a wrong password.
+    /// that the answer takes as long for an unknown name as for a wrong password (a name or
+    /// password no account can have is no secret: it is turned away without hashing).
     pub fn verify(&self, name: &str, password: &str) -> Result<Option<User>, StaffError> {
+        if check_name(name).is_err() || check_password_length(password).is_err() {
+            return Ok(None);
+        }
         let found: Option<(String, User)> = self
             .conn
             .query_row(
@@ -278,6 +306,18 @@ mod tests {
             db.add_user("kurt", Role::Admin, &[], "kurz"),
             Err(StaffError::WeakPassword { .. })
         ));
+        assert!(
+            db.add_user("kurt", Role::Admin, &[], &"x".repeat(1025))
+                .is_err()
+        );
+        assert!(
+            db.add_user(&"k".repeat(65), Role::Admin, &[], "ein langes passwort")
+                .is_err()
+        );
+        assert!(
+            db.add_user(&"ü".repeat(64), Role::Admin, &[], "ein langes passwort")
+                .is_ok()
+        );
         assert!(matches!(
             db.add_user("anna", Role::Admin, &[], "noch ein langes passwort"),
             Err(StaffError::UserExists(_))

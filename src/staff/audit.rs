@@ -1,7 +1,9 @@
 //! The audit log: who did what, when, from where. Append-only by construction (SQLite
-//! triggers refuse every UPDATE and DELETE of it).
+//! triggers refuse every UPDATE and DELETE of it), so nothing written can be taken back: every
+//! field is bounded on the way in ([`bounded`]), and the log is read a page at a time.
 
-use super::{StaffDb, StaffError, now_text};
+use super::accounts::MAX_NAME;
+use super::{MAX_TEXT, StaffDb, StaffError, now_text};
 use rusqlite::params;
 
 /// One logged staff action.
@@ -15,8 +17,39 @@ pub struct AuditEntry {
     pub remote: String,
 }
 
+/// Which page of the log to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditPage {
+    /// The newest entries.
+    Newest,
+    /// The entries just older than the entry with this id (the next page).
+    Before(i64),
+    /// The entries just newer than the entry with this id (the page before).
+    After(i64),
+}
+
+/// A page of the log, newest first, and whether there are entries beyond it either way.
+#[derive(Debug, Clone)]
+pub struct AuditEntries {
+    pub entries: Vec<AuditEntry>,
+    pub newer: bool,
+    pub older: bool,
+}
+
+/// `text` cut to `max` characters (marked with "…" when cut): the log keeps what happened, not
+/// whatever a form carried.
+pub fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
+/// The longest action and address kept (actions are ours, addresses at most 45 characters).
+const MAX_SHORT: usize = 100;
+
 impl StaffDb {
-    /// Logs an action.
+    /// Logs an action, every field bounded.
     pub fn audit(
         &self,
         user: &str,
@@ -26,17 +59,34 @@ impl StaffDb {
     ) -> Result<(), StaffError> {
         self.conn.execute(
             "INSERT INTO audit (at, user, action, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now_text(), user, action, detail, remote],
+            params![
+                now_text(),
+                bounded(user, MAX_NAME),
+                bounded(action, MAX_SHORT),
+                bounded(detail, MAX_TEXT + MAX_SHORT),
+                bounded(remote, MAX_SHORT)
+            ],
         )?;
         Ok(())
     }
 
-    /// The newest entries first.
-    pub fn audit_log(&self, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, StaffError> {
-        let mut st = self.conn.prepare(
-            "SELECT id, at, user, action, detail, remote FROM audit ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = st.query_map(params![limit, offset], |r| {
+    /// One page of `limit` entries, newest first. Pages are cut at entry ids, not counted from
+    /// the top, so entries logged while someone reads do not shift the next page.
+    pub fn audit_page(&self, page: AuditPage, limit: i64) -> Result<AuditEntries, StaffError> {
+        let columns = "SELECT id, at, user, action, detail, remote FROM audit";
+        let (sql, bound) = match page {
+            AuditPage::Newest => (format!("{columns} ORDER BY id DESC LIMIT ?1"), None),
+            AuditPage::Before(id) => (
+                format!("{columns} WHERE id < ?2 ORDER BY id DESC LIMIT ?1"),
+                Some(id),
+            ),
+            AuditPage::After(id) => (
+                format!("{columns} WHERE id > ?2 ORDER BY id ASC LIMIT ?1"),
+                Some(id),
+            ),
+        };
+        let mut st = self.conn.prepare(&sql)?;
+        let row = |r: &rusqlite::Row<'_>| {
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: r.get(1)?,
@@ -45,8 +95,37 @@ impl StaffDb {
                 detail: r.get(4)?,
                 remote: r.get(5)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let mut entries: Vec<AuditEntry> = match bound {
+            None => st
+                .query_map(params![limit], row)?
+                .collect::<Result<_, _>>()?,
+            Some(id) => st
+                .query_map(params![limit, id], row)?
+                .collect::<Result<_, _>>()?,
+        };
+        if matches!(page, AuditPage::After(_)) {
+            entries.reverse();
+        }
+        let exists = |sql: &str, id: i64| -> Result<bool, StaffError> {
+            Ok(self.conn.query_row(sql, [id], |r| r.get::<_, bool>(0))?)
+        };
+        let (newer, older) = match (entries.first(), entries.last()) {
+            (Some(first), Some(last)) => (
+                exists(
+                    "SELECT EXISTS (SELECT 1 FROM audit WHERE id > ?1)",
+                    first.id,
+                )?,
+                exists("SELECT EXISTS (SELECT 1 FROM audit WHERE id < ?1)", last.id)?,
+            ),
+            // Past either end: the way back is the newest page.
+            _ => (page != AuditPage::Newest, false),
+        };
+        Ok(AuditEntries {
+            entries,
+            newer,
+            older,
+        })
     }
 }
 
@@ -62,8 +141,55 @@ mod tests {
         db.audit("anna", "upload", "maerz.csv", "10.0.0.1").unwrap();
         assert!(db.conn.execute("UPDATE audit SET user = 'x'", []).is_err());
         assert!(db.conn.execute("DELETE FROM audit", []).is_err());
-        let log = db.audit_log(10, 0).unwrap();
-        assert_eq!(log.len(), 2);
-        assert_eq!(log[0].action, "upload");
+        let log = db.audit_page(AuditPage::Newest, 10).unwrap();
+        assert_eq!(log.entries.len(), 2);
+        assert_eq!(log.entries[0].action, "upload");
+        assert!(!log.newer && !log.older);
+    }
+
+    #[test]
+    fn what_is_logged_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StaffDb::open(dir.path()).unwrap();
+        db.audit(
+            &"n".repeat(1 << 20),
+            "login failed",
+            &"d".repeat(1 << 20),
+            "::1",
+        )
+        .unwrap();
+        let e = &db.audit_page(AuditPage::Newest, 1).unwrap().entries[0];
+        assert_eq!(e.user.chars().count(), MAX_NAME + 1);
+        assert!(e.user.ends_with('…'));
+        assert!(e.detail.chars().count() <= MAX_TEXT + MAX_SHORT + 1);
+        assert_eq!(bounded("Ämter", 3), "Ämt…");
+        assert_eq!(bounded("Amt", 3), "Amt");
+    }
+
+    #[test]
+    fn pages_follow_each_other_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StaffDb::open(dir.path()).unwrap();
+        for i in 0..25 {
+            db.audit("anna", "upload", &i.to_string(), "local").unwrap();
+        }
+        let ids = |p: &AuditEntries| p.entries.iter().map(|e| e.id).collect::<Vec<_>>();
+        let first = db.audit_page(AuditPage::Newest, 10).unwrap();
+        assert_eq!(ids(&first), (16..=25).rev().collect::<Vec<_>>());
+        assert!(!first.newer && first.older);
+        for i in 0..5 {
+            db.audit("bert", "login", &i.to_string(), "local").unwrap();
+        }
+        let second = db.audit_page(AuditPage::Before(16), 10).unwrap();
+        assert_eq!(ids(&second), (6..=15).rev().collect::<Vec<_>>());
+        assert!(second.newer && second.older);
+        let back = db.audit_page(AuditPage::After(15), 10).unwrap();
+        assert_eq!(ids(&back), (16..=25).rev().collect::<Vec<_>>());
+        assert!(back.newer, "the entries logged meanwhile");
+        let last = db.audit_page(AuditPage::Before(6), 10).unwrap();
+        assert_eq!(ids(&last), (1..=5).rev().collect::<Vec<_>>());
+        assert!(!last.older);
+        let beyond = db.audit_page(AuditPage::Before(1), 10).unwrap();
+        assert!(beyond.entries.is_empty() && beyond.newer && !beyond.older);
     }
 }

@@ -57,6 +57,10 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
 
+/// The longest free text staff may send in one field (a reason, a note, a notice): enough for
+/// any explanation, too little to flood the catalogue and the audit log with.
+pub const MAX_TEXT: usize = 2000;
+
 /// Why a staff action did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {

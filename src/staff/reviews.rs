@@ -1,8 +1,9 @@
-//! Four eyes: an upload is submitted for review and published only when a publisher other
-//! than the uploader approves it (unless the settings allow self-approval), or rejected with
-//! a reason the uploader sees. Whether a batch is published is the store's business: a
-//! review is "approved" exactly when its batch is published.
+//! Four eyes: an upload is submitted for review by its uploader and published only when a
+//! publisher who neither uploaded nor submitted it approves it (unless the settings allow
+//! self-approval), or rejected with a reason the uploader sees. Whether a batch is published
+//! is the store's business: a review is "approved" exactly when its batch is published.
 
+use super::accounts::User;
 use super::{StaffDb, StaffError, now_text};
 use rusqlite::{OptionalExtension, params};
 
@@ -26,6 +27,29 @@ pub struct Review {
     pub decision: Option<String>,
     /// "Einwohnermeldeamt 2026-03, …": what the upload covers.
     pub cells: String,
+    /// The offices the upload covers: who may see and decide on it.
+    pub offices: Vec<String>,
+}
+
+impl Review {
+    /// Whether `user` may see and decide on the review: every office it covers is theirs (a
+    /// publisher for one office does not decide what another office publishes).
+    pub fn concerns(&self, user: &User) -> bool {
+        !self.offices.is_empty() && self.offices.iter().all(|o| user.may_edit(o))
+    }
+
+    /// Whether `name` counts as a second pair of eyes: neither the uploader nor whoever
+    /// submitted (an admin may submit someone else's upload, and that does not make the
+    /// uploader a reviewer). `allow_self_approval` lifts the rule for one-person offices.
+    pub fn may_be_approved_by(&self, name: &str, allow_self_approval: bool) -> bool {
+        allow_self_approval || (self.uploaded_by != name && self.submitted_by != name)
+    }
+}
+
+/// Whether `user` may hand an upload to review: its uploader, or an admin. Anyone else doing
+/// it would take the uploader's place in the four eyes.
+pub fn may_submit(uploaded_by: &str, user: &User) -> bool {
+    uploaded_by == user.name || user.is_admin()
 }
 
 const REVIEW_SELECT: &str = "
@@ -34,7 +58,9 @@ SELECT r.batch_id, b.kind, b.file_name, b.rows, b.uploaded_by, r.submitted_by, r
        CASE WHEN b.status = 'published' THEN 'approved' ELSE r.state END,
        r.decided_by, r.decided_at, r.decision,
        (SELECT group_concat(office || ' ' || substr(month, 1, 4) || '-' || substr(month, 5, 2), ', ')
-          FROM (SELECT office, month FROM batch_cells c WHERE c.batch_id = r.batch_id ORDER BY office, month))
+          FROM (SELECT office, month FROM batch_cells c WHERE c.batch_id = r.batch_id ORDER BY office, month)),
+       (SELECT group_concat(office, char(10))
+          FROM (SELECT DISTINCT office FROM batch_cells c WHERE c.batch_id = r.batch_id ORDER BY office))
 FROM reviews r JOIN batches b ON b.id = r.batch_id";
 
 fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
@@ -52,6 +78,12 @@ fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
         decided_at: r.get(10)?,
         decision: r.get(11)?,
         cells: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+        offices: r
+            .get::<_, Option<String>>(13)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect(),
     })
 }
 
@@ -130,5 +162,65 @@ impl StaffDb {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::staff::accounts::Role;
+
+    fn user(name: &str, role: Role, offices: &[&str]) -> User {
+        User {
+            id: 1,
+            name: name.into(),
+            role,
+            offices: offices.iter().map(|o| o.to_string()).collect(),
+            disabled: false,
+        }
+    }
+
+    fn review(uploaded_by: &str, submitted_by: &str, offices: &[&str]) -> Review {
+        Review {
+            batch_id: 1,
+            kind: "visits".into(),
+            file_name: "maerz.csv".into(),
+            rows: 1,
+            uploaded_by: uploaded_by.into(),
+            submitted_by: submitted_by.into(),
+            submitted_at: String::new(),
+            reason: String::new(),
+            state: "submitted".into(),
+            decided_by: None,
+            decided_at: None,
+            decision: None,
+            cells: String::new(),
+            offices: offices.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn neither_uploader_nor_submitter_approves() {
+        let r = review("pub", "ada", &["Bauamt"]);
+        assert!(!r.may_be_approved_by("pub", false));
+        assert!(!r.may_be_approved_by("ada", false));
+        assert!(r.may_be_approved_by("paul", false));
+        assert!(r.may_be_approved_by("pub", true));
+    }
+
+    #[test]
+    fn only_the_uploader_or_an_admin_submits() {
+        assert!(may_submit("pub", &user("pub", Role::Publisher, &[])));
+        assert!(!may_submit("pub", &user("ed2", Role::Editor, &[])));
+        assert!(may_submit("pub", &user("ada", Role::Admin, &[])));
+    }
+
+    #[test]
+    fn a_review_concerns_publishers_of_all_its_offices() {
+        let r = review("emil", "emil", &["Bauamt", "Bürgeramt"]);
+        assert!(r.concerns(&user("paul", Role::Publisher, &[])));
+        assert!(r.concerns(&user("bea", Role::Publisher, &["Bürgeramt", "Bauamt"])));
+        assert!(!r.concerns(&user("bob", Role::Publisher, &["Bauamt"])));
+        assert!(!review("emil", "emil", &[]).concerns(&user("bob", Role::Publisher, &["Bauamt"])));
     }
 }

@@ -1,8 +1,13 @@
 //! Login sessions and the brake on guessing. A session id lives only in the user's cookie;
 //! the catalogue keeps its SHA-256, so a copy of the catalogue logs nobody in. Every session
 //! has its own CSRF token for the forms it shows.
+//!
+//! The brake slows guessing down without letting anyone lock out a colleague: failures are
+//! counted per (name, address) pair and per address, never per name alone, and they make
+//! the next try wait (longer and longer) instead of locking the account. Whoever guesses
+//! anna's password from one address waits; anna at her own desk does not.
 
-use super::accounts::User;
+use super::accounts::{MAX_NAME, User};
 use super::{StaffDb, StaffError, now_secs, random_token};
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -11,12 +16,57 @@ use sha2::{Digest, Sha256};
 pub const IDLE_SECS: i64 = 60 * 60;
 /// And after this long in any case (a working day).
 pub const MAX_SECS: i64 = 10 * 60 * 60;
-/// Failed logins counted over this window …
-pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
-/// … at most this many per user name …
-pub const MAX_FAILURES_PER_NAME: i64 = 5;
-/// … and this many per address, then logins from there wait.
-pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+/// Failed logins are counted over this window …
+pub const FAILURE_WINDOW_SECS: i64 = 60 * 60;
+/// … the first this many for a name from one address cost nothing (typing mistakes) …
+pub const FREE_FAILURES_PER_PAIR: i64 = 3;
+/// … and this many from one address for any names (colleagues behind one address mistype
+/// too; beyond it, someone is trying names) …
+pub const FREE_FAILURES_PER_ADDRESS: i64 = 30;
+/// … then each try waits twice as long as the one before, at most this long.
+pub const MAX_WAIT_SECS: i64 = 15 * 60;
+
+/// Seconds the next try waits after the last of `failures`: nothing within `free`, then 2 s,
+/// 4 s, 8 s … doubling up to [`MAX_WAIT_SECS`].
+pub fn delay(failures: i64, free: i64) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let doublings = (failures - free + 1).min(30) as u32;
+    (1i64 << doublings).min(MAX_WAIT_SECS)
+}
+
+/// The name as counted: case and surrounding blanks do not make another name, and the key
+/// stays bounded whatever was typed.
+fn counted_name(name: &str) -> String {
+    name.trim().to_lowercase().chars().take(MAX_NAME).collect()
+}
+
+/// The address as counted: an IPv6 client chooses freely within its /64 network, so that is
+/// one address here.
+fn counted_address(address: &str) -> String {
+    match address.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) if v6.to_ipv4_mapped().is_none() => {
+            let net = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(net))
+        }
+        _ => address.chars().take(100).collect(),
+    }
+}
+
+fn pair_key(name: &str, address: &str) -> String {
+    format!("pair:{}|{}", counted_address(address), counted_name(name))
+}
+
+fn address_key(address: &str) -> String {
+    format!("addr:{}", counted_address(address))
+}
+
+/// Marks a refused try that was logged, so that the log gets one line per wait, not one per
+/// request.
+fn braked_key(address: &str) -> String {
+    format!("braked:{}", counted_address(address))
+}
 
 fn id_hash(id: &str) -> String {
     Sha256::digest(id.as_bytes())
@@ -92,35 +142,64 @@ impl StaffDb {
 
     /// Seconds until a login for this name from this address may be tried again, or 0.
     pub fn login_wait(&self, name: &str, address: &str) -> Result<i64, StaffError> {
-        let now = now_secs();
+        self.login_wait_at(name, address, now_secs())
+    }
+
+    fn login_wait_at(&self, name: &str, address: &str, now: i64) -> Result<i64, StaffError> {
         let since = now - FAILURE_WINDOW_SECS;
         let mut wait = 0;
-        for (key, max) in [
-            (
-                format!("name:{}", name.trim().to_lowercase()),
-                MAX_FAILURES_PER_NAME,
-            ),
-            (format!("addr:{address}"), MAX_FAILURES_PER_ADDRESS),
+        for (key, free) in [
+            (pair_key(name, address), FREE_FAILURES_PER_PAIR),
+            (address_key(address), FREE_FAILURES_PER_ADDRESS),
         ] {
-            let (count, oldest): (i64, Option<i64>) = self.conn.query_row(
-                "SELECT COUNT(*), MIN(at) FROM login_failures WHERE key = ?1 AND at >= ?2",
+            let (count, last): (i64, Option<i64>) = self.conn.query_row(
+                "SELECT COUNT(*), MAX(at) FROM login_failures WHERE key = ?1 AND at >= ?2",
                 params![key, since],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            if count >= max {
-                wait = wait.max(oldest.unwrap_or(now) + FAILURE_WINDOW_SECS - now);
+            if let Some(last) = last {
+                wait = wait.max(last + delay(count, free) - now);
             }
         }
         Ok(wait.max(0))
     }
 
-    /// Counts a failed login against the name and the address.
+    /// Notes a try refused by the brake. True for the first since the address's last failure
+    /// (worth a line in the audit log), false for the ones after it (a flood of refused tries
+    /// is no flood of the log). Refused tries are not failures: they do not lengthen the wait.
+    pub fn login_braked(&self, name: &str, address: &str) -> Result<bool, StaffError> {
+        self.login_braked_at(name, address, now_secs())
+    }
+
+    fn login_braked_at(&self, name: &str, address: &str, now: i64) -> Result<bool, StaffError> {
+        let last: Option<i64> = self.conn.query_row(
+            "SELECT MAX(at) FROM login_failures WHERE key IN (?1, ?2)",
+            params![pair_key(name, address), address_key(address)],
+            |r| r.get(0),
+        )?;
+        let key = braked_key(address);
+        let logged: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM login_failures WHERE key = ?1 AND at >= ?2)",
+            params![key, last.unwrap_or(0)],
+            |r| r.get(0),
+        )?;
+        if logged {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
+            params![key, now],
+        )?;
+        Ok(true)
+    }
+
+    /// Counts a failed login against the name from this address, and against the address.
     pub fn login_failed(&self, name: &str, address: &str) -> Result<(), StaffError> {
-        let now = now_secs();
-        for key in [
-            format!("name:{}", name.trim().to_lowercase()),
-            format!("addr:{address}"),
-        ] {
+        self.login_failed_at(name, address, now_secs())
+    }
+
+    fn login_failed_at(&self, name: &str, address: &str, now: i64) -> Result<(), StaffError> {
+        for key in [pair_key(name, address), address_key(address)] {
             self.conn.execute(
                 "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
                 params![key, now],
@@ -133,11 +212,12 @@ impl StaffDb {
         Ok(())
     }
 
-    /// Forgets a name's failures after a successful login.
-    pub fn login_succeeded(&self, name: &str) -> Result<(), StaffError> {
+    /// Forgets the failures of this name from this address after a successful login (the
+    /// address's count stays: one's own login must not wipe out someone else's guesses).
+    pub fn login_succeeded(&self, name: &str, address: &str) -> Result<(), StaffError> {
         self.conn.execute(
             "DELETE FROM login_failures WHERE key = ?1",
-            [format!("name:{}", name.trim().to_lowercase())],
+            [pair_key(name, address)],
         )?;
         Ok(())
     }
@@ -181,18 +261,81 @@ mod tests {
     }
 
     #[test]
-    fn guessing_is_slowed_down_per_name_and_address() {
+    fn delays_double_up_to_fifteen_minutes() {
+        assert_eq!(delay(0, 3), 0);
+        assert_eq!(delay(2, 3), 0);
+        assert_eq!(delay(3, 3), 2);
+        assert_eq!(delay(4, 3), 4);
+        assert_eq!(delay(11, 3), 512);
+        assert_eq!(delay(12, 3), MAX_WAIT_SECS);
+        assert_eq!(delay(10_000, 3), MAX_WAIT_SECS);
+    }
+
+    #[test]
+    fn guessing_waits_per_name_and_address_and_locks_out_nobody_else() {
         let dir = tempfile::tempdir().unwrap();
         let db = StaffDb::open(dir.path()).unwrap();
-        for _ in 0..MAX_FAILURES_PER_NAME - 1 {
-            db.login_failed("Anna", "10.0.0.1").unwrap();
+        let t = 1_000_000;
+        for i in 0..FREE_FAILURES_PER_PAIR {
+            assert_eq!(db.login_wait_at("anna", "10.0.0.1", t + i).unwrap(), 0);
+            db.login_failed_at(" Anna", "10.0.0.1", t + i).unwrap();
         }
-        assert_eq!(db.login_wait("anna", "10.0.0.1").unwrap(), 0);
-        db.login_failed("anna", "10.0.0.2").unwrap();
-        let wait = db.login_wait("ANNA", "10.0.0.3").unwrap();
-        assert!(wait > 14 * 60 && wait <= 15 * 60, "{wait}");
-        assert_eq!(db.login_wait("bert", "10.0.0.3").unwrap(), 0);
-        db.login_succeeded("anna").unwrap();
-        assert_eq!(db.login_wait("anna", "10.0.0.3").unwrap(), 0);
+        let last = t + FREE_FAILURES_PER_PAIR - 1;
+        assert_eq!(db.login_wait_at("ANNA", "10.0.0.1", last).unwrap(), 2);
+        assert_eq!(db.login_wait_at("anna", "10.0.0.1", last + 2).unwrap(), 0);
+        db.login_failed_at("anna", "10.0.0.1", last + 2).unwrap();
+        assert_eq!(db.login_wait_at("anna", "10.0.0.1", last + 2).unwrap(), 4);
+        // Anna elsewhere, and others at that address, do not wait.
+        assert_eq!(db.login_wait_at("anna", "10.0.0.2", last + 2).unwrap(), 0);
+        assert_eq!(db.login_wait_at("bert", "10.0.0.1", last + 2).unwrap(), 0);
+        // Failures age out of the window.
+        assert_eq!(
+            db.login_wait_at("anna", "10.0.0.1", last + 2 + FAILURE_WINDOW_SECS + 1)
+                .unwrap(),
+            0
+        );
+        // Anna's own login from there forgets the pair's failures.
+        db.login_succeeded("anna", "10.0.0.1").unwrap();
+        assert_eq!(db.login_wait_at("anna", "10.0.0.1", last + 2).unwrap(), 0);
+    }
+
+    #[test]
+    fn many_names_from_one_address_wait_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StaffDb::open(dir.path()).unwrap();
+        let t = 1_000_000;
+        for i in 0..FREE_FAILURES_PER_ADDRESS {
+            db.login_failed_at(&format!("name{i}"), "10.0.0.9", t)
+                .unwrap();
+        }
+        assert_eq!(db.login_wait_at("someone", "10.0.0.9", t).unwrap(), 2);
+        assert_eq!(db.login_wait_at("someone", "10.0.0.8", t).unwrap(), 0);
+        // An IPv6 client's /64 is one address.
+        for i in 0..FREE_FAILURES_PER_PAIR {
+            db.login_failed_at("anna", &format!("2001:db8:1:2::{i}"), t)
+                .unwrap();
+        }
+        assert_eq!(
+            db.login_wait_at("anna", "2001:db8:1:2:ffff::1", t).unwrap(),
+            2
+        );
+        assert_eq!(db.login_wait_at("anna", "2001:db8:1:3::1", t).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_braked_try_is_logged_once_per_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StaffDb::open(dir.path()).unwrap();
+        let t = 1_000_000;
+        for _ in 0..FREE_FAILURES_PER_PAIR {
+            db.login_failed_at("anna", "10.0.0.1", t).unwrap();
+        }
+        assert!(db.login_braked_at("anna", "10.0.0.1", t).unwrap());
+        assert!(!db.login_braked_at("anna", "10.0.0.1", t + 1).unwrap());
+        assert!(!db.login_braked_at("bert", "10.0.0.1", t + 1).unwrap());
+        db.login_failed_at("anna", "10.0.0.1", t + 2).unwrap();
+        assert!(db.login_braked_at("anna", "10.0.0.1", t + 2).unwrap());
+        // Braked tries do not lengthen the wait.
+        assert_eq!(db.login_wait_at("anna", "10.0.0.1", t + 2).unwrap(), 4);
     }
 }

@@ -44,7 +44,7 @@ pub struct AppState {
     compute: cache::ComputeGate,
     /// Renders under way, by key and version: whoever asks for the same answer meanwhile
     /// waits for it instead of taking another turn at the gate.
-    in_flight: Mutex<HashMap<(String, (i64, u64, u64)), Arc<tokio::sync::OnceCell<Cached>>>>,
+    in_flight: Mutex<HashMap<(String, Version), InFlight>>,
     version: Mutex<KnownVersion>,
     dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
     dashboards_watch: Option<Mutex<DashboardsWatch>>,
@@ -184,6 +184,12 @@ impl AppState {
 }
 
 use cache::Cached;
+
+/// What a rendered answer was made from: (data version, notice epoch, dashboards generation).
+type Version = (i64, u64, u64);
+
+/// One render under way: everyone asking for its answer awaits the same cell.
+type InFlight = Arc<tokio::sync::OnceCell<Cached>>;
 
 /// Whether an Accept-Encoding value allows gzip (`gzip`, `gzip;q=0.8`, `*`; not `q=0`).
 fn accepts_gzip(accept: &str) -> bool {

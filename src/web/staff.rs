@@ -20,6 +20,8 @@ use crate::i18n::Lang;
 use crate::ingest::{self, Options};
 use crate::kinds::Kind;
 use crate::kpi::{self, Dim, Query, Value};
+use crate::net::IpRange;
+use crate::staff::MAX_TEXT;
 use crate::staff::sessions::{MAX_SECS, Session};
 use crate::store::{Store, Submission};
 use axum::Router;
@@ -33,6 +35,7 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const SESSION_COOKIE: &str = "kz_session";
 const LOGIN_COOKIE: &str = "kz_login";
@@ -90,18 +93,40 @@ pub fn routes(max_upload: u64) -> Router<Arc<AppState>> {
         .route("/staff/admin/targets", post(admin::admin_set_target))
 }
 
-/// The client's address, for the audit log and the login brake.
+/// The client's address, for the audit log and the login brake: the TCP peer, or behind a
+/// proxy named in the `trusted_proxies` setting the client that proxy names in
+/// `X-Forwarded-For`. From anyone else the header is ignored: a client must not choose the
+/// address it is counted under, and a proxy must not make the whole staff one address.
 pub struct Remote(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Remote {
+impl FromRequestParts<Arc<AppState>> for Remote {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(Remote("local".into()));
+        };
+        // A few entries at most, checked at start-up: parsed per request, no state to keep.
+        let trusted: Vec<IpRange> = state
+            .settings
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| IpRange::parse(p))
+            .collect();
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         Ok(Remote(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "local".into()),
+            crate::net::client_address(peer, &forwarded, &trusted).to_string(),
         ))
     }
 }
@@ -284,8 +309,29 @@ impl FromRequestParts<Arc<AppState>> for StaffPage {
     }
 }
 
-/// Largest form post (URL-encoded fields; files go through the upload route).
-const FORM_LIMIT: usize = 1 << 20;
+/// Largest form post (URL-encoded fields; files go through the upload route): room for a
+/// text of [`MAX_TEXT`] characters even if every one is sent as four %XX-encoded bytes, and
+/// for the mapping form of a wide export; nothing a form of ours needs more of.
+const FORM_LIMIT: usize = 32 << 10;
+
+/// Largest login post: a name, a password and a token.
+const LOGIN_LIMIT: usize = 16 << 10;
+
+/// The first field of a form longer than [`MAX_TEXT`] characters, refused with its name.
+fn too_long(form: &HashMap<String, String>) -> Option<String> {
+    let (name, _) = form.iter().find(|(_, v)| v.chars().count() > MAX_TEXT)?;
+    let label = match name.as_str() {
+        "reason" => "Grund",
+        "text" => "Text",
+        "name" => "Name",
+        "office" => "Amt",
+        "password" | "old" | "new" | "repeat" => "Passwort",
+        other => other,
+    };
+    Some(format!(
+        "Das Feld „{label}“ ist zu lang: höchstens {MAX_TEXT} Zeichen. Es wurde nichts gespeichert. / The field is too long: at most {MAX_TEXT} characters; nothing was saved."
+    ))
+}
 
 /// A staff form post: the session, checked against the form's CSRF token, and its fields.
 pub struct StaffForm {
@@ -309,6 +355,9 @@ impl FromRequest<Arc<AppState>> for StaffForm {
         let body = String::from_utf8_lossy(&bytes);
         let form = form_urlencoded(&body);
         let session = need_form_session(state, &parts.headers, form.get("csrf"))?;
+        if let Some(text) = too_long(&form) {
+            return Err(unprocessable(state, &session, "Zu lang", &text));
+        }
         Ok(StaffForm {
             session,
             form,
@@ -437,5 +486,87 @@ fn need_batch_access(state: &AppState, session: &Session, batch: i64) -> Result<
             session,
             "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
         ))
+    }
+}
+
+/// Keeps what waits per user in memory (uploads waiting for their mapping, problem lists of
+/// refused uploads) within bounds before one more of `user`'s is added: entries older than
+/// `keep` go, then `user`'s oldest beyond `per_user - 1`, then, while `total` or more remain,
+/// the oldest of whoever holds the most. So one user's many uploads never push out a
+/// colleague's, and all of them together never hold more than `total`.
+fn make_room<V>(
+    map: &mut HashMap<String, V>,
+    user: &str,
+    keep: Duration,
+    per_user: usize,
+    total: usize,
+    owner: impl Fn(&V) -> (&str, Instant),
+) {
+    map.retain(|_, v| owner(v).1.elapsed() < keep);
+    let oldest_of = |map: &HashMap<String, V>, who: &str| -> Option<String> {
+        map.iter()
+            .filter(|(_, v)| owner(v).0 == who)
+            .min_by_key(|(_, v)| owner(v).1)
+            .map(|(k, _)| k.clone())
+    };
+    while map.values().filter(|v| owner(v).0 == user).count() >= per_user.max(1) {
+        match oldest_of(map, user) {
+            Some(k) => map.remove(&k),
+            None => break,
+        };
+    }
+    while map.len() >= total.max(1) {
+        let mut held: HashMap<&str, (usize, Instant)> = HashMap::new();
+        for v in map.values() {
+            let (who, at) = owner(v);
+            let e = held.entry(who).or_insert((0, at));
+            e.0 += 1;
+            e.1 = e.1.min(at);
+        }
+        // The most entries; among equals, the one holding the oldest.
+        let Some(busiest) = held
+            .into_iter()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+            .map(|(who, _)| who.to_string())
+        else {
+            break;
+        };
+        match oldest_of(map, &busiest) {
+            Some(k) => map.remove(&k),
+            None => break,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_users_many_entries_do_not_push_out_anothers() {
+        let mut map: HashMap<String, (String, Instant)> = HashMap::new();
+        let start = Instant::now();
+        let add = |map: &mut HashMap<String, (String, Instant)>, key: &str, who: &str, n: u64| {
+            make_room(map, who, Duration::from_secs(3600), 3, 5, |v| {
+                (v.0.as_str(), v.1)
+            });
+            map.insert(key.into(), (who.into(), start + Duration::from_millis(n)));
+        };
+        add(&mut map, "e1", "erika", 0);
+        for i in 0..8 {
+            add(&mut map, &format!("m{i}"), "emil", 1 + i);
+        }
+        assert!(map.contains_key("e1"), "erika's one stays");
+        assert_eq!(map.len(), 4, "emil keeps his newest three");
+        assert!(map.contains_key("m7") && map.contains_key("m5") && !map.contains_key("m4"));
+        for (i, who) in ["a", "b", "c"].iter().enumerate() {
+            add(&mut map, who, who, 20 + i as u64);
+        }
+        assert_eq!(map.len(), 5, "never more than the total");
+        assert!(
+            map.contains_key("e1") && map.contains_key("c"),
+            "{:?}",
+            map.keys()
+        );
     }
 }

@@ -26,15 +26,55 @@ pub(super) async fn login_form(State(state): State<Arc<AppState>>, headers: Head
     r
 }
 
+/// The login page again with `error`, answered with `status`.
+fn login_again(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &str,
+    name: Option<&str>,
+) -> Response {
+    let token = cookie(headers, LOGIN_COOKIE).unwrap_or_default();
+    let mut r = page(
+        state,
+        "staff_login.html",
+        None,
+        minijinja::context! { title => "Anmelden", login_token => token, error => error, name => name },
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// "in 5 Sekunden" / "in 5 seconds", minutes from two minutes on.
+fn wait_text(secs: i64) -> (String, String) {
+    match secs {
+        1 => ("1 Sekunde".into(), "1 second".into()),
+        s if s < 120 => (format!("{s} Sekunden"), format!("{s} seconds")),
+        s => {
+            let m = (s + 59) / 60;
+            (format!("{m} Minuten"), format!("{m} minutes"))
+        }
+    }
+}
+
 /// `POST /staff/login`: checks the password behind the login brake and starts a fresh
-/// session (a session id never survives a login).
+/// session (a session id never survives a login). The form is small and so is what is read
+/// of it; a name or password no account can have is refused before anything is counted or
+/// logged. A try the brake holds back is answered with the wait (and `Retry-After`) without
+/// checking the password, so waiting cannot be skipped by guessing faster.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Body,
 ) -> Response {
-    let form = form_urlencoded(&body);
+    let Ok(bytes) = axum::body::to_bytes(body, LOGIN_LIMIT).await else {
+        return refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Das Anmeldeformular ist zu groß. / The login form is too large.",
+        );
+    };
+    let form = form_urlencoded(&String::from_utf8_lossy(&bytes));
     let (Some(name), Some(password)) = (form.get("name"), form.get("password")) else {
         return refused(
             StatusCode::BAD_REQUEST,
@@ -51,6 +91,29 @@ pub(super) async fn login(
             );
         }
     }
+    use crate::staff::accounts::{MAX_NAME, MAX_PASSWORD_BYTES};
+    if name.trim().chars().count() > MAX_NAME {
+        return login_again(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Der Name ist zu lang: Namen haben höchstens {MAX_NAME} Zeichen. / The name is too long: names have at most {MAX_NAME} characters."
+            ),
+            None,
+        );
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return login_again(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Das Passwort ist zu lang: höchstens {MAX_PASSWORD_BYTES} Bytes. / The password is too long: at most {MAX_PASSWORD_BYTES} bytes."
+            ),
+            Some(name),
+        );
+    }
     let st = state.clone();
     let (name, password) = (name.clone(), password.clone());
     let result =
@@ -58,13 +121,22 @@ pub(super) async fn login(
             let db = staff_db(&st)?;
             let wait = db.login_wait(&name, &remote).map_err(internal)?;
             if wait > 0 {
-                db.audit(&name, "login refused (throttled)", "", &remote)
+                if db.login_braked(&name, &remote).map_err(internal)? {
+                    db.audit(
+                        &name,
+                        "login refused (throttled)",
+                        &format!(
+                            "{wait} s; weitere abgewiesene Versuche bis zum nächsten Fehlversuch nicht einzeln / further refused tries until the next failure not logged"
+                        ),
+                        &remote,
+                    )
                     .map_err(internal)?;
+                }
                 return Ok(Err(wait));
             }
             match db.verify(&name, &password).map_err(internal)? {
                 Some(user) => {
-                    db.login_succeeded(&name).map_err(internal)?;
+                    db.login_succeeded(&name, &remote).map_err(internal)?;
                     let (id, _) = db.start_session(&user).map_err(internal)?;
                     db.audit(&user.name, "login", "", &remote)
                         .map_err(internal)?;
@@ -91,30 +163,28 @@ pub(super) async fn login(
             );
             r
         }
-        Ok(Ok(Err(wait))) => {
-            let text = if wait > 0 {
-                format!(
-                    "Zu viele Fehlversuche. Bitte in {} Minuten erneut versuchen. / Too many failed attempts; try again in {} minutes.",
-                    (wait + 59) / 60,
-                    (wait + 59) / 60
-                )
-            } else {
-                "Name oder Passwort stimmen nicht. / Name or password is wrong.".to_string()
-            };
-            let token = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-            let mut r = page(
+        Ok(Ok(Err(wait))) if wait > 0 => {
+            let (de, en) = wait_text(wait);
+            let mut r = login_again(
                 &state,
-                "staff_login.html",
-                None,
-                minijinja::context! { title => "Anmelden", login_token => token, error => text, name => form.get("name") },
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Zu viele Fehlversuche. Bitte in {de} erneut versuchen; das Passwort wurde nicht geprüft. / Too many failed attempts; try again in {en} (the password was not checked)."
+                ),
+                form.get("name").map(String::as_str),
             );
-            *r.status_mut() = if wait > 0 {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             r
         }
+        Ok(Ok(Err(_))) => login_again(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            "Name oder Passwort stimmen nicht. / Name or password is wrong.",
+            form.get("name").map(String::as_str),
+        ),
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }
@@ -152,8 +222,8 @@ pub(super) async fn password_form(
     )
 }
 
-/// `POST /staff/password`: needs the current password; the change ends every session of the
-/// user, this one included.
+/// `POST /staff/password`: needs the current password (behind the login brake); the change
+/// ends every session of the user, this one included.
 pub(super) async fn change_password(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -173,7 +243,19 @@ pub(super) async fn change_password(
     let name = session.user.name.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
         let db = staff_db(&st)?;
+        // The current password is asked for here too: the same brake as at the login, so a
+        // session left open is no way to guess it.
+        let wait = db.login_wait(&name, &remote).map_err(internal)?;
+        if wait > 0 {
+            let (de, en) = wait_text(wait);
+            return Ok(Err(format!(
+                "Zu viele Fehlversuche. Bitte in {de} erneut versuchen. / Too many failed attempts; try again in {en}."
+            )));
+        }
         if db.verify(&name, &old).map_err(internal)?.is_none() {
+            db.login_failed(&name, &remote).map_err(internal)?;
+            db.audit(&name, "password change failed", "", &remote)
+                .map_err(internal)?;
             return Ok(Err("Das bisherige Passwort stimmt nicht.".into()));
         }
         match db.set_password(&name, &new) {

@@ -2,12 +2,18 @@
 
 use super::*;
 
-/// `GET /staff/audit?page=N`: the audit log, newest first, 100 entries a page (admins).
+/// Audit entries a page.
+const AUDIT_PAGE: i64 = 100;
+
+/// `GET /staff/audit[?before=ID|?after=ID]`: the audit log, newest first, 100 entries a page
+/// (admins). Pages are cut at entry ids, so entries logged meanwhile never shift the next
+/// page, and reading an old page costs no more than the first.
 pub(super) async fn audit_log(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     StaffPage(session): StaffPage,
 ) -> Response {
+    use crate::staff::audit::AuditPage;
     if !session.user.is_admin() {
         return forbidden(
             &state,
@@ -15,19 +21,34 @@ pub(super) async fn audit_log(
             "Das Protokoll sehen nur Personen mit der Rolle admin.",
         );
     }
-    let page_no: i64 = form_urlencoded(query.as_deref().unwrap_or(""))
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1i64)
-        .max(1);
-    match staff_db(&state).and_then(|db| db.audit_log(100, (page_no - 1) * 100).map_err(internal)) {
-        Ok(entries) => page(
+    let params = form_urlencoded(query.as_deref().unwrap_or(""));
+    let id = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
+    let wanted = match (id("before"), id("after")) {
+        (Some(b), _) => AuditPage::Before(b),
+        (None, Some(a)) => AuditPage::After(a),
+        _ => AuditPage::Newest,
+    };
+    let st = state.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        staff_db(&st).and_then(|db| db.audit_page(wanted, AUDIT_PAGE).map_err(internal))
+    })
+    .await
+    .map_err(internal);
+    match found {
+        Ok(Ok(p)) => page(
             &state,
             "staff_audit.html",
             Some(&session),
-            minijinja::context! { title => "Protokoll", entries => minijinja::Value::from(minijinja::value::Serde(&entries)), page => page_no, more => entries.len() == 100 },
+            minijinja::context! {
+                title => "Protokoll",
+                entries => minijinja::Value::from(minijinja::value::Serde(&p.entries)),
+                newest => wanted == AuditPage::Newest,
+                newer => p.newer.then(|| p.entries.first().map(|e| e.id)).flatten(),
+                older => p.older.then(|| p.entries.last().map(|e| e.id)).flatten(),
+                back_to_newest => p.newer || (p.entries.is_empty() && wanted != AuditPage::Newest),
+            },
         ),
-        Err(e) => e.into_response(),
+        Ok(Err(e)) | Err(e) => e.into_response(),
     }
 }
 

@@ -117,7 +117,7 @@ pub(super) async fn history(
 }
 
 /// `POST /staff/rollback`: publishes an earlier revision's batch again, with a reason
-/// (publishers).
+/// (publishers of that office).
 pub(super) async fn rollback(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
@@ -142,7 +142,14 @@ pub(super) async fn rollback(
             "Datenart, Monat und Revision fehlen.",
         );
     };
-    if reason.is_empty() || !session.user.may_edit(&office) {
+    if !session.user.may_edit(&office) {
+        return forbidden(
+            &state,
+            &session,
+            "Für dieses Amt sind Sie nicht zuständig: zurücksetzen dürfen nur Personen mit der Rolle publisher für dieses Amt. / Not your office.",
+        );
+    }
+    if reason.is_empty() {
         return unprocessable(
             &state,
             &session,

@@ -11,7 +11,9 @@ pub(super) fn kinds() -> Vec<minijinja::Value> {
         .collect()
 }
 
-/// `GET /staff`: the start page.
+/// `GET /staff`: the start page. Publishers see the uploads waiting for the offices they are
+/// responsible for (all, for publishers without offices), and no approve button on uploads
+/// they uploaded or submitted themselves.
 pub(super) async fn home(
     State(state): State<Arc<AppState>>,
     StaffPage(session): StaffPage,
@@ -20,16 +22,23 @@ pub(super) async fn home(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    let me = session.user.name.as_str();
     let mine: Vec<_> = reviews
         .iter()
-        .filter(|r| r.submitted_by == session.user.name)
+        .filter(|r| r.uploaded_by == me || r.submitted_by == me)
         .take(20)
         .cloned()
         .collect();
-    let waiting: Vec<_> = reviews
+    let allow_self = state.settings.allow_self_approval;
+    let waiting: Vec<minijinja::Value> = reviews
         .iter()
-        .filter(|r| r.state == "submitted")
-        .cloned()
+        .filter(|r| r.state == "submitted" && r.concerns(&session.user))
+        .map(|r| {
+            minijinja::context! {
+                may_decide => r.may_be_approved_by(me, allow_self),
+                ..minijinja::Value::from(minijinja::value::Serde(r))
+            }
+        })
         .collect();
     let offices: Vec<String> = match known_offices(&state).await {
         Ok(o) => o.into_iter().filter(|o| session.user.may_edit(o)).collect(),
@@ -53,8 +62,7 @@ pub(super) async fn home(
             kinds => kinds(),
             offices => offices,
             mine => minijinja::Value::from(minijinja::value::Serde(&mine)),
-            waiting => minijinja::Value::from(minijinja::value::Serde(&waiting)),
-            self_approval => state.settings.allow_self_approval,
+            waiting => waiting,
             max_mb => state.settings.max_upload_bytes / (1 << 20),
         },
     )

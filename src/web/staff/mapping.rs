@@ -1,6 +1,11 @@
 //! The form that maps an export's unknown headers to canonical columns (or drops them). What
 //! staff choose is saved as the office's mapping profile and used on its next upload without
 //! asking again, the same profile `kennzahl import --profile` reads from a file.
+//!
+//! A profile decides how an office's files are read, so it belongs to offices its author is
+//! responsible for: an editor's to their office, a profile for files that name their offices
+//! themselves ("mehrere Ämter", tried for everyone) only to someone responsible for all
+//! offices. And it is saved only with an upload it read and that was stored.
 
 use super::*;
 use crate::ingest::map::{self, Profile};
@@ -9,9 +14,11 @@ use crate::staff::accounts::User;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// How long an upload waits for its mapping, and how many wait at once (they hold the file).
+/// How long an upload waits for its mapping, and how many wait per user and in all (they
+/// hold the file): a user's newest few, never pushed out by a colleague's uploads.
 const KEEP: Duration = Duration::from_secs(3600);
-const MAX_PENDING: usize = 8;
+const PENDING_PER_USER: usize = 3;
+const MAX_PENDING: usize = 24;
 
 /// An upload whose headers were not all recognised, kept while staff map them.
 #[derive(Clone)]
@@ -43,13 +50,14 @@ pub(super) async fn start(
     let pending = Arc::new(pending);
     let token = crate::staff::random_token();
     if let Ok(mut map) = state.mappings.lock() {
-        map.retain(|_, p| p.at.elapsed() < KEEP);
-        while map.len() >= MAX_PENDING {
-            let Some(oldest) = map.iter().min_by_key(|(_, p)| p.at).map(|(t, _)| t.clone()) else {
-                break;
-            };
-            map.remove(&oldest);
-        }
+        make_room(
+            &mut map,
+            &pending.user,
+            KEEP,
+            PENDING_PER_USER,
+            MAX_PENDING,
+            |p| (p.user.as_str(), p.at),
+        );
         map.insert(token.clone(), Arc::clone(&pending));
     }
     let kind = pending.file.kind;
@@ -119,13 +127,13 @@ async fn render(
     state: &Arc<AppState>,
     session: &Session,
     token: &str,
-    pending: &PendingMapping,
+    pending: &Arc<PendingMapping>,
     kind: Option<Kind>,
     chosen: Option<&HashMap<String, String>>,
     problems: Vec<String>,
     status: StatusCode,
 ) -> Response {
-    let guess = match ingest::guess_headers(&pending.file.bytes, kind) {
+    let guess = match guess_headers(pending, kind).await {
         Ok(g) => g,
         Err(e) => {
             return message(
@@ -237,15 +245,28 @@ pub(super) async fn form(
     .await
 }
 
+/// Finds the header row of a waiting upload off the async threads: reading a file of
+/// megabytes must not hold up the pages everyone else is asking for.
+async fn guess_headers(
+    pending: &Arc<PendingMapping>,
+    kind: Option<Kind>,
+) -> Result<ingest::HeaderGuess, ingest::problem::UploadError> {
+    let pending = Arc::clone(pending);
+    tokio::task::spawn_blocking(move || ingest::guess_headers(&pending.file.bytes, kind))
+        .await
+        .unwrap_or(Err(ingest::problem::UploadError::NoRows))
+}
+
 /// What the form says, checked: every problem at once, or the profile and the office it is
 /// saved for ("" for an export that names its offices itself).
-fn profile_from_form(
-    pending: &PendingMapping,
+async fn profile_from_form(
+    pending: &Arc<PendingMapping>,
     kind: Kind,
     office: Option<&str>,
     form: &HashMap<String, String>,
 ) -> Result<Profile, Vec<String>> {
-    let guess = ingest::guess_headers(&pending.file.bytes, Some(kind))
+    let guess = guess_headers(pending, Some(kind))
+        .await
         .map_err(|e| vec![e.render(Lang::De)])?;
     let mut problems = Vec::new();
     let mut columns: BTreeMap<String, String> = BTreeMap::new();
@@ -304,8 +325,9 @@ fn profile_from_form(
     })
 }
 
-/// `POST /staff/mapping/{token}`: checks the mapping, reads the upload with it, saves it as
-/// the office's profile and goes on like any upload (preview or problems).
+/// `POST /staff/mapping/{token}`: checks the mapping, reads the upload with it and goes on
+/// like any upload (preview or problems); the mapping is saved as the office's profile only
+/// when the upload is stored.
 pub(super) async fn apply(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
@@ -329,11 +351,11 @@ pub(super) async fn apply(
         )
         .await;
     };
-    let office = form
+    let chosen = form
         .get("office")
         .map(|o| o.trim())
         .filter(|o| !o.is_empty());
-    if let Some(o) = office
+    if let Some(o) = chosen
         && !session.user.may_edit(o)
     {
         return forbidden(
@@ -342,7 +364,31 @@ pub(super) async fn apply(
             &format!("Sie dürfen nicht für „{o}“ hochladen."),
         );
     }
-    let profile = match profile_from_form(&pending, kind, office, &form) {
+    // Without an office the profile would be one for files naming their offices, tried for
+    // everyone: only for those responsible for all offices. An editor of one office gets it
+    // bound to that office; of several, chooses.
+    let office: Option<&str> = match (chosen, session.user.offices.as_slice()) {
+        (Some(o), _) => Some(o),
+        (None, []) => None,
+        (None, [only]) => Some(only.as_str()),
+        (None, _) => {
+            return render(
+                &state,
+                &session,
+                &token,
+                &pending,
+                Some(kind),
+                Some(&form),
+                vec![
+                    "Bitte das Amt wählen, für das die Zuordnung gilt: Sie sind nicht für alle Ämter zuständig. / Please choose the office the mapping is for."
+                        .into(),
+                ],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let profile = match profile_from_form(&pending, kind, office, &form).await {
         Ok(p) => p,
         Err(problems) => {
             return render(
@@ -395,7 +441,9 @@ pub(super) async fn apply(
 }
 
 /// Tries the saved profiles of the user's offices (and those made for files that name their
-/// offices) on an upload whose headers were not recognised.
+/// offices) on an upload whose headers were not recognised: the chosen office's first, then
+/// the user's other offices', the general ones last, so that an office's own profile always
+/// wins over one made for everybody.
 pub(super) fn try_saved_profiles(
     state: &AppState,
     user: &User,
@@ -403,9 +451,19 @@ pub(super) fn try_saved_profiles(
     opts: &Options,
 ) -> Result<Option<Result<Upload, UploadError>>, WebError> {
     let profiles = store(state)?.profiles().map_err(internal)?;
-    let mine = profiles
+    let mut mine: Vec<&(String, Profile)> = profiles
         .iter()
-        .filter(|(office, _)| office.is_empty() || user.may_edit(office));
+        .filter(|(office, _)| office.is_empty() || user.may_edit(office))
+        .collect();
+    mine.sort_by_key(|(office, _)| {
+        if file.office.as_deref() == Some(office.as_str()) {
+            0
+        } else if !office.is_empty() {
+            1
+        } else {
+            2
+        }
+    });
     Ok(ingest::read_with_saved_profiles(&file.bytes, opts, mine).map(|(_, read)| read))
 }
 

@@ -1,10 +1,11 @@
 //! Four eyes: the uploader submits (with a reason when published months are replaced), a
-//! publisher approves or rejects.
+//! publisher of the batch's offices who neither uploaded nor submitted it approves or rejects.
 
 use super::*;
 
-/// `POST /staff/batches/{id}/submit`: the uploader hands a pending batch to review (with a
-/// reason when it replaces published months).
+/// `POST /staff/batches/{id}/submit`: the uploader (or an admin) hands a pending batch to
+/// review (with a reason when it replaces published months). Nobody else: whoever submits
+/// is one of the four eyes.
 pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -13,6 +14,18 @@ pub(super) async fn submit(
 ) -> Response {
     if let Err(r) = need_batch_access(&state, &session, id) {
         return r;
+    }
+    let uploader = match store(&state).and_then(|s| s.batch(id).map_err(internal)) {
+        Ok(Some(b)) => b.uploaded_by,
+        Ok(None) => return WebError::NotFound.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if !crate::staff::reviews::may_submit(&uploader, &session.user) {
+        return forbidden(
+            &state,
+            &session,
+            "Nur wer die Datei hochgeladen hat (oder eine Person mit der Rolle admin), kann sie zur Freigabe einreichen. / Only the uploader (or an admin) can submit an upload.",
+        );
     }
     let reason = field(&form, "reason");
     // Replacing a published month needs a reason, checked before anything changes.
@@ -77,8 +90,8 @@ pub(super) async fn submit(
     }
 }
 
-/// `POST /staff/batches/{id}/approve`: a publisher other than the uploader (unless
-/// self-approval is allowed) publishes the batch.
+/// `POST /staff/batches/{id}/approve`: a publisher of every office the batch covers, neither
+/// its uploader nor its submitter (unless self-approval is allowed), publishes the batch.
 pub(super) async fn approve(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -86,6 +99,9 @@ pub(super) async fn approve(
     StaffForm { session, .. }: StaffForm,
 ) -> Response {
     if let Err(r) = need_publisher(&state, &session, "Freigeben") {
+        return r;
+    }
+    if let Err(r) = need_batch_access(&state, &session, id) {
         return r;
     }
     let review = match staff_db(&state).and_then(|db| db.review(id).map_err(internal)) {
@@ -101,13 +117,13 @@ pub(super) async fn approve(
         }
         Err(e) => return e.into_response(),
     };
-    if review.submitted_by == session.user.name && !state.settings.allow_self_approval {
+    if !review.may_be_approved_by(&session.user.name, state.settings.allow_self_approval) {
         return message(
             &state,
             Some(&session),
             StatusCode::FORBIDDEN,
             "Vier-Augen-Prinzip",
-            "Eine eigene Lieferung kann nicht selbst freigegeben werden: eine zweite Person mit der Rolle publisher gibt sie frei.",
+            "Eine Lieferung, die Sie hochgeladen oder eingereicht haben, kann nicht von Ihnen freigegeben werden: eine zweite Person mit der Rolle publisher gibt sie frei. / You uploaded or submitted this batch: a second publisher approves it.",
         );
     }
     let published = store(&state).and_then(|mut s| {
@@ -142,8 +158,8 @@ pub(super) async fn approve(
     }
 }
 
-/// `POST /staff/batches/{id}/reject`: a publisher refuses the batch with a reason the
-/// uploader sees.
+/// `POST /staff/batches/{id}/reject`: a publisher of every office the batch covers refuses it
+/// with a reason the uploader sees.
 pub(super) async fn reject(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
@@ -151,6 +167,9 @@ pub(super) async fn reject(
     StaffForm { session, form, .. }: StaffForm,
 ) -> Response {
     if let Err(r) = need_publisher(&state, &session, "Ablehnen") {
+        return r;
+    }
+    if let Err(r) = need_batch_access(&state, &session, id) {
         return r;
     }
     let reason = form.get("reason").cloned().unwrap_or_default();

@@ -6,6 +6,13 @@ use super::*;
 /// Problems shown per page of a refused upload.
 pub(super) const PROBLEMS_PER_PAGE: usize = 100;
 
+/// How long a refused upload's problems are kept for paging, how many per user and how many
+/// in all (each holds up to 10 000 problem texts): a user's newest few, without one user's
+/// uploads pushing out a colleague's.
+const REFUSED_KEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+const REFUSED_PER_USER: usize = 3;
+const REFUSED_TOTAL: usize = 32;
+
 /// The file name as kept, or `None` when it is empty, names a path (`../`, `/`, `\`),
 /// starts with a dot, carries control characters or is longer than 200 characters: browsers
 /// send a bare name, so anything else did not come from a file picker.
@@ -19,7 +26,8 @@ pub fn clean_file_name(name: &str) -> Option<String> {
     if bad { None } else { Some(name.to_string()) }
 }
 
-/// What an upload is refused for, kept a while so that long problem lists can be paged.
+/// What an upload is refused for, kept a while (a user's newest few) so that long problem
+/// lists can be paged.
 #[derive(Clone)]
 pub struct RefusedUpload {
     pub user: String,
@@ -102,6 +110,18 @@ pub(super) async fn upload(
                 }
             }
         } else if let Ok(text) = field.text().await {
+            // The other fields are a token, a kind and an office: short, or not ours.
+            if text.chars().count() > MAX_TEXT {
+                return message(
+                    &state,
+                    None,
+                    StatusCode::BAD_REQUEST,
+                    "Hochladen abgelehnt",
+                    &format!(
+                        "Ein Feld des Formulars ist zu lang (höchstens {MAX_TEXT} Zeichen). / A form field is too long."
+                    ),
+                );
+            }
             fields.insert(name, text);
         }
     }
@@ -184,7 +204,8 @@ pub(super) enum Staged {
 
 /// Reads an upload and keeps it as a pending batch. Headers the built-in aliases do not know
 /// are tried against the saved profiles of the user's offices; `mapped` is a profile just made
-/// in the mapping form (saved for the office once it maps the headers).
+/// in the mapping form, with the office it is saved for: saved only together with the batch
+/// it read, so a mapping whose upload is refused decides nothing about later files.
 pub(super) fn stage(
     state: &Arc<AppState>,
     user: &crate::staff::accounts::User,
@@ -218,9 +239,6 @@ pub(super) fn stage(
             )));
         }
         Err(e) => {
-            if let Some((office, profile)) = &mapped {
-                mapping::save(state, user, remote, office, profile)?;
-            }
             let (problems, total) = match &e {
                 ingest::problem::UploadError::Invalid { problems, total } => (
                     problems.iter().map(|p| p.render(Lang::De)).collect(),
@@ -240,9 +258,6 @@ pub(super) fn stage(
             }));
         }
     };
-    if let Some((office, profile)) = &mapped {
-        mapping::save(state, user, remote, office, profile)?;
-    }
     let cells: Vec<(String, i32)> = upload.parsed.partitions.keys().cloned().collect();
     if let Some((o, _)) = cells.iter().find(|(o, _)| !user.may_edit(o)) {
         return Ok(Staged::Refused(RefusedUpload {
@@ -277,6 +292,9 @@ pub(super) fn stage(
             remote,
         )
         .map_err(internal)?;
+    if let Some((office, profile)) = &mapped {
+        mapping::save(state, user, remote, office, profile)?;
+    }
     Ok(Staged::Preview(batch, preview))
 }
 
@@ -296,7 +314,14 @@ pub(super) async fn staged_response(
         Staged::Refused(refused_upload) => {
             let token = crate::staff::random_token();
             if let Ok(mut map) = state.refused.lock() {
-                map.retain(|_, r| r.at.elapsed() < std::time::Duration::from_secs(3600));
+                make_room(
+                    &mut map,
+                    &refused_upload.user,
+                    REFUSED_KEEP,
+                    REFUSED_PER_USER,
+                    REFUSED_TOTAL,
+                    |r| (r.user.as_str(), r.at),
+                );
                 map.insert(token.clone(), refused_upload);
             }
             problems_page(state, session, &token, 1, StatusCode::UNPROCESSABLE_ENTITY)
@@ -318,7 +343,7 @@ pub(super) fn problems_page(
         .lock()
         .ok()
         .and_then(|m| m.get(token).cloned())
-        .filter(|r| r.user == session.user.name);
+        .filter(|r| r.user == session.user.name && r.at.elapsed() < REFUSED_KEEP);
     let Some(r) = found else {
         return message(
             state,
