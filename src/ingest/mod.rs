@@ -123,7 +123,7 @@ pub fn guess_headers(bytes: &[u8], kind: Option<Kind>) -> Result<HeaderGuess, Up
         let (kind, line, headers) = match find_header(table, kind, None) {
             Ok((k, line, headers)) => (Some(k), line, headers),
             Err(UploadError::Headers(_)) => {
-                let (line, headers) = widest_early_row(table)?;
+                let (line, headers) = likely_header_row(table)?;
                 (kind, line, headers)
             }
             Err(e) => return Err(e),
@@ -229,6 +229,7 @@ fn read_table(
         style: table.number_style(),
         rows_hint: 0,
     };
+    let same = Sameness::new(kind, &map);
     // Visits files are the large ones: read them on two cores. (Other kinds decide things
     // from the whole file, such as the month of open cases.)
     let halves = if kind == Kind::Visits && bytes.len() > PARALLEL_FROM_BYTES {
@@ -236,53 +237,43 @@ fn read_table(
     } else {
         None
     };
-    let (chunks, parts) = match halves {
+    let (mut all, parts) = match halves {
         Some((a, b)) => {
             let (ra, rb) = std::thread::scope(|s| {
-                let second = s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx));
-                let first = read_chunk(&a, kind, header_line, &map, &ctx);
+                let second = s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx, &same));
+                let first = read_chunk(&a, kind, header_line, &map, &ctx, &same);
                 (first, second.join().expect("reader thread"))
             });
             let (ca, pa) = ra?;
             let (cb, pb) = rb?;
-            (vec![ca, cb], vec![pa, pb])
-        }
-        None => {
-            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx)?;
-            (vec![c], vec![p])
-        }
-    };
-    let mut chunks = chunks.into_iter();
-    let mut all = chunks.next().expect("one chunk at least");
-    let mut cross_duplicates = 0;
-    for c in chunks {
-        for (key, line) in &c.seen {
-            if let Some(first_line) = all.seen.get(key) {
-                all.problems.push(
-                    *line,
-                    "-".into(),
-                    &Cell::Text(""),
-                    problem::Issue::Duplicate {
-                        first_line: *first_line,
-                    },
-                );
-                cross_duplicates += 1;
+            match join_chunks(ca, cb, &same) {
+                Some(all) => (all, vec![pa, pb]),
+                // A number (or a refused repeated row) of the second half is also in the
+                // first: read again in one piece, so that the problem is reported with its
+                // value and the row is left out like any other invalid row.
+                None => {
+                    let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same)?;
+                    (c, vec![p])
+                }
             }
         }
-        all.problems.total += c.problems.total;
-        let room = problem::MAX_LISTED_PROBLEMS.saturating_sub(all.problems.list.len());
-        all.problems
-            .list
-            .extend(c.problems.list.into_iter().take(room));
-        all.invalid_rows += c.invalid_rows;
-        all.totals_dropped.extend(c.totals_dropped);
+        None => {
+            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same)?;
+            (c, vec![p])
+        }
+    };
+    if let Some(rows) = maybe_repeated(&all)
+        && let Some((first_line, line)) = repetition(table, header_line, &same, rows)?
+    {
+        return Err(UploadError::Repeated {
+            line,
+            first_line,
+            rows: rows / 2,
+        });
     }
-    all.problems.list.sort_by_key(|p| p.line);
-    if cross_duplicates > 0 && opts.skip_invalid {
-        // The duplicate's row is already in the second half's frame: read again in one piece,
-        // so that it is left out like any other invalid row.
-        let (c, p) = read_chunk(table, kind, header_line, &map, &ctx)?;
-        return finish_upload(kind, vec![p], c, notices, opts, encoding, header_line);
+    if !same.keeps_identical() {
+        // Repeated rows are problems (or rows with a number, refused by it): no notice.
+        all.first_identical = None;
     }
     finish_upload(kind, parts, all, notices, opts, encoding, header_line)
 }
@@ -290,12 +281,89 @@ fn read_table(
 /// Files larger than this are read on two threads.
 const PARALLEL_FROM_BYTES: usize = 4 << 20;
 
+/// Fewest data rows of a file that is refused for repeating itself: two identical missed
+/// appointments alone are not an export appended twice.
+const REPEATED_FILE_MIN_ROWS: usize = 4;
+
+/// How rows of a file are told apart: by their mapped cells (a row that repeats another one
+/// exactly) and, where the kind has one, by an identity column (a ticket or case number).
+struct Sameness {
+    /// The mapped file columns, hashed to find rows that repeat another one.
+    mapped: Vec<usize>,
+    /// Whether a repeated row is refused (kinds whose rows are counts, or no identity).
+    refuse_identical: bool,
+    /// The identity column, if the file has one.
+    id: Option<usize>,
+    /// Columns to take the row's day from, in order, when the identity is per day: a date
+    /// column first, then datetime columns.
+    day_from: Option<(Option<usize>, Vec<usize>)>,
+}
+
+impl Sameness {
+    fn new(kind: Kind, map: &ColumnMap) -> Self {
+        let id = kind.identity().and_then(|c| map.get(c));
+        let day_from = (id.is_some() && kind.identity_per_day()).then(|| {
+            let datetimes = ["arrived_at", "appointment_at", "called_at", "finished_at"]
+                .iter()
+                .filter_map(|c| map.get(c))
+                .collect();
+            (map.get("date"), datetimes)
+        });
+        Sameness {
+            mapped: map.mapped_columns(),
+            refuse_identical: !kind.keeps_identical_rows() && id.is_none(),
+            id,
+            day_from,
+        }
+    }
+
+    /// Whether rows that repeat another one exactly are kept (and counted in a notice): in
+    /// files of a kind that keeps them and without an identity column.
+    fn keeps_identical(&self) -> bool {
+        !self.refuse_identical && self.id.is_none()
+    }
+
+    /// The fingerprint of a row's identity (its number, and its day where numbers restart
+    /// daily); `None` when the file has no identity column or the row's is empty.
+    fn identity(&self, cells: &[Cell]) -> Option<u128> {
+        let id = match cells.get(self.id?)? {
+            Cell::Text(s) => std::borrow::Cow::Borrowed(s.trim()),
+            other => std::borrow::Cow::Owned(other.display()),
+        };
+        if id.is_empty() {
+            return None;
+        }
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(id.as_bytes());
+        if let Some((date, datetimes)) = &self.day_from {
+            let cell = |i: usize| cells.get(i).copied().unwrap_or(Cell::Empty);
+            let day = date.and_then(|i| parse::date_cell(&cell(i))).or_else(|| {
+                datetimes.iter().find_map(|&i| {
+                    parse::datetime_cell(&cell(i)).map(|t| t.div_euclid(86_400) as i32)
+                })
+            });
+            h.update(&[0xff]);
+            h.update(&day.unwrap_or(i32::MIN).to_le_bytes());
+        }
+        Some(h.digest128())
+    }
+}
+
 /// What reading (part of) a table found besides the parsed rows.
 struct Chunk {
     problems: Problems,
     invalid_rows: usize,
+    /// Fingerprint of each distinct row → the line it first occurs on.
     seen: PlHashMap<u128, usize>,
+    /// Fingerprint of each identity → the line it first occurs on.
+    ids: PlHashMap<u128, usize>,
     totals_dropped: Vec<usize>,
+    /// Data rows (not empty, not totals).
+    data_rows: usize,
+    /// Rows that repeat an earlier row exactly.
+    identical: usize,
+    /// The first of them: (its line, the line it repeats).
+    first_identical: Option<(usize, usize)>,
 }
 
 /// Reads the data rows of a table (or a part of one) into a kind's parser.
@@ -305,15 +373,19 @@ fn read_chunk(
     header_line: usize,
     map: &ColumnMap,
     ctx: &crate::kinds::Context,
+    same: &Sameness,
 ) -> Result<(Chunk, Parsed), UploadError> {
     let mut parser = kind.parser(map, ctx.clone());
     let mut c = Chunk {
         problems: Problems::default(),
         invalid_rows: 0,
         seen: PlHashMap::default(),
+        ids: PlHashMap::default(),
         totals_dropped: Vec::new(),
+        data_rows: 0,
+        identical: 0,
+        first_identical: None,
     };
-    let mapped = map.mapped_columns();
     let style = table.number_style();
     table.for_each_row(|line, cells| {
         if line <= header_line || cells.iter().all(Cell::is_empty) {
@@ -323,6 +395,7 @@ fn read_chunk(
             c.totals_dropped.push(line);
             return true;
         }
+        c.data_rows += 1;
         let before = c.problems.total;
         for (i, cell) in cells.iter().enumerate() {
             if let Cell::Text(s) = cell
@@ -332,25 +405,42 @@ fn read_chunk(
                     .push(line, header_name(map, i), cell, problem::Issue::CellTooLong);
             }
         }
+        let first = *c.seen.entry(row_hash(cells, &same.mapped)).or_insert(line);
+        let repeats = (first != line).then_some(first);
+        if let Some(first_line) = repeats {
+            c.identical += 1;
+            c.first_identical.get_or_insert((line, first_line));
+        }
         if c.problems.total == before {
-            let key = row_hash(cells, &mapped);
-            if let Some(first_line) = c.seen.get(&key) {
-                let shown: Vec<String> = mapped
+            if let Some(key) = same.identity(cells) {
+                let first_line = *c.ids.entry(key).or_insert(line);
+                if first_line != line {
+                    let col = same.id.expect("an identity has a column");
+                    c.problems.push(
+                        line,
+                        header_name(map, col),
+                        &cells[col],
+                        problem::Issue::DuplicateId {
+                            first_line,
+                            per_day: same.day_from.is_some(),
+                        },
+                    );
+                }
+            } else if let Some(first_line) = repeats
+                && same.refuse_identical
+            {
+                let shown: Vec<String> = same
+                    .mapped
                     .iter()
                     .filter_map(|&i| cells.get(i))
                     .map(Cell::display)
                     .collect();
-                let shown = shown.join(";");
                 c.problems.push(
                     line,
                     "-".into(),
-                    &Cell::Text(&shown),
-                    problem::Issue::Duplicate {
-                        first_line: *first_line,
-                    },
+                    &Cell::Text(&shown.join(";")),
+                    problem::Issue::Duplicate { first_line },
                 );
-            } else {
-                c.seen.insert(key, line);
             }
         }
         if c.problems.total == before {
@@ -364,6 +454,86 @@ fn read_chunk(
     })?;
     // Building the frame here lets both halves of a large file do it at once.
     Ok((c, parser.finish()))
+}
+
+/// Joins what the two halves of a file found; `None` when a row of the second half is
+/// refused because of a row of the first (the same number, or a repeated row where those
+/// are refused): then the file is read again in one piece.
+fn join_chunks(mut a: Chunk, b: Chunk, same: &Sameness) -> Option<Chunk> {
+    if b.ids.keys().any(|k| a.ids.contains_key(k)) {
+        return None;
+    }
+    let mut first_identical = a.first_identical.into_iter().chain(b.first_identical).min();
+    for (key, line) in &b.seen {
+        if let Some(first_line) = a.seen.get(key) {
+            if same.refuse_identical {
+                return None;
+            }
+            a.identical += 1;
+            if first_identical.is_none_or(|(l, _)| *line < l) {
+                first_identical = Some((*line, *first_line));
+            }
+        }
+    }
+    a.identical += b.identical;
+    a.first_identical = first_identical;
+    a.data_rows += b.data_rows;
+    a.problems.total += b.problems.total;
+    let room = problem::MAX_LISTED_PROBLEMS.saturating_sub(a.problems.list.len());
+    a.problems
+        .list
+        .extend(b.problems.list.into_iter().take(room));
+    a.problems.list.sort_by_key(|p| p.line);
+    a.invalid_rows += b.invalid_rows;
+    a.totals_dropped.extend(b.totals_dropped);
+    Some(a)
+}
+
+/// The number of data rows when the file may be one export appended twice: at least half of
+/// its rows repeat an earlier row, and there are two different rows at least (rows that are
+/// all the same say nothing about appending). Cheap; [`repetition`] then compares the halves.
+fn maybe_repeated(c: &Chunk) -> Option<usize> {
+    let n = c.data_rows;
+    (n >= REPEATED_FILE_MIN_ROWS
+        && n.is_multiple_of(2)
+        && c.identical * 2 >= n
+        && n.saturating_sub(c.identical) >= 2)
+        .then_some(n)
+}
+
+/// Whether the second half of the `rows` data rows repeats the first, row by row, and the
+/// first half has two different rows at least: then the lines where the first and the second
+/// copy start.
+fn repetition(
+    table: &Table,
+    header_line: usize,
+    same: &Sameness,
+    rows: usize,
+) -> Result<Option<(usize, usize)>, UploadError> {
+    let half = rows / 2;
+    let mut first: Vec<u128> = Vec::with_capacity(half);
+    let (mut i, mut lines, mut equal) = (0, (0, 0), true);
+    table.for_each_row(|line, cells| {
+        if line <= header_line || cells.iter().all(Cell::is_empty) || is_totals_row(cells) {
+            return true;
+        }
+        let h = row_hash(cells, &same.mapped);
+        if i == 0 {
+            lines.0 = line;
+        }
+        if i < half {
+            first.push(h);
+        } else {
+            if i == half {
+                lines.1 = line;
+            }
+            equal = first.get(i - half) == Some(&h);
+        }
+        i += 1;
+        equal
+    })?;
+    let varied = first.iter().any(|h| Some(h) != first.first());
+    Ok((equal && varied && i == rows).then_some(lines))
 }
 
 /// Decides on the whole file: refuse it, or build the upload from the parts' rows.
@@ -380,6 +550,8 @@ fn finish_upload(
         problems,
         invalid_rows,
         totals_dropped,
+        identical,
+        first_identical,
         ..
     } = all;
     for line in totals_dropped {
@@ -387,6 +559,9 @@ fn finish_upload(
             de: format!("Summenzeile in Zeile {line} wurde nicht übernommen."),
             en: format!("Totals row on line {line} was left out."),
         });
+    }
+    if let Some((line, first_line)) = first_identical {
+        notices.push(identical_rows_notice(identical, line, first_line));
     }
     if problems.total > 0 && !opts.skip_invalid {
         return Err(UploadError::Invalid {
@@ -420,6 +595,28 @@ fn finish_upload(
         encoding,
         header_line,
     })
+}
+
+/// Says how many rows repeat an earlier row exactly, and that they were kept.
+fn identical_rows_notice(n: usize, line: usize, first_line: usize) -> Notice {
+    if n == 1 {
+        return Notice {
+            de: format!(
+                "1 Zeile kommt doppelt vor (gleiche Werte in allen Spalten: Zeile {line} wie Zeile {first_line}); sie wurde als eigener Besuch übernommen."
+            ),
+            en: format!(
+                "1 row occurs twice (the same values in every column: line {line} as line {first_line}); it was kept as a separate visit."
+            ),
+        };
+    }
+    Notice {
+        de: format!(
+            "{n} Zeilen kommen doppelt vor (gleiche Werte in allen Spalten, z. B. Zeile {line} wie Zeile {first_line}); sie wurden als eigene Besuche übernommen."
+        ),
+        en: format!(
+            "{n} rows occur twice (the same values in every column, e.g. line {line} as line {first_line}); they were kept as separate visits."
+        ),
+    }
 }
 
 fn header_name(map: &ColumnMap, i: usize) -> String {
@@ -463,13 +660,43 @@ fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
     h.digest128()
 }
 
-/// The widest of the first rows: most likely the real header when no kind recognises any.
-fn widest(first_rows: &[(usize, Vec<String>)]) -> (usize, Vec<String>) {
-    first_rows
-        .iter()
-        .max_by_key(|(_, h)| h.iter().filter(|c| !c.is_empty()).count())
+/// The header among the first rows when no kind recognises any: the widest row of text
+/// cells (at least two) that is followed by a row with values (dates, times, numbers,
+/// yes/no); else the widest row of text cells; else the widest row. The first wins a tie, so
+/// a title block above and the data below are never taken for the header.
+fn likely_header(first_rows: &[(usize, Vec<String>)]) -> (usize, Vec<String>) {
+    type Early = (usize, Vec<String>);
+    fn filled(r: &[String]) -> usize {
+        r.iter().filter(|c| !c.trim().is_empty()).count()
+    }
+    fn widest_first<'a>(rows: impl Iterator<Item = &'a Early>) -> Option<&'a Early> {
+        rows.fold(None, |best: Option<&Early>, row| match best {
+            Some(b) if filled(&b.1) >= filled(&row.1) => Some(b),
+            _ => Some(row),
+        })
+    }
+    let has_values = |r: &[String]| r.iter().any(|c| looks_like_value(c));
+    let text_row = |r: &[String]| filled(r) >= 2 && !has_values(r);
+    let above_data = first_rows
+        .windows(2)
+        .filter(|w| text_row(&w[0].1) && has_values(&w[1].1))
+        .map(|w| &w[0]);
+    widest_first(above_data)
+        .or_else(|| widest_first(first_rows.iter().filter(|r| text_row(&r.1))))
+        .or_else(|| widest_first(first_rows.iter()))
         .cloned()
         .unwrap_or_default()
+}
+
+/// Whether a cell reads as a value rather than a header: a date, a time, a number, yes/no.
+fn looks_like_value(cell: &str) -> bool {
+    let c = cell.trim();
+    !c.is_empty()
+        && (parse::date(c).is_some()
+            || parse::time(c).is_some()
+            || parse::datetime(c).is_some()
+            || parse::number(c, parse::NumberStyle::German).is_some()
+            || parse::boolean(c).is_some())
 }
 
 /// The first non-empty rows of a table, as text.
@@ -484,8 +711,9 @@ fn early_rows(table: &Table) -> Result<Vec<(usize, Vec<String>)>, UploadError> {
     Ok(first_rows)
 }
 
-fn widest_early_row(table: &Table) -> Result<(usize, Vec<String>), UploadError> {
-    Ok(widest(&early_rows(table)?))
+/// The header row of a table whose headers no kind recognises.
+fn likely_header_row(table: &Table) -> Result<(usize, Vec<String>), UploadError> {
+    Ok(likely_header(&early_rows(table)?))
 }
 
 /// Finds the header row among the first rows: the one the kind (or, if not given, any kind)
@@ -518,7 +746,7 @@ fn find_header(
             Ok((k, line, headers))
         }
         None => {
-            let (line, headers) = widest(&first_rows);
+            let (line, headers) = likely_header(&first_rows);
             let found: Vec<String> = headers.iter().filter(|h| !h.is_empty()).cloned().collect();
             match kind {
                 Some(k) => {
@@ -531,5 +759,47 @@ fn find_header(
                 None => Err(HeaderError::KindNotRecognised { found }.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_of(text: &str) -> (usize, Vec<String>) {
+        likely_header_row(&Table::csv(text)).unwrap()
+    }
+
+    /// Headers no kind knows: the row of text above the values, wherever the title block
+    /// puts it and however wide the rows are.
+    #[test]
+    fn the_header_is_the_text_row_above_the_values() {
+        let data =
+            "Einwohnermeldeamt;03.03.2025;09:05;09:12\nEinwohnermeldeamt;03.03.2025;09:10;09:20\n";
+        let want = |line| {
+            (
+                line,
+                vec!["Foo".into(), "Bar".into(), "Baz".into(), "Qux".into()],
+            )
+        };
+        assert_eq!(header_of(&format!("Foo;Bar;Baz;Qux\n{data}")), want(1));
+        assert_eq!(
+            header_of(&format!(
+                "Auswertung Besucher\nZeitraum: 01.03.2025 bis 31.03.2025\n\nFoo;Bar;Baz;Qux\n{data}"
+            )),
+            want(4)
+        );
+        // A title block split into cells, with dates in it.
+        assert_eq!(
+            header_of(&format!(
+                "Zeitraum:;01.03.2025;31.03.2025\nFoo;Bar;Baz;Qux\n{data}"
+            )),
+            want(2)
+        );
+        // Rows of text only (a catalogue): the first of the widest.
+        assert_eq!(
+            header_of("Foo;Bar;Baz;Qux\nAmt;Anmeldung;online;ja\nAmt;Ummeldung;online;nein\n").0,
+            1
+        );
     }
 }

@@ -24,9 +24,18 @@ pub enum Issue {
     DecidedBeforeReceived,
     NoArrival,
     NoMonth,
-    Duplicate { first_line: usize },
+    Duplicate {
+        first_line: usize,
+    },
+    /// The identity (ticket or case number) of an earlier row; `per_day`: on the same day.
+    DuplicateId {
+        first_line: usize,
+        per_day: bool,
+    },
     CellTooLong,
-    MoreThanTotal { total: &'static str },
+    MoreThanTotal {
+        total: &'static str,
+    },
 }
 
 /// One problem, located by the line number as the user sees it in an editor or Excel
@@ -62,6 +71,12 @@ impl Problem {
             Duplicate { first_line } => match lang {
                 Lang::De => format!("doppelte Zeile: gleich wie Zeile {first_line}; bitte eine davon löschen"),
                 Lang::En => format!("duplicate row: same as line {first_line}; delete one of them"),
+            },
+            DuplicateId { first_line, per_day } => match (lang, per_day) {
+                (Lang::De, false) => format!("doppelte Nummer: steht schon in Zeile {first_line}; jede Nummer darf nur einmal vorkommen. Bitte prüfen, welche Zeile stimmt, und die andere löschen"),
+                (Lang::De, true) => format!("doppelte Nummer: steht am selben Tag schon in Zeile {first_line}; jede Nummer darf je Tag nur einmal vorkommen. Bitte prüfen, welche Zeile stimmt, und die andere löschen"),
+                (Lang::En, false) => format!("duplicate number: already on line {first_line}; each number may occur only once. Check which row is right and delete the other"),
+                (Lang::En, true) => format!("duplicate number: already on line {first_line}, the same day; each number may occur only once a day. Check which row is right and delete the other"),
             },
             CellTooLong => lang.pick("Zelle ist zu lang (über 4.096 Zeichen); ist das die richtige Datei?", "cell is too long (over 4,096 characters); is this the right file?").into(),
             MoreThanTotal { total } => match lang {
@@ -136,6 +151,17 @@ pub enum UploadError {
         line: usize,
         bytes: usize,
         limit: usize,
+    },
+    #[error(
+        "Die Datei wiederholt sich: ab Zeile {line} stehen dieselben {rows} Zeilen noch einmal wie ab Zeile {first_line}. Wohl wurde der Export zweimal angehängt; bitte die Wiederholung ab Zeile {line} löschen und erneut hochladen. / The file repeats itself: from line {line} on, the same {rows} rows come again as from line {first_line}. The export was probably appended twice; delete the repetition from line {line} on and upload again."
+    )]
+    Repeated {
+        /// Where the second copy starts.
+        line: usize,
+        /// Where the first copy starts.
+        first_line: usize,
+        /// Rows in each copy.
+        rows: usize,
     },
     #[error("{0}")]
     Headers(#[from] HeaderError),

@@ -98,6 +98,28 @@ impl Kind {
         missing
     }
 
+    /// The column that names a row, if the kind has one. Two rows with the same value are an
+    /// error; for visits only on the same day, since queue numbers start again every morning.
+    pub fn identity(self) -> Option<&'static str> {
+        match self {
+            Kind::Visits => Some("ticket_id"),
+            Kind::Cases => Some("case_id"),
+            _ => None,
+        }
+    }
+
+    /// Whether the identity is "the value together with the row's day".
+    pub fn identity_per_day(self) -> bool {
+        self == Kind::Visits
+    }
+
+    /// Whether a row that repeats another one exactly is real and kept: two walk-ins in the
+    /// same minute, two missed appointments of one slot. Rows of the other kinds are counts
+    /// or catalogue entries, so a repeated one would be counted twice: it is refused.
+    pub fn keeps_identical_rows(self) -> bool {
+        self == Kind::Visits
+    }
+
     /// A parser for rows mapped by `map`.
     pub fn parser(self, map: &ColumnMap, ctx: Context) -> Box<dyn RowParser + Send> {
         match self {

@@ -1,5 +1,6 @@
 //! visits: one row per ticket or appointment, from queue and appointment systems (ZMS, Qmatic,
-//! TEVIS …). The KPIs are in [`crate::kpi::visits`].
+//! TEVIS …). The KPIs are in [`crate::kpi::visits`]. A `ticket_id` is only checked (the same
+//! number twice on one day is refused, see [`crate::ingest`]), not stored.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, datetime_column, frame};
 use crate::ingest::map::ColumnMap;
@@ -196,6 +197,24 @@ pub const COLUMNS: &[ColumnDef] = &[
             "People",
         ],
         help: "Personen je Vorgang (Standard 1) / persons (default 1)",
+    },
+    ColumnDef {
+        name: "ticket_id",
+        aliases: &[
+            "Ticket",
+            "Ticketnummer",
+            "Ticket-Nr.",
+            "Ticket ID",
+            "Ticket number",
+            "Wartenummer",
+            "Aufrufnummer",
+            "Vorgangsnummer",
+            "Besuchsnummer",
+            "Visit ID",
+            "BuergerarchivID",
+            "Bürgerarchiv-ID",
+        ],
+        help: "Wartenummer (optional, je Tag eindeutig) / ticket number (optional, unique per day)",
     },
 ];
 
