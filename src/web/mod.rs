@@ -489,43 +489,58 @@ async fn cached(
         Some(c) => c,
         None => {
             let flight_key = (key.clone(), version);
-            let flight = state
-                .in_flight
-                .lock()
-                .map_err(|_| WebError::Internal("in-flight lock poisoned".into()))?
-                .entry(flight_key.clone())
-                .or_default()
-                .clone();
+            let (flight, first) = {
+                let mut flights = state
+                    .in_flight
+                    .lock()
+                    .map_err(|_| WebError::Internal("in-flight lock poisoned".into()))?;
+                match flights.get(&flight_key) {
+                    Some(f) => (f.clone(), false),
+                    None => {
+                        let f = InFlight::default();
+                        flights.insert(flight_key.clone(), f.clone());
+                        (f, true)
+                    }
+                }
+            };
+            // Whoever asked first waits for the new answer (so a publisher sees their
+            // publish at once); whoever comes while it renders gets the previous version's
+            // answer at once, if there is one, instead of queueing behind the render.
+            let stale = (!first).then(|| state.cache.get_stale(&key)).flatten();
+            // The first takes the render off the list when it ends, also when its client
+            // went away meanwhile (the render itself goes on and is kept).
+            let done = first.then(|| FlightDone {
+                state: state.clone(),
+                key: flight_key.clone(),
+                flight: flight.clone(),
+            });
             let st = state.clone();
-            let rendered = flight
-                .get_or_try_init(|| async move {
-                    // A turn to compute first: the work an anonymous client can cause is
-                    // bounded.
-                    let turn = st.compute.enter().await.map_err(|_| WebError::Busy)?;
-                    tokio::task::spawn_blocking(move || {
-                        let _turn = turn;
-                        render_and_keep(
-                            &st,
-                            key,
-                            epoch,
-                            generation,
-                            content_type,
-                            dashboards,
-                            render,
-                        )
+            let rendered = match stale {
+                Some(stale) => Ok(stale),
+                None => flight
+                    .get_or_try_init(|| async move {
+                        // A turn to compute first: the work an anonymous client can cause is
+                        // bounded.
+                        let turn = st.compute.enter().await.map_err(|_| WebError::Busy)?;
+                        tokio::task::spawn_blocking(move || {
+                            let _turn = turn;
+                            render_and_keep(
+                                &st,
+                                key,
+                                epoch,
+                                generation,
+                                content_type,
+                                dashboards,
+                                render,
+                            )
+                        })
+                        .await
+                        .map_err(|e| WebError::Internal(e.to_string()))?
                     })
                     .await
-                    .map_err(|e| WebError::Internal(e.to_string()))?
-                })
-                .await
-                .cloned();
-            if let Ok(mut flights) = state.in_flight.lock()
-                && flights
-                    .get(&flight_key)
-                    .is_some_and(|f| Arc::ptr_eq(f, &flight))
-            {
-                flights.remove(&flight_key);
-            }
+                    .cloned(),
+            };
+            drop(done);
             match rendered {
                 Ok(c) => c,
                 // Too busy to compute: an answer of an earlier data version beats none.
@@ -586,6 +601,25 @@ async fn cached(
         );
     }
     Ok(resp)
+}
+
+/// Takes a render off the in-flight list when its first asker is done with it.
+struct FlightDone {
+    state: Arc<AppState>,
+    key: (String, Version),
+    flight: InFlight,
+}
+
+impl Drop for FlightDone {
+    fn drop(&mut self) {
+        if let Ok(mut flights) = self.state.in_flight.lock()
+            && flights
+                .get(&self.key)
+                .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            flights.remove(&self.key);
+        }
+    }
 }
 
 /// Renders an answer with the store and keeps it in the cache.

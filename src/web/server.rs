@@ -9,6 +9,7 @@
 
 use crate::config::Settings;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -18,6 +19,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+use tower_http::timeout::{DeadlineBody, TimeoutBody};
 
 /// The limits the accept loop keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,15 +79,6 @@ pub async fn run(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let app = app.layer(
-        tower::ServiceBuilder::new()
-            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                limits.body_timeout,
-            ))
-            .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
-                limits.body_deadline,
-            )),
-    );
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -117,9 +110,11 @@ pub async fn run(
         // Small responses go out at once (no 40 ms Nagle/delayed-ACK stall on streamed bodies).
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(ConnectInfo(peer));
+            app.clone()
+                .oneshot(hyper::Request::from_parts(parts, bounded(body, limits)))
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -137,6 +132,19 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// A request body that may pause at most `body_timeout` and take at most `body_deadline`.
+/// Bodiless requests (nearly every GET) get no timers: they would cost every page view.
+fn bounded(body: Incoming, limits: Limits) -> Body {
+    use hyper::body::Body as _;
+    if body.is_end_stream() {
+        return Body::new(body);
+    }
+    Body::new(DeadlineBody::new(
+        limits.body_deadline,
+        TimeoutBody::new(limits.body_timeout, body),
+    ))
 }
 
 /// An `accept` that failed: a connection aborted before it was taken is nothing; running out
