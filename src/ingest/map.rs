@@ -6,14 +6,21 @@ use crate::kinds::{ColumnDef, Kind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A mapping profile: how one office's export names the canonical columns.
+/// A mapping profile: how one office's export names the canonical columns, and (optionally)
+/// how it writes dates, empty values and codes.
 ///
 /// ```toml
 /// kind = "visits"
 /// office = "Einwohnermeldeamt"   # optional: all rows belong to this office
+/// date_format = "%m/%d/%Y"       # optional: dates in this format only (chrono's strftime)
 /// drop = ["Name", "Telefon"]     # columns to ignore, personal data included
+/// empty = ["NA", "-"]            # optional: values that mean "no value"
 /// [columns]
 /// arrived_at = "Zeitstempel Ziehung"
+/// [values.appointment]           # optional: the export's codes → canonical values
+/// true = ["T"]
+/// false = ["S"]
+/// ignore = ["X"]                 # rows with this value are left out (and counted)
 /// ```
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -22,29 +29,63 @@ pub struct Profile {
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub office: Option<String>,
+    /// How the export writes dates (chrono's strftime syntax, e.g. `%m/%d/%Y`, `%y%m%d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
     #[serde(default)]
     pub drop: Vec<String>,
+    /// Values that mean "no value", compared after trimming.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty: Vec<String>,
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// Per canonical column: canonical value (or `ignore`) → the export's codes for it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
+/// The key of `[values.COLUMN]` whose codes mark rows to leave out.
+pub const IGNORE: &str = "ignore";
+
 impl Profile {
-    /// Reads a profile from TOML text, checking the canonical names against the kind.
+    /// Reads a profile from TOML text, checking the canonical names against the kind and the
+    /// date format.
     pub fn parse(text: &str) -> Result<Self, UploadError> {
         let p: Profile = toml::from_str(text).map_err(|e| UploadError::Profile(e.to_string()))?;
+        if let Some(f) = &p.date_format {
+            super::parse::DateFormat::new(f).map_err(UploadError::Profile)?;
+        }
         if let Some(k) = &p.kind {
             let kind: Kind = k.parse().map_err(UploadError::Profile)?;
             for name in p.columns.keys() {
-                if !kind.columns().iter().any(|c| c.name == name) {
-                    let known: Vec<_> = kind.columns().iter().map(|c| c.name).collect();
-                    return Err(UploadError::Profile(format!(
-                        "„{name}“ ist keine Spalte von {k} / is not a column of {k}; bekannt / known: {}",
-                        known.join(", ")
-                    )));
+                not_a_column(kind, name)?;
+            }
+            p.check_values(kind)?;
+        }
+        Ok(p)
+    }
+
+    /// Checks `[values.COLUMN]`: a column of the kind, and each code under one value only.
+    pub fn check_values(&self, kind: Kind) -> Result<(), UploadError> {
+        for (column, table) in &self.values {
+            not_a_column(kind, column)?;
+            let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+            for (value, codes) in table {
+                for code in codes {
+                    if let Some(other) = seen.insert(code.trim(), value.as_str())
+                        && other != value.as_str()
+                    {
+                        return Err(UploadError::Profile(format!(
+                            "[values.{column}]: „{}“ steht unter „{other}“ und „{value}“ / \
+                             \"{}\" is listed under \"{other}\" and \"{value}\"",
+                            code.trim(),
+                            code.trim()
+                        )));
+                    }
                 }
             }
         }
-        Ok(p)
+        Ok(())
     }
 
     /// The profile as the TOML a `--profile` file holds (how the upload form saves it).
@@ -59,6 +100,19 @@ impl Profile {
         let mut named = self.columns.values().chain(&self.drop).peekable();
         named.peek().is_some() && named.all(|h| present.contains(&normalise(h)))
     }
+}
+
+/// Refuses a name that is not a canonical column of the kind, listing those that are.
+fn not_a_column(kind: Kind, name: &str) -> Result<(), UploadError> {
+    if kind.columns().iter().any(|c| c.name == name) {
+        return Ok(());
+    }
+    let k = kind.as_str();
+    let known: Vec<_> = kind.columns().iter().map(|c| c.name).collect();
+    Err(UploadError::Profile(format!(
+        "„{name}“ ist keine Spalte von {k} / is not a column of {k}; bekannt / known: {}",
+        known.join(", ")
+    )))
 }
 
 /// The canonical column a header is recognised as without a profile, to preselect in the

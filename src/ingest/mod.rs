@@ -9,6 +9,7 @@ pub mod parse;
 pub mod problem;
 pub mod read;
 pub mod row;
+pub mod rules;
 
 use crate::i18n::Lang;
 use crate::kinds::{Kind, Parsed};
@@ -18,6 +19,7 @@ use polars::prelude::PlHashMap;
 use problem::{HeaderError, UploadError};
 use read::Table;
 use row::{Problems, Row};
+use rules::Rules;
 
 /// How an upload is to be read.
 #[derive(Debug, Clone, Default)]
@@ -213,7 +215,8 @@ fn read_table(
         opts.profile.as_ref(),
         office.is_some(),
     )?;
-    let notices: Vec<Notice> = map
+    let rules = Rules::new(opts.profile.as_ref(), &map)?;
+    let mut notices: Vec<Notice> = map
         .ignored
         .iter()
         .map(|h| Notice {
@@ -229,7 +232,7 @@ fn read_table(
         style: table.number_style(),
         rows_hint: 0,
     };
-    let same = Sameness::new(kind, &map);
+    let same = Sameness::new(kind, &map, rules.dates.clone());
     // Visits files are the large ones: read them on two cores. (Other kinds decide things
     // from the whole file, such as the month of open cases.)
     let halves = if kind == Kind::Visits && bytes.len() > PARALLEL_FROM_BYTES {
@@ -240,8 +243,9 @@ fn read_table(
     let (mut all, parts) = match halves {
         Some((a, b)) => {
             let (ra, rb) = std::thread::scope(|s| {
-                let second = s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx, &same));
-                let first = read_chunk(&a, kind, header_line, &map, &ctx, &same);
+                let second =
+                    s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx, &same, &rules));
+                let first = read_chunk(&a, kind, header_line, &map, &ctx, &same, &rules);
                 (first, second.join().expect("reader thread"))
             });
             let (ca, pa) = ra?;
@@ -252,18 +256,18 @@ fn read_table(
                 // first: read again in one piece, so that the problem is reported with its
                 // value and the row is left out like any other invalid row.
                 None => {
-                    let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same)?;
+                    let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?;
                     (c, vec![p])
                 }
             }
         }
         None => {
-            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same)?;
+            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?;
             (c, vec![p])
         }
     };
     if let Some(rows) = maybe_repeated(&all)
-        && let Some((first_line, line)) = repetition(table, header_line, &same, rows)?
+        && let Some((first_line, line)) = repetition(table, header_line, &same, &rules, rows)?
     {
         return Err(UploadError::Repeated {
             line,
@@ -275,7 +279,25 @@ fn read_table(
         // Repeated rows are problems (or rows with a number, refused by it): no notice.
         all.first_identical = None;
     }
+    for ((column, code), &n) in rules.ignores.iter().zip(&all.ignored) {
+        if n > 0 {
+            notices.push(ignored_rows_notice(n, column, code));
+        }
+    }
     finish_upload(kind, parts, all, notices, opts, encoding, header_line)
+}
+
+/// Says how many rows were left out because the profile lists their value under `ignore`.
+fn ignored_rows_notice(n: usize, column: &str, code: &str) -> Notice {
+    let (de, en) = if n == 1 {
+        ("1 Zeile".to_string(), "1 row".to_string())
+    } else {
+        (format!("{n} Zeilen"), format!("{n} rows"))
+    };
+    Notice {
+        de: format!("{de} übersprungen, weil „{column}“ = {code} (laut Profil)."),
+        en: format!("{en} skipped because \"{column}\" = {code} (as the profile says)."),
+    }
 }
 
 /// Files larger than this are read on two threads.
@@ -297,10 +319,12 @@ struct Sameness {
     /// Columns to take the row's day from, in order, when the identity is per day: a date
     /// column first, then datetime columns.
     day_from: Option<(Option<usize>, Vec<usize>)>,
+    /// The profile's date format, to read that day with.
+    dates: Option<parse::DateFormat>,
 }
 
 impl Sameness {
-    fn new(kind: Kind, map: &ColumnMap) -> Self {
+    fn new(kind: Kind, map: &ColumnMap, dates: Option<parse::DateFormat>) -> Self {
         let id = kind.identity().and_then(|c| map.get(c));
         let day_from = (id.is_some() && kind.identity_per_day()).then(|| {
             let datetimes = ["arrived_at", "appointment_at", "called_at", "finished_at"]
@@ -314,6 +338,7 @@ impl Sameness {
             refuse_identical: !kind.keeps_identical_rows() && id.is_none(),
             id,
             day_from,
+            dates,
         }
     }
 
@@ -337,11 +362,15 @@ impl Sameness {
         h.update(id.as_bytes());
         if let Some((date, datetimes)) = &self.day_from {
             let cell = |i: usize| cells.get(i).copied().unwrap_or(Cell::Empty);
-            let day = date.and_then(|i| parse::date_cell(&cell(i))).or_else(|| {
-                datetimes.iter().find_map(|&i| {
-                    parse::datetime_cell(&cell(i)).map(|t| t.div_euclid(86_400) as i32)
-                })
-            });
+            let dates = self.dates.as_ref();
+            let day = date
+                .and_then(|i| parse::date_cell_in(&cell(i), dates))
+                .or_else(|| {
+                    datetimes.iter().find_map(|&i| {
+                        parse::datetime_cell_in(&cell(i), dates)
+                            .map(|t| t.div_euclid(86_400) as i32)
+                    })
+                });
             h.update(&[0xff]);
             h.update(&day.unwrap_or(i32::MIN).to_le_bytes());
         }
@@ -364,6 +393,8 @@ struct Chunk {
     identical: usize,
     /// The first of them: (its line, the line it repeats).
     first_identical: Option<(usize, usize)>,
+    /// Rows left out per `ignore` entry of the profile ([`Rules::ignores`]).
+    ignored: Vec<usize>,
 }
 
 /// Reads the data rows of a table (or a part of one) into a kind's parser.
@@ -374,6 +405,7 @@ fn read_chunk(
     map: &ColumnMap,
     ctx: &crate::kinds::Context,
     same: &Sameness,
+    rules: &Rules,
 ) -> Result<(Chunk, Parsed), UploadError> {
     let mut parser = kind.parser(map, ctx.clone());
     let mut c = Chunk {
@@ -385,10 +417,32 @@ fn read_chunk(
         data_rows: 0,
         identical: 0,
         first_identical: None,
+        ignored: vec![0; rules.ignores.len()],
     };
     let style = table.number_style();
+    let rewrites = rules.rewrites();
     table.for_each_row(|line, cells| {
-        if line <= header_line || cells.iter().all(Cell::is_empty) {
+        if line <= header_line {
+            return true;
+        }
+        // Only when the profile asks for it: the row with its empty values and codes
+        // replaced, or left out for a code listed under `ignore`.
+        let rewritten;
+        let cells = if rewrites {
+            match rules.apply(cells) {
+                Ok(r) => {
+                    rewritten = r;
+                    &rewritten[..]
+                }
+                Err(i) => {
+                    c.ignored[i] += 1;
+                    return true;
+                }
+            }
+        } else {
+            cells
+        };
+        if cells.iter().all(Cell::is_empty) {
             return true;
         }
         if is_totals_row(cells) {
@@ -444,7 +498,14 @@ fn read_chunk(
             }
         }
         if c.problems.total == before {
-            let mut row = Row::new(line, cells, map, &mut c.problems, style);
+            let mut row = Row::new(
+                line,
+                cells,
+                map,
+                &mut c.problems,
+                style,
+                rules.dates.as_ref(),
+            );
             parser.row(&mut row);
         }
         if c.problems.total > before {
@@ -486,6 +547,9 @@ fn join_chunks(mut a: Chunk, b: Chunk, same: &Sameness) -> Option<Chunk> {
     a.problems.list.sort_by_key(|p| p.line);
     a.invalid_rows += b.invalid_rows;
     a.totals_dropped.extend(b.totals_dropped);
+    for (n, m) in a.ignored.iter_mut().zip(b.ignored) {
+        *n += m;
+    }
     Some(a)
 }
 
@@ -508,13 +572,30 @@ fn repetition(
     table: &Table,
     header_line: usize,
     same: &Sameness,
+    rules: &Rules,
     rows: usize,
 ) -> Result<Option<(usize, usize)>, UploadError> {
     let half = rows / 2;
     let mut first: Vec<u128> = Vec::with_capacity(half);
     let (mut i, mut lines, mut equal) = (0, (0, 0), true);
+    let rewrites = rules.rewrites();
     table.for_each_row(|line, cells| {
-        if line <= header_line || cells.iter().all(Cell::is_empty) || is_totals_row(cells) {
+        if line <= header_line {
+            return true;
+        }
+        let rewritten;
+        let cells = if rewrites {
+            match rules.apply(cells) {
+                Ok(r) => {
+                    rewritten = r;
+                    &rewritten[..]
+                }
+                Err(_) => return true,
+            }
+        } else {
+            cells
+        };
+        if cells.iter().all(Cell::is_empty) || is_totals_row(cells) {
             return true;
         }
         let h = row_hash(cells, &same.mapped);

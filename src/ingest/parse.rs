@@ -5,6 +5,8 @@
 
 use super::cell::Cell;
 use crate::timefmt::{days_from_civil, days_in_month};
+use chrono::format::{Item, Parsed as Fields, StrftimeItems};
+use chrono::{Datelike, NaiveDate, Timelike};
 
 /// Days between 1899-12-30 (Excel's day zero, after its 1900 leap-year bug) and 1970-01-01.
 const EXCEL_EPOCH_OFFSET: i32 = 25_569;
@@ -240,9 +242,14 @@ pub fn boolean_cell(c: &Cell) -> Option<bool> {
 
 /// A month: `2025-03`, `03/2025`, `03.2025`, `März 2025`, or any date in the month.
 pub fn month(c: &Cell) -> Option<i32> {
-    if let Some(d) = date_cell(c) {
-        return Some(crate::timefmt::month_key(d));
+    match date_cell(c) {
+        Some(d) => Some(crate::timefmt::month_key(d)),
+        None => month_text(c),
     }
+}
+
+/// A month written as a month (`2025-03`, `03/2025`, `März 2025`), not as a date.
+fn month_text(c: &Cell) -> Option<i32> {
     let s = c.text()?;
     if let Some(k) = crate::timefmt::parse_month_arg(s) {
         return Some(k);
@@ -258,6 +265,170 @@ pub fn month(c: &Cell) -> Option<i32> {
         Err(_) => month_name(a.trim())?,
     };
     (1..=12).contains(&m).then_some(y * 100 + m)
+}
+
+/// A profile's `date_format` (chrono's strftime syntax: `%m/%d/%Y`, `%y%m%d`,
+/// `%d.%m.%Y %H:%M` …), read once. With it, the dates and datetimes written in a file are read
+/// in this format only, not guessed: `07/03/2017` is 3 July in `%m/%d/%Y`, and a value in
+/// another format is a problem. Real Excel date cells are still read as what they are.
+#[derive(Debug, Clone)]
+pub struct DateFormat {
+    /// The format as the profile writes it.
+    pub text: String,
+    /// 31 March 2025 in the format, for messages (with 09:15 if the format has a time).
+    pub example: String,
+    items: Vec<Item<'static>>,
+    /// Whether the format has the time of day too.
+    with_time: bool,
+}
+
+impl DateFormat {
+    /// Reads a format, refusing one chrono does not know and one that does not give a full
+    /// date (year, month and day), with a message in both languages.
+    pub fn new(text: &str) -> Result<Self, String> {
+        let refuse = |de: &str, en: &str| {
+            format!(
+                "date_format „{text}“: {de}; z. B. „%d.%m.%Y“, „%m/%d/%Y“, „%y%m%d“ / \
+                 date_format \"{text}\": {en}; e.g. \"%d.%m.%Y\", \"%m/%d/%Y\", \"%y%m%d\""
+            )
+        };
+        if text.trim().is_empty() || text.len() > 64 {
+            return Err(refuse("leer oder zu lang", "empty or too long"));
+        }
+        let items = StrftimeItems::new(text).parse_to_owned().map_err(|_| {
+            refuse(
+                "enthält eine unbekannte %-Angabe (Syntax von chrono/strftime)",
+                "has an unknown % specifier (chrono's strftime syntax)",
+            )
+        })?;
+        let sample = NaiveDate::from_ymd_opt(2025, 3, 31)
+            .and_then(|d| d.and_hms_opt(9, 15, 0))
+            .expect("a valid sample date");
+        let mut example = String::new();
+        {
+            use std::fmt::Write;
+            write!(example, "{}", sample.format_with_items(items.iter())).map_err(|_| {
+                refuse(
+                    "verlangt eine Zeitzone, die Exporte nicht angeben",
+                    "needs a time zone, which exports do not give",
+                )
+            })?;
+        }
+        let mut fields = Fields::new();
+        let read_back = chrono::format::parse(&mut fields, &example, items.iter())
+            .ok()
+            .and_then(|()| fields.to_naive_date().ok());
+        if read_back != Some(sample.date()) {
+            return Err(refuse(
+                "ergibt kein vollständiges Datum (Jahr, Monat und Tag)",
+                "does not give a whole date (year, month and day)",
+            ));
+        }
+        let with_time = fields.to_naive_time().is_ok();
+        Ok(DateFormat {
+            text: text.to_string(),
+            example,
+            items,
+            with_time,
+        })
+    }
+
+    /// An example of a datetime in this format, for messages.
+    pub fn example_datetime(&self) -> String {
+        if self.with_time {
+            self.example.clone()
+        } else {
+            format!("{} 09:15", self.example)
+        }
+    }
+
+    /// The fields the format reads from the start of `s`, the day (days since the epoch,
+    /// in the range of [`date`]) and what follows.
+    fn read<'s>(&self, s: &'s str) -> Option<(Fields, i32, &'s str)> {
+        let mut fields = Fields::new();
+        let rest = chrono::format::parse_and_remainder(&mut fields, s, self.items.iter()).ok()?;
+        let d = fields.to_naive_date().ok()?;
+        let day = checked_date(d.year(), d.month(), d.day())?;
+        Some((fields, day, rest.trim()))
+    }
+
+    /// A date in this format as days since the epoch. A format with a time gives the day of
+    /// the datetime; a date-only format also takes a trailing midnight (`… 00:00`).
+    pub fn date(&self, s: &str) -> Option<i32> {
+        let (_, day, rest) = self.read(s.trim())?;
+        (rest.is_empty() || time(rest.strip_prefix('T').unwrap_or(rest).trim_start()) == Some(0))
+            .then_some(day)
+    }
+
+    /// A datetime as epoch seconds: the whole format, or (a date-only format) the date, then
+    /// a time after a space or `T`, or nothing for midnight.
+    pub fn datetime(&self, s: &str) -> Option<i64> {
+        let (fields, day, rest) = self.read(s.trim())?;
+        let day = day as i64 * 86_400;
+        if self.with_time {
+            let t = fields.to_naive_time().ok()?;
+            return rest
+                .is_empty()
+                .then(|| day + t.num_seconds_from_midnight() as i64);
+        }
+        if rest.is_empty() {
+            return Some(day);
+        }
+        Some(day + time(rest.strip_prefix('T').unwrap_or(rest).trim_start())? as i64)
+    }
+
+    /// A whole number cell as its digits (`170703` for `%y%m%d` in a spreadsheet).
+    fn digits_of(n: f64) -> Option<String> {
+        (n.fract() == 0.0 && (0.0..1e14).contains(&n)).then(|| format!("{}", n as i64))
+    }
+
+    /// A date cell: text in this format, a number in it (digits), else an Excel date.
+    pub fn date_cell(&self, c: &Cell) -> Option<i32> {
+        match c {
+            Cell::Text(s) => self.date(s),
+            Cell::Number(n) => Self::digits_of(*n)
+                .and_then(|s| self.date(&s))
+                .or_else(|| date_cell(c)),
+            Cell::DateTime(_) => date_cell(c),
+            _ => None,
+        }
+    }
+
+    /// A datetime cell: text in this format, a number in it (digits), else an Excel date.
+    pub fn datetime_cell(&self, c: &Cell) -> Option<i64> {
+        match c {
+            Cell::Text(s) => self.datetime(s),
+            Cell::Number(n) => Self::digits_of(*n)
+                .and_then(|s| self.datetime(&s))
+                .or_else(|| datetime_cell(c)),
+            Cell::DateTime(_) => datetime_cell(c),
+            _ => None,
+        }
+    }
+
+    /// A month: any date in this format, or a month written as one (`2025-03`, `03/2025`).
+    pub fn month(&self, c: &Cell) -> Option<i32> {
+        match self.date_cell(c) {
+            Some(d) => Some(crate::timefmt::month_key(d)),
+            None => month_text(c),
+        }
+    }
+}
+
+/// A date cell, in the profile's format if there is one.
+pub fn date_cell_in(c: &Cell, format: Option<&DateFormat>) -> Option<i32> {
+    match format {
+        Some(f) => f.date_cell(c),
+        None => date_cell(c),
+    }
+}
+
+/// A datetime cell, in the profile's format if there is one.
+pub fn datetime_cell_in(c: &Cell, format: Option<&DateFormat>) -> Option<i64> {
+    match format {
+        Some(f) => f.datetime_cell(c),
+        None => datetime_cell(c),
+    }
 }
 
 fn month_name(s: &str) -> Option<i32> {
@@ -329,6 +500,66 @@ mod tests {
         assert_eq!(
             datetime("2025-03-07 09:05:00.123"),
             Some(d + 9 * 3600 + 300)
+        );
+    }
+
+    /// Hours without a leading zero, alone and after a date.
+    #[test]
+    fn hours_without_a_leading_zero() {
+        assert_eq!(time("9:05:30"), Some(9 * 3600 + 5 * 60 + 30));
+        assert_eq!(time("0:00:00"), Some(0));
+        assert_eq!(time("9:05"), Some(9 * 3600 + 5 * 60));
+        assert_eq!(
+            time_cell(&Cell::Text(" 7:45:00 ")),
+            Some(7 * 3600 + 45 * 60)
+        );
+        let d = days_from_civil(2025, 3, 7) as i64 * 86_400;
+        assert_eq!(datetime("07.03.2025 9:05:30"), Some(d + 9 * 3600 + 330));
+        assert_eq!(datetime("2025-03-07T9:05"), Some(d + 9 * 3600 + 300));
+    }
+
+    #[test]
+    fn dates_in_a_profile_format() {
+        let us = DateFormat::new("%m/%d/%Y").unwrap();
+        assert_eq!(us.example, "03/31/2025");
+        let july3 = days_from_civil(2017, 7, 3);
+        assert_eq!(us.date("07/03/2017"), Some(july3));
+        assert_eq!(us.date(" 7/3/2017 "), Some(july3));
+        assert_eq!(us.date("07/03/2017 00:00"), Some(july3));
+        assert_eq!(us.date("07/03/2017 09:00"), None);
+        assert_eq!(us.date("31/03/2017"), None);
+        assert_eq!(us.date("02/29/2017"), None);
+        assert_eq!(us.date("2017-07-03"), None);
+        assert_eq!(
+            us.datetime("07/03/2017 9:05:30"),
+            Some(july3 as i64 * 86_400 + 9 * 3600 + 330)
+        );
+        assert_eq!(us.datetime("07/03/2017"), Some(july3 as i64 * 86_400));
+        assert_eq!(us.month(&Cell::Text("07/03/2017")), Some(201707));
+        assert_eq!(us.month(&Cell::Text("2017-07")), Some(201707));
+
+        let short = DateFormat::new("%y%m%d").unwrap();
+        assert_eq!(short.example, "250331");
+        assert_eq!(short.date("170703"), Some(july3));
+        assert_eq!(short.date_cell(&Cell::Number(170703.0)), Some(july3));
+        assert_eq!(short.date("1707031"), None);
+
+        let with_time = DateFormat::new("%d.%m.%Y %H:%M").unwrap();
+        assert_eq!(with_time.example, "31.03.2025 09:15");
+        assert_eq!(
+            with_time.datetime("03.07.2017 14:30"),
+            Some(july3 as i64 * 86_400 + 14 * 3600 + 1800)
+        );
+        assert_eq!(with_time.date("03.07.2017 14:30"), Some(july3));
+        assert_eq!(with_time.datetime("03.07.2017"), None);
+
+        for bad in ["%Q/%d", "%H:%M", "%m/%Y", "", "%d.%m.%Y %z"] {
+            assert!(DateFormat::new(bad).is_err(), "{bad}");
+        }
+        assert!(
+            DateFormat::new("%Q")
+                .unwrap_err()
+                .contains("unknown % specifier")
         );
     }
 

@@ -11,6 +11,11 @@ use thiserror::Error;
 pub enum Issue {
     NotADate,
     NotADateTime,
+    /// A date or datetime not in the profile's `date_format`: the format and an example.
+    NotInDateFormat {
+        format: String,
+        example: String,
+    },
     NotATime,
     NotANumber,
     NotAWholeNumber,
@@ -55,6 +60,10 @@ impl Problem {
         match &self.issue {
             NotADate => lang.pick("kein gültiges Datum; erwartet z. B. 31.03.2025 oder 2025-03-31", "not a valid date; expected e.g. 31.03.2025 or 2025-03-31").into(),
             NotADateTime => lang.pick("kein gültiger Zeitpunkt; erwartet z. B. 31.03.2025 09:15 oder 2025-03-31T09:15:00", "not a valid date and time; expected e.g. 31.03.2025 09:15 or 2025-03-31T09:15:00").into(),
+            NotInDateFormat { format, example } => match lang {
+                Lang::De => format!("passt nicht zum Datumsformat „{format}“ des Zuordnungsprofils; erwartet z. B. {example}"),
+                Lang::En => format!("does not match the mapping profile's date format \"{format}\"; expected e.g. {example}"),
+            },
             NotATime => lang.pick("keine gültige Uhrzeit; erwartet z. B. 09:15 oder 09:15:30", "not a valid time; expected e.g. 09:15 or 09:15:30").into(),
             NotANumber => lang.pick("keine Zahl; erwartet z. B. 12 oder 12,5", "not a number; expected e.g. 12 or 12.5").into(),
             NotAWholeNumber => lang.pick("keine ganze Zahl; erwartet z. B. 12", "not a whole number; expected e.g. 12").into(),

@@ -3,7 +3,7 @@
 
 use super::cell::Cell;
 use super::map::ColumnMap;
-use super::parse::{self, NumberStyle};
+use super::parse::{self, DateFormat, NumberStyle};
 use super::problem::{Issue, MAX_LISTED_PROBLEMS, Problem};
 use std::borrow::Cow;
 
@@ -38,6 +38,8 @@ pub struct Row<'r, 'c> {
     /// Number of problems found in this row so far.
     pub errors: usize,
     style: NumberStyle,
+    /// The profile's date format, if it gives one.
+    dates: Option<&'r DateFormat>,
 }
 
 impl<'r, 'c> Row<'r, 'c> {
@@ -48,6 +50,7 @@ impl<'r, 'c> Row<'r, 'c> {
         map: &'r ColumnMap,
         problems: &'r mut Problems,
         style: NumberStyle,
+        dates: Option<&'r DateFormat>,
     ) -> Self {
         Row {
             line,
@@ -56,6 +59,7 @@ impl<'r, 'c> Row<'r, 'c> {
             problems,
             errors: 0,
             style,
+            dates,
         }
     }
 
@@ -81,15 +85,37 @@ impl<'r, 'c> Row<'r, 'c> {
         f: impl Fn(&Cell) -> Option<T>,
         issue: Issue,
     ) -> Option<T> {
+        self.typed_with(col, f, || issue)
+    }
+
+    /// Like [`Row::typed`], the issue made only when there is a problem.
+    fn typed_with<T>(
+        &mut self,
+        col: Option<usize>,
+        f: impl Fn(&Cell) -> Option<T>,
+        issue: impl FnOnce() -> Issue,
+    ) -> Option<T> {
         let c = self.cell(col);
         if c.is_empty() {
             return None;
         }
         let v = f(&c);
         if v.is_none() {
-            self.problem(col, issue);
+            self.problem(col, issue());
         }
         v
+    }
+
+    /// The problem of a value not in the profile's date format.
+    fn not_in_format(f: &DateFormat, datetime: bool) -> Issue {
+        Issue::NotInDateFormat {
+            format: f.text.clone(),
+            example: if datetime {
+                f.example_datetime()
+            } else {
+                f.example.clone()
+            },
+        }
     }
 
     /// Text, trimmed; `None` when empty. Borrowed from the file where it can be.
@@ -110,14 +136,22 @@ impl<'r, 'c> Row<'r, 'c> {
         }
     }
 
-    /// A date (day number).
+    /// A date (day number), in the profile's date format if it gives one.
     pub fn date(&mut self, col: Option<usize>) -> Option<i32> {
-        self.typed(col, parse::date_cell, Issue::NotADate)
+        match self.dates {
+            None => self.typed(col, parse::date_cell, Issue::NotADate),
+            Some(f) => self.typed_with(col, |c| f.date_cell(c), || Self::not_in_format(f, false)),
+        }
     }
 
-    /// A date and time (epoch seconds).
+    /// A date and time (epoch seconds), in the profile's date format if it gives one.
     pub fn datetime(&mut self, col: Option<usize>) -> Option<i64> {
-        self.typed(col, parse::datetime_cell, Issue::NotADateTime)
+        match self.dates {
+            None => self.typed(col, parse::datetime_cell, Issue::NotADateTime),
+            Some(f) => {
+                self.typed_with(col, |c| f.datetime_cell(c), || Self::not_in_format(f, true))
+            }
+        }
     }
 
     /// A moment given either as one datetime column, or as a time of day on the row's date.
@@ -142,17 +176,15 @@ impl<'r, 'c> Row<'r, 'c> {
         {
             return Some(d as i64 * 86_400 + t as i64);
         }
-        if let Some(dt) = parse::datetime_cell(&c) {
+        if let Some(dt) = parse::datetime_cell_in(&c, self.dates) {
             return Some(dt);
         }
-        self.problem(
-            col,
-            if date.is_some() {
-                Issue::NotATime
-            } else {
-                Issue::NotADateTime
-            },
-        );
+        let issue = match (date, self.dates) {
+            (Some(_), _) => Issue::NotATime,
+            (None, Some(f)) => Self::not_in_format(f, true),
+            (None, None) => Issue::NotADateTime,
+        };
+        self.problem(col, issue);
         None
     }
 
@@ -161,9 +193,12 @@ impl<'r, 'c> Row<'r, 'c> {
         self.typed(col, parse::boolean_cell, Issue::NotABool)
     }
 
-    /// A month key (`yyyymm`).
+    /// A month key (`yyyymm`); a date in it in the profile's date format if it gives one.
     pub fn month(&mut self, col: Option<usize>) -> Option<i32> {
-        self.typed(col, parse::month, Issue::NotAMonth)
+        match self.dates {
+            None => self.typed(col, parse::month, Issue::NotAMonth),
+            Some(f) => self.typed(col, |c| f.month(c), Issue::NotAMonth),
+        }
     }
 
     /// A number ≥ 0 (minutes, means).

@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::ingest::map::{self, Profile};
+use crate::ingest::parse::DateFormat;
 use crate::ingest::{Upload, problem::UploadError};
 use crate::staff::accounts::User;
 use std::collections::BTreeMap;
@@ -209,6 +210,8 @@ async fn render(
             columns => columns,
             offices => offices,
             office => office,
+            date_format => chosen.and_then(|c| c.get("date_format").cloned()).unwrap_or_default(),
+            empty => chosen.and_then(|c| c.get("empty").cloned()).unwrap_or_default(),
             all_offices => session.user.offices.is_empty(),
             problems => problems,
         },
@@ -298,6 +301,23 @@ async fn profile_from_form(
             },
         }
     }
+    let date_format = form
+        .get("date_format")
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty());
+    if let Some(f) = date_format
+        && let Err(e) = DateFormat::new(f)
+    {
+        let de = e.split(" / ").next().unwrap_or(&e);
+        problems.push(format!("Datumsformat: {de}."));
+    }
+    let empty = match empty_values(form.get("empty").map(String::as_str).unwrap_or("")) {
+        Ok(v) => v,
+        Err(p) => {
+            problems.push(p);
+            Vec::new()
+        }
+    };
     let has = |n: &str| columns.contains_key(n);
     for missing in kind.missing_columns(&has, office.is_some()) {
         let text = if missing == "office" {
@@ -320,9 +340,37 @@ async fn profile_from_form(
     Ok(Profile {
         kind: Some(kind.as_str().to_string()),
         office: office.filter(|_| !has("office")).map(str::to_string),
+        date_format: date_format.map(str::to_string),
         drop,
+        empty,
         columns,
+        ..Profile::default()
     })
+}
+
+/// Most values the form takes as meaning "no value", and their longest.
+const MAX_EMPTY_VALUES: usize = 20;
+const MAX_EMPTY_VALUE_CHARS: usize = 40;
+
+/// The form's "values meaning no value", separated by commas: trimmed, each once.
+fn empty_values(text: &str) -> Result<Vec<String>, String> {
+    let mut values: Vec<String> = Vec::new();
+    for v in text.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        if v.chars().count() > MAX_EMPTY_VALUE_CHARS {
+            return Err(format!(
+                "Leere Werte: „{v}“ ist länger als {MAX_EMPTY_VALUE_CHARS} Zeichen."
+            ));
+        }
+        if !values.iter().any(|x| x == v) {
+            values.push(v.to_string());
+        }
+    }
+    if values.len() > MAX_EMPTY_VALUES {
+        return Err(format!(
+            "Leere Werte: höchstens {MAX_EMPTY_VALUES}, durch Komma getrennt."
+        ));
+    }
+    Ok(values)
 }
 
 /// `POST /staff/mapping/{token}`: checks the mapping, reads the upload with it and goes on
@@ -488,4 +536,21 @@ pub(super) fn save(
         .audit(&user.name, "profile", &format!("{kind}: {office}"), remote)
         .map_err(internal)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_values_from_the_form() {
+        assert_eq!(
+            empty_values(" NA, -,,0:00:00 , NA").unwrap(),
+            vec!["NA", "-", "0:00:00"]
+        );
+        assert!(empty_values("").unwrap().is_empty());
+        assert!(empty_values(&"x".repeat(41)).is_err());
+        let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
+        assert!(empty_values(&many.join(",")).is_err());
+    }
 }
