@@ -65,13 +65,15 @@ impl ResponseCache {
         }
     }
 
-    /// The answer under `key` if it was rendered from `version`.
+    /// The answer under `key` if it was rendered from `version` or a later one. Versions only
+    /// grow; a request that learnt of a publish a moment late must not render again what a
+    /// request that learnt of it first has rendered already.
     pub fn get(&self, key: &str, version: (i64, u64, u64)) -> Option<Cached> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let e = entries
-            .map
-            .get(key)
-            .filter(|e| e.cached.version == version)?;
+        let e = entries.map.get(key).filter(|e| {
+            let v = e.cached.version;
+            v.0 >= version.0 && v.1 >= version.1 && v.2 >= version.2
+        })?;
         e.last_used.store(
             self.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
@@ -224,6 +226,9 @@ mod tests {
         cache.insert("/d".into(), answer(2, 20_000));
         assert!(cache.get("/old", (1, 0, 0)).is_none());
         assert!(cache.get("/d", (2, 0, 0)).is_some());
+        // A newer answer serves whoever still knows the older version, not the reverse.
+        assert!(cache.get("/d", (1, 0, 0)).is_some());
+        assert!(cache.get("/d", (3, 0, 0)).is_none());
         cache.insert("/huge".into(), answer(2, 30_000));
         assert!(cache.get("/huge", (2, 0, 0)).is_none());
     }

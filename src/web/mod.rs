@@ -46,6 +46,9 @@ pub struct AppState {
     /// waits for it instead of taking another turn at the gate.
     in_flight: Mutex<HashMap<(String, Version), InFlight>>,
     version: Mutex<KnownVersion>,
+    /// The data version and notice epoch last looked up (-1: not yet), for requests that
+    /// arrive while another looks them up.
+    seen: (std::sync::atomic::AtomicI64, AtomicU64),
     dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
     dashboards_watch: Option<Mutex<DashboardsWatch>>,
     catalog_files: [std::path::PathBuf; 2],
@@ -115,10 +118,23 @@ impl AppState {
         for (i, p) in self.catalog_files.iter().enumerate() {
             stamp.0[i] = file_stamp(p);
         }
-        let mut known = self
-            .version
-            .lock()
-            .map_err(|_| WebError::Internal("version lock poisoned".into()))?;
+        // One request looks the version up while the others go on with the last one seen: a
+        // catalogue busy with another process's commit must not hold up every request.
+        let mut known = match self.version.try_lock() {
+            Ok(known) => known,
+            Err(std::sync::TryLockError::WouldBlock)
+                if self.seen.0.load(Ordering::Acquire) >= 0 =>
+            {
+                return Ok((
+                    self.seen.0.load(Ordering::Acquire),
+                    self.seen.1.load(Ordering::Acquire),
+                ));
+            }
+            Err(_) => self
+                .version
+                .lock()
+                .map_err(|_| WebError::Internal("version lock poisoned".into()))?,
+        };
         let ran_out = known.notice_end.as_ref().is_some_and(|end| {
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() >= *end
         });
@@ -148,6 +164,10 @@ impl AppState {
                 known.epoch += 1;
             }
         }
+        self.seen.1.store(known.epoch, Ordering::Release);
+        self.seen
+            .0
+            .store(known.data.unwrap_or(0), Ordering::Release);
         Ok((known.data.unwrap_or(0), known.epoch))
     }
 
@@ -383,6 +403,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         ),
         in_flight: Mutex::new(HashMap::new()),
         version: Mutex::new(KnownVersion::default()),
+        seen: (std::sync::atomic::AtomicI64::new(-1), AtomicU64::new(0)),
         dashboards: std::sync::RwLock::new((Arc::new(dashboards), 0)),
         dashboards_watch: watch,
         catalog_files: [root.join("catalog.sqlite"), root.join("catalog.sqlite-wal")],
