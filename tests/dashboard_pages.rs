@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kennzahl::config::Settings;
-use kennzahl::store::Store;
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
@@ -42,22 +41,6 @@ async fn get_with(
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
     let (s, _, b) = get_with(app, uri, None).await;
     (s, b)
-}
-
-fn with_clean_visits() -> DataDir {
-    let d = DataDir::new();
-    d.ok(&[
-        "import",
-        &fixture("independent/visits_clean.csv"),
-        "--kind",
-        "visits",
-        "--publish",
-    ]);
-    d
-}
-
-fn site(d: &DataDir, settings: Settings) -> axum::Router {
-    kennzahl::web::router(Store::open(d.path()).unwrap(), settings).unwrap()
 }
 
 /// Minutes between two ISO timestamps of the same or a nearby day.
@@ -105,7 +88,7 @@ fn median_wait_by_month(office: &str, location: &str) -> BTreeMap<String, (f64, 
 #[tokio::test]
 async fn a_location_and_period_filter_shows_exactly_that_selection() {
     let d = with_clean_visits();
-    let app = site(&d, Settings::default());
+    let app = router_with(&d, Settings::default());
     let expected = median_wait_by_month("Einwohnermeldeamt", "Bürgerbüro Nord");
     let months: Vec<&String> = expected.keys().collect();
     assert!(months.len() >= 3, "fixture spans months: {months:?}");
@@ -178,7 +161,7 @@ async fn a_location_and_period_filter_shows_exactly_that_selection() {
 #[tokio::test]
 async fn english_by_link_and_by_browser_setting() {
     let d = with_clean_visits();
-    let app = site(&d, Settings::default());
+    let app = router_with(&d, Settings::default());
     let (_, headers, de) = get_with(&app, "/", None).await;
     assert!(de.contains("<html lang=\"de\">"));
     assert!(de.contains("Wie arbeiten unsere Ämter?"));
@@ -226,7 +209,7 @@ async fn english_by_link_and_by_browser_setting() {
 #[tokio::test]
 async fn when_is_it_quiet_adds_up_to_the_visits_of_the_period() {
     let d = with_clean_visits();
-    let app = site(&d, Settings::default());
+    let app = router_with(&d, Settings::default());
     let months: Vec<String> = median_wait_by_month("Einwohnermeldeamt", "Bürgerbüro Nord")
         .keys()
         .cloned()
@@ -304,7 +287,7 @@ async fn an_edited_dashboard_file_shows_on_the_next_load_and_a_mistake_keeps_the
         dashboards: Some(dir.path().to_path_buf()),
         ..Settings::default()
     };
-    let app = site(&d, settings);
+    let app = router_with(&d, settings);
     let (_, page) = get(&app, "/dashboards/strassenverkehrsamt").await;
     assert!(page.contains("Wartezeit von der Ankunft bis zum Aufruf"));
 

@@ -7,47 +7,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kennzahl::config::Settings;
-use kennzahl::store::Store;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
-/// A data folder with one office's visits published.
-fn published() -> DataDir {
-    let d = DataDir::new();
-    d.ok(&[
-        "import",
-        &fixture("independent/visits_clean.csv"),
-        "--kind",
-        "visits",
-        "--publish",
-    ]);
-    d
-}
-
-fn site(d: &DataDir, settings: Settings) -> axum::Router {
-    kennzahl::web::router(Store::open(d.path()).unwrap(), settings).unwrap()
-}
 
 /// A figure of `/metrics`.
 async fn metric(app: &axum::Router, name: &str) -> f64 {
@@ -62,8 +26,8 @@ async fn metric(app: &axum::Router, name: &str) -> f64 {
 
 #[tokio::test]
 async fn unknown_or_repeated_api_parameters_are_refused_not_cached() {
-    let d = published();
-    let app = site(&d, Settings::default());
+    let d = with_clean_visits();
+    let app = router_with(&d, Settings::default());
     let renders = metric(&app, "kennzahl_renders_total").await;
     for n in 0..20 {
         let (status, _, body) = get(
@@ -102,8 +66,8 @@ async fn unknown_or_repeated_api_parameters_are_refused_not_cached() {
 
 #[tokio::test]
 async fn a_report_has_one_address_and_other_spellings_are_not_found() {
-    let d = published();
-    let app = site(&d, Settings::default());
+    let d = with_clean_visits();
+    let app = router_with(&d, Settings::default());
     let (status, _, _) = get(&app, "/reports/2025-03.json").await;
     assert_eq!(status, StatusCode::OK);
     let renders = metric(&app, "kennzahl_renders_total").await;
@@ -135,9 +99,9 @@ async fn a_report_has_one_address_and_other_spellings_are_not_found() {
 
 #[tokio::test]
 async fn the_cache_stays_within_its_bytes_whatever_is_asked() {
-    let d = published();
+    let d = with_clean_visits();
     let limit = 400_000u64;
-    let app = site(
+    let app = router_with(
         &d,
         Settings {
             cache_max_bytes: limit,
@@ -168,8 +132,8 @@ async fn the_cache_stays_within_its_bytes_whatever_is_asked() {
 
 #[tokio::test]
 async fn filter_values_are_bounded() {
-    let d = published();
-    let app = site(&d, Settings::default());
+    let d = with_clean_visits();
+    let app = router_with(&d, Settings::default());
     let long = "x".repeat(201);
     for uri in [
         format!("/dashboards/einwohnermeldeamt?location={long}"),
@@ -196,7 +160,7 @@ fn a_flood_of_uncached_work_is_turned_away_while_cached_pages_are_served() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let app = site(
+        let app = router_with(
             &d,
             Settings {
                 max_computations: 1,
@@ -353,7 +317,7 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
 
 #[test]
 fn half_sent_headers_are_cut_off_and_the_site_stays_up() {
-    let d = published();
+    let d = with_clean_visits();
     let server = serve(
         &d,
         &[
@@ -388,7 +352,7 @@ fn half_sent_headers_are_cut_off_and_the_site_stays_up() {
 
 #[test]
 fn idle_kept_alive_connections_and_stalled_bodies_are_closed() {
-    let d = published();
+    let d = with_clean_visits();
     let server = serve(
         &d,
         &[
@@ -420,7 +384,7 @@ fn idle_kept_alive_connections_and_stalled_bodies_are_closed() {
 
 #[test]
 fn running_out_of_file_descriptors_does_not_stop_the_server() {
-    let d = published();
+    let d = with_clean_visits();
     // 128 descriptors: the server keeps its connections below that by itself.
     let server = serve(&d, &[("KENNZAHL_HEADER_TIMEOUT_SECS", "2")], Some(128));
     let held: Vec<TcpStream> = (0..300)

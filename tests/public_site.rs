@@ -11,24 +11,6 @@ use kennzahl::config::Settings;
 use kennzahl::store::Store;
 use tower::ServiceExt;
 
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let resp = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
 fn site(d: &DataDir) -> axum::Router {
     kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default()).unwrap()
 }

@@ -420,28 +420,20 @@ fn read_chunk(
         ignored: vec![0; rules.ignores.len()],
     };
     let style = table.number_style();
-    let rewrites = rules.rewrites();
     table.for_each_row(|line, cells| {
         if line <= header_line {
             return true;
         }
         // Only when the profile asks for it: the row with its empty values and codes
         // replaced, or left out for a code listed under `ignore`.
-        let rewritten;
-        let cells = if rewrites {
-            match rules.apply(cells) {
-                Ok(r) => {
-                    rewritten = r;
-                    &rewritten[..]
-                }
-                Err(i) => {
-                    c.ignored[i] += 1;
-                    return true;
-                }
+        let cells = match rules.row(cells) {
+            Ok(cells) => cells,
+            Err(i) => {
+                c.ignored[i] += 1;
+                return true;
             }
-        } else {
-            cells
         };
+        let cells = &cells[..];
         if cells.iter().all(Cell::is_empty) {
             return true;
         }
@@ -578,23 +570,14 @@ fn repetition(
     let half = rows / 2;
     let mut first: Vec<u128> = Vec::with_capacity(half);
     let (mut i, mut lines, mut equal) = (0, (0, 0), true);
-    let rewrites = rules.rewrites();
     table.for_each_row(|line, cells| {
         if line <= header_line {
             return true;
         }
-        let rewritten;
-        let cells = if rewrites {
-            match rules.apply(cells) {
-                Ok(r) => {
-                    rewritten = r;
-                    &rewritten[..]
-                }
-                Err(_) => return true,
-            }
-        } else {
-            cells
+        let Ok(cells) = rules.row(cells) else {
+            return true;
         };
+        let cells = &cells[..];
         if cells.iter().all(Cell::is_empty) || is_totals_row(cells) {
             return true;
         }

@@ -10,6 +10,7 @@ use super::map::{ColumnMap, IGNORE, Profile};
 use super::parse::DateFormat;
 use super::problem::UploadError;
 use polars::prelude::PlHashMap;
+use std::borrow::Cow;
 
 /// What becomes of a code.
 #[derive(Debug)]
@@ -86,6 +87,16 @@ impl Rules {
     /// Whether rows are rewritten; if not, their cells are used as read.
     pub fn rewrites(&self) -> bool {
         !self.empty.is_empty() || !self.codes.is_empty()
+    }
+
+    /// The row as the rest of reading sees it: as read when the profile rewrites nothing (no
+    /// copy on the fast path), else [`Rules::apply`]'s rewrite; `Err` for a row to leave out.
+    pub fn row<'x>(&'x self, cells: &'x [Cell<'x>]) -> Result<Cow<'x, [Cell<'x>]>, usize> {
+        if self.rewrites() {
+            self.apply(cells).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(cells))
+        }
     }
 
     /// A row's cells with the empty values emptied and the codes replaced by their canonical

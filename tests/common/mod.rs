@@ -131,3 +131,48 @@ pub fn compare(expected_file: &str, got: &[serde_json::Map<String, serde_json::V
         }
     }
 }
+
+/// A data folder with the independent clean visits export published.
+pub fn with_clean_visits() -> DataDir {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("independent/visits_clean.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    d
+}
+
+/// The site's router over a data folder, with these settings.
+pub fn router_with(d: &DataDir, settings: kennzahl::config::Settings) -> axum::Router {
+    kennzahl::web::router(kennzahl::store::Store::open(d.path()).unwrap(), settings).unwrap()
+}
+
+/// GETs `uri` over the router: status, headers and body as text.
+pub async fn get(
+    app: &axum::Router,
+    uri: &str,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let resp = app
+        .clone()
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
