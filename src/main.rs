@@ -47,7 +47,9 @@ enum Command {
     },
     /// Read, check and store an export; with --publish also publish it
     Import {
-        file: PathBuf,
+        /// One or more exports; several are read first and stored only if all are readable
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// visits, cases, digital, services or contacts (recognised from the headers if left out)
         #[arg(long)]
         kind: Option<Kind>,
@@ -314,7 +316,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
-            file,
+            files,
             kind,
             office,
             profile,
@@ -325,20 +327,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             user,
             max_bytes,
         } => {
-            // Refuse a too-large file before reading it into memory.
-            let size = std::fs::metadata(&file)
-                .with_context(|| format!("{} nicht lesbar / not readable", file.display()))?
-                .len();
-            if max_bytes > 0 && size > max_bytes {
-                let e = kennzahl::ingest::problem::UploadError::TooLarge {
-                    size,
-                    limit: max_bytes,
-                };
-                eprintln!("{}: {}", file.display(), e.render(lang));
-                return Ok(ExitCode::from(1));
-            }
-            let bytes = read_export(&file)?;
-            let bytes: &[u8] = &bytes;
             let profile =
                 match profile {
                     Some(p) => Some(
@@ -362,73 +350,107 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 Some(Store::open(&cli.data)?)
             };
-            // The original is kept (hashed, written, synced) while the rows are read.
-            let stager = store.as_ref().map(Store::stager);
-            let (read, staged) = std::thread::scope(|s| {
-                let staging = stager.as_ref().map(|st| s.spawn(|| st.stage(bytes)));
-                let read = ingest::read_upload(bytes, &opts);
-                (read, staging.map(|h| h.join().expect("staging thread")))
-            });
-            // Headers the aliases do not know: a mapping profile saved in the staff area may.
-            let read = match read {
-                Err(ingest::problem::UploadError::Headers(h)) if opts.profile.is_none() => {
-                    let profiles = match &store {
-                        Some(s) => s.profiles()?,
-                        None if cli.data.join("catalog.sqlite").exists() => {
-                            Store::open(&cli.data)?.profiles()?
-                        }
-                        None => Vec::new(),
-                    };
-                    ingest::read_with_saved_profiles(bytes, &opts, &profiles)
-                        .map(|(_, read)| read)
-                        .unwrap_or(Err(h.into()))
+            // Every file is read before anything is stored: one refused file stores none.
+            let mut ready = Vec::new();
+            let mut refused = false;
+            for file in &files {
+                match import_read(file, &opts, store.as_ref(), &cli.data, lang)? {
+                    Some(read) => ready.push((file, read)),
+                    None => refused = true,
                 }
-                other => other,
-            };
-            let mut upload = match read {
-                Ok(u) => u,
-                Err(e) => {
-                    // A refused file leaves nothing behind.
-                    if let (Some(st), Some(Ok(staged))) = (&stager, &staged) {
-                        st.discard(staged);
-                    }
-                    eprintln!("{}: {}", file.display(), e.render(lang));
-                    return Ok(ExitCode::from(1));
-                }
-            };
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", summary(&upload, lang))?;
-            for p in &upload.problems {
-                writeln!(out, "  {}", p.render(lang))?;
             }
-            let (Some(store), Some(staged)) = (store.as_mut(), staged) else {
+            let stager = store.as_ref().map(Store::stager);
+            let discard_all = |ready: &[(&PathBuf, ReadExport)]| {
+                if let Some(st) = &stager {
+                    for (_, (_, staged)) in ready {
+                        if let Some(staged) = staged {
+                            st.discard(staged);
+                        }
+                    }
+                }
+            };
+            if refused {
+                discard_all(&ready);
+                if files.len() > 1 {
+                    eprintln!(
+                        "{}",
+                        lang.pick(
+                            "Nichts gespeichert: erst alle Dateien korrigieren.",
+                            "Nothing stored: correct every file first."
+                        )
+                    );
+                }
+                return Ok(ExitCode::from(1));
+            }
+            let mut out = std::io::stdout().lock();
+            for (file, (upload, _)) in &ready {
+                if files.len() > 1 {
+                    writeln!(out, "{}:", file.display())?;
+                }
+                writeln!(out, "{}", summary(upload, lang))?;
+                for p in &upload.problems {
+                    writeln!(out, "  {}", p.render(lang))?;
+                }
+            }
+            let Some(store) = store.as_mut() else {
                 return Ok(ExitCode::SUCCESS);
             };
-            let staged = staged?;
-            let user = user_name(user);
-            if publish {
-                store.check_replace(upload.kind, &upload.parsed.partitions, reason.as_deref())?;
+            if let Some((a, b)) = same_part_twice(&ready) {
+                discard_all(&ready);
+                eprintln!(
+                    "{}",
+                    lang.pick(
+                        &format!(
+                            "{} und {} betreffen dieselben Monate desselben Berichts; bitte nur eine davon importieren. Es wurde nichts gespeichert.",
+                            a.display(),
+                            b.display()
+                        ),
+                        &format!(
+                            "{} and {} are for the same months of the same report; import only one of them. Nothing was stored.",
+                            a.display(),
+                            b.display()
+                        ),
+                    )
+                );
+                return Ok(ExitCode::from(1));
             }
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let batch = store.put_staged_batch(
-                &mut upload,
-                &staged,
-                &Submission {
-                    file_name: &name,
-                    user: &user,
-                },
-            )?;
-            writeln!(
-                out,
-                "{} {batch}",
-                lang.pick("Gespeichert als Lieferung", "Stored as batch")
-            )?;
             if publish {
-                let revs = store.publish(batch, &user, reason.as_deref())?;
-                print_revisions(&mut out, &revs, lang)?;
+                for (_, (upload, _)) in &ready {
+                    if let Err(e) = store.check_replace(
+                        upload.kind,
+                        &upload.part,
+                        &upload.parsed.partitions,
+                        reason.as_deref(),
+                    ) {
+                        discard_all(&ready);
+                        return Err(e.into());
+                    }
+                }
+            }
+            let user = user_name(user);
+            for (file, (mut upload, staged)) in ready {
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let staged = staged.expect("staged when a store is open");
+                let batch = store.put_staged_batch(
+                    &mut upload,
+                    &staged,
+                    &Submission {
+                        file_name: &name,
+                        user: &user,
+                    },
+                )?;
+                writeln!(
+                    out,
+                    "{} {batch}",
+                    lang.pick("Gespeichert als Lieferung", "Stored as batch")
+                )?;
+                if publish {
+                    let revs = store.publish(batch, &user, reason.as_deref())?;
+                    print_revisions(&mut out, &revs, lang)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -701,6 +723,84 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The bytes of an export. Large files are memory-mapped (read-only) instead of copied:
 /// an office's export is not changed while it is being imported.
+/// A read export and, when a data folder is open, its original kept there.
+type ReadExport = (ingest::Upload, Option<kennzahl::store::StagedOriginal>);
+
+/// Reads one export for `kennzahl import`, keeping its original while the rows are read.
+/// `None` (after printing every problem) when the file is refused; nothing of it is kept.
+fn import_read(
+    file: &std::path::Path,
+    opts: &Options,
+    store: Option<&Store>,
+    data: &std::path::Path,
+    lang: Lang,
+) -> Result<Option<ReadExport>> {
+    // Refuse a too-large file before reading it into memory.
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("{} nicht lesbar / not readable", file.display()))?
+        .len();
+    if opts.max_bytes > 0 && size > opts.max_bytes {
+        let e = kennzahl::ingest::problem::UploadError::TooLarge {
+            size,
+            limit: opts.max_bytes,
+        };
+        eprintln!("{}: {}", file.display(), e.render(lang));
+        return Ok(None);
+    }
+    let bytes = read_export(file)?;
+    let bytes: &[u8] = &bytes;
+    let stager = store.map(Store::stager);
+    let (read, staged) = std::thread::scope(|s| {
+        let staging = stager.as_ref().map(|st| s.spawn(|| st.stage(bytes)));
+        let read = ingest::read_upload(bytes, opts);
+        (read, staging.map(|h| h.join().expect("staging thread")))
+    });
+    // Headers the aliases do not know: a mapping profile saved in the staff area may.
+    let read = match read {
+        Err(ingest::problem::UploadError::Headers(h)) if opts.profile.is_none() => {
+            let profiles = match store {
+                Some(s) => s.profiles()?,
+                None if data.join("catalog.sqlite").exists() => Store::open(data)?.profiles()?,
+                None => Vec::new(),
+            };
+            ingest::read_with_saved_profiles(bytes, opts, &profiles)
+                .map(|(_, read)| read)
+                .unwrap_or(Err(h.into()))
+        }
+        other => other,
+    };
+    let staged = staged.transpose()?;
+    match read {
+        Ok(upload) => Ok(Some((upload, staged))),
+        Err(e) => {
+            if let (Some(st), Some(staged)) = (&stager, &staged) {
+                st.discard(staged);
+            }
+            eprintln!("{}: {}", file.display(), e.render(lang));
+            Ok(None)
+        }
+    }
+}
+
+/// Two files of one import that would publish the same part of the same month.
+fn same_part_twice<'a>(ready: &[(&'a PathBuf, ReadExport)]) -> Option<(&'a PathBuf, &'a PathBuf)> {
+    for (i, (a, (ua, _))) in ready.iter().enumerate() {
+        for (b, (ub, _)) in &ready[..i] {
+            let overlap = ua
+                .parsed
+                .partitions
+                .keys()
+                .any(|k| ub.parsed.partitions.contains_key(k));
+            let conflict = ua.kind == ub.kind
+                && (ua.part == ub.part || ua.part.is_empty() || ub.part.is_empty());
+            if overlap && conflict {
+                return Some((b, a));
+            }
+        }
+    }
+    None
+}
+
 fn read_export(path: &std::path::Path) -> Result<Box<dyn std::ops::Deref<Target = [u8]>>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("{} nicht lesbar / not readable", path.display()))?;

@@ -231,22 +231,41 @@ impl Browser {
     }
 
     async fn upload(&self, app: &axum::Router, file_name: &str, bytes: &[u8], kind: &str) -> Resp {
+        self.upload_files(app, &[(file_name, bytes)], kind, "")
+            .await
+    }
+
+    /// Several files in one form, as a file input with `multiple` sends them.
+    async fn upload_files(
+        &self,
+        app: &axum::Router,
+        files: &[(&str, &[u8])],
+        kind: &str,
+        office: &str,
+    ) -> Resp {
         let boundary = "----kennzahl-test-boundary";
         let mut body = Vec::new();
-        for (k, v) in [("csrf", self.csrf.as_str()), ("kind", kind), ("office", "")] {
+        for (k, v) in [
+            ("csrf", self.csrf.as_str()),
+            ("kind", kind),
+            ("office", office),
+        ] {
             write!(
                 body,
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
             )
             .unwrap();
         }
-        write!(
-            body,
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .unwrap();
-        body.extend_from_slice(bytes);
-        write!(body, "\r\n--{boundary}--\r\n").unwrap();
+        for (file_name, bytes) in files {
+            write!(
+                body,
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .unwrap();
+            body.extend_from_slice(bytes);
+            write!(body, "\r\n").unwrap();
+        }
+        write!(body, "--{boundary}--\r\n").unwrap();
         send(
             app,
             Request::post("/staff/upload")
@@ -1635,4 +1654,109 @@ async fn each_user_keeps_their_own_waiting_uploads() {
     assert_eq!(erika.get(&app, &first).await.status, StatusCode::NOT_FOUND);
     assert_eq!(erika.get(&app, &last).await.status, StatusCode::OK);
     assert_eq!(emil.get(&app, &emils).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_three_zms_reports_of_a_month_in_one_form() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+    let anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+    let read = |name: &str| std::fs::read(fixture(&format!("zms/{name}"))).unwrap();
+    let (client, waiting, request, damaged) = (
+        read("clientstatistic_2024-03.xlsx"),
+        read("waitingstatistic_2024-03.xlsx"),
+        read("requeststatistic_2024-03.xlsx"),
+        read("waitingstatistic_2024-03_missing_block.xlsx"),
+    );
+    // One damaged report among good ones: none is kept, the problem names sheet and block.
+    let r = anna
+        .upload_files(
+            &app,
+            &[
+                ("clientstatistic_2024-03.xlsx", &client),
+                ("waitingstatistic_2024-03.xlsx", &damaged),
+            ],
+            "auto",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("keine der Dateien gespeichert"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Blatt „Gesamt“"), "{}", r.body);
+    assert_eq!(stored(&d), (0, 0));
+
+    // All three: three batches, each with its preview, recognised without a kind.
+    let r = anna
+        .upload_files(
+            &app,
+            &[
+                ("clientstatistic_2024-03.xlsx", &client),
+                ("waitingstatistic_2024-03.xlsx", &waiting),
+                ("requeststatistic_2024-03.xlsx", &request),
+            ],
+            "auto",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Vorschau: 3 Dateien"), "{}", r.body);
+    assert_eq!(stored(&d).0, 3);
+    assert!(
+        !r.body.contains("ersetzt schon veröffentlichte"),
+        "{}",
+        r.body
+    );
+    let batches: Vec<i64> = r
+        .body
+        .split("/staff/batches/")
+        .skip(1)
+        .map(|s| s.split('/').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(batches.len(), 3);
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    for batch in &batches {
+        let r = anna
+            .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = paul
+            .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let api = send(
+        &app,
+        Request::get("/api/v1/kpi/visits?by=month,office")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let rows: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("zms/expected.json")).unwrap())
+            .unwrap();
+    let e = &expected["entries"][0];
+    assert_eq!(rows[0]["visitors"], e["visitors"]["value"], "{rows}");
+    assert_eq!(rows[0]["served"], e["waiting_counted"]["value"], "{rows}");
+    // The Kundenstatistik again: now it replaces a published report, so it needs a reason.
+    let r = anna
+        .upload_files(
+            &app,
+            &[("clientstatistic_2024-03.xlsx", &client)],
+            "auto",
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("ersetzt schon veröffentlichte Monate"),
+        "{}",
+        r.body
+    );
 }

@@ -10,6 +10,7 @@ pub mod problem;
 pub mod read;
 pub mod row;
 pub mod rules;
+pub mod zms;
 
 use crate::i18n::Lang;
 use crate::kinds::{Kind, Parsed};
@@ -64,6 +65,10 @@ pub struct Upload {
     pub notices: Vec<Notice>,
     pub encoding: Option<decode::Encoding>,
     pub header_line: usize,
+    /// What of its months the upload stands for: "" for whole months; a report that gives
+    /// only some figures (a ZMS report of one location) names its part, and the parts of a
+    /// month complement each other when published (see [`zms`]).
+    pub part: String,
 }
 
 /// Words in the first cell of a totals row.
@@ -87,6 +92,13 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
             size: bytes.len() as u64,
             limit: opts.max_bytes,
         });
+    }
+    if decode::sniff_format(bytes)? == decode::Format::Xlsx {
+        let sheets = read::xlsx_sheets(bytes, |first| zms::Report::recognise(first).is_some())?;
+        if let Some(report) = zms::Report::recognise(&sheets[0]) {
+            return zms::read(report, &sheets, opts);
+        }
+        return read_table(bytes, &Table::from_sheets(sheets)?, None, opts);
     }
     with_table(bytes, |table, encoding| {
         read_table(bytes, table, encoding, opts)
@@ -658,6 +670,7 @@ fn finish_upload(
         notices,
         encoding,
         header_line,
+        part: String::new(),
     })
 }
 

@@ -41,6 +41,24 @@ pub enum Issue {
     MoreThanTotal {
         total: &'static str,
     },
+    /// A call's outcome that is neither answered nor abandoned (contacts).
+    NotAnOutcome,
+    /// A call answered before it entered the queue, also across midnight (contacts).
+    AnsweredBeforeQueued,
+    /// A call's service ended before it was answered, also across midnight (contacts).
+    EndedBeforeAnswered,
+    /// A call marked abandoned that has a time it was answered (contacts).
+    AbandonedWithAnswer,
+    /// A ZMS report without a label, column or sheet it always has.
+    ZmsMissing,
+    /// A ZMS Wartestatistik sheet without one of its blocks.
+    ZmsMissingBlock,
+    /// A day outside the report's `Zeitraum`.
+    ZmsOutsidePeriod,
+    /// A ZMS report of several locations, which names no office, uploaded without one.
+    ZmsNoOffice,
+    /// A ZMS duration that is not `mm:ss`.
+    NotMinutesSeconds,
 }
 
 /// One problem, located by the line number as the user sees it in an editor or Excel
@@ -92,6 +110,15 @@ impl Problem {
                 Lang::De => format!("größer als {total}; bitte Zahlen prüfen"),
                 Lang::En => format!("larger than {total}; check the numbers"),
             },
+            NotAnOutcome => lang.pick("unbekanntes Ergebnis; erlaubt sind answered (angenommen) und abandoned (aufgelegt); andere Codes im Zuordnungsprofil unter [values.outcome] zuordnen", "unknown outcome; allowed are answered and abandoned; map other codes in the mapping profile under [values.outcome]").into(),
+            AnsweredBeforeQueued => lang.pick("Annahme liegt vor dem Eingang in die Warteschlange (auch über Mitternacht gerechnet wären es über 12 Stunden); bitte Uhrzeiten prüfen", "answered before entering the queue (even across midnight it would be over 12 hours); check the times").into(),
+            EndedBeforeAnswered => lang.pick("Gesprächsende liegt vor der Annahme (auch über Mitternacht gerechnet wären es über 12 Stunden); bitte Uhrzeiten prüfen", "the call ended before it was answered (even across midnight it would be over 12 hours); check the times").into(),
+            AbandonedWithAnswer => lang.pick("der Anruf ist als aufgelegt (abandoned) markiert, hat aber eine Annahmezeit; bitte Ergebnis oder Uhrzeit prüfen", "the call is marked abandoned but has a time it was answered; check the outcome or the time").into(),
+            ZmsMissing => lang.pick("fehlt; der ZMS-Bericht ist unvollständig oder verändert. Bitte erneut aus ZMS herunterladen und unverändert hochladen", "missing; the ZMS report is incomplete or was edited. Download it from ZMS again and upload it unchanged").into(),
+            ZmsMissingBlock => lang.pick("dieser Block fehlt auf dem Blatt; ohne ihn lässt sich die mittlere Wartezeit nicht gewichten. Bitte die Wartestatistik erneut aus ZMS herunterladen und unverändert hochladen", "this block is missing from the sheet; without it the mean wait cannot be weighted. Download the Wartestatistik from ZMS again and upload it unchanged").into(),
+            ZmsOutsidePeriod => lang.pick("liegt außerhalb des Zeitraums, den der Bericht oben nennt; bitte den Bericht unverändert hochladen", "lies outside the period the report states at the top; upload the report unchanged").into(),
+            ZmsNoOffice => lang.pick("der Bericht fasst ausgewählte Standorte zusammen und nennt kein Amt; bitte das Amt beim Hochladen angeben (Feld „Amt“ oder --office)", "the report adds up chosen locations and names no office; give the office with the upload (field \"office\" or --office)").into(),
+            NotMinutesSeconds => lang.pick("keine Dauer; erwartet Minuten:Sekunden wie 04:30 oder 75:04", "not a duration; expected minutes:seconds such as 04:30 or 75:04").into(),
         }
     }
 
@@ -224,6 +251,18 @@ impl UploadError {
     }
 }
 
+/// Headers quoted the way the language does: „A“, „B“ or "A", "B".
+fn per_quote(headers: &[String], lang: Lang) -> String {
+    headers
+        .iter()
+        .map(|h| match lang {
+            Lang::De => format!("„{h}“"),
+            Lang::En => format!("\"{h}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The headers could not be matched to the kind's columns.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum HeaderError {
@@ -243,6 +282,13 @@ pub enum HeaderError {
     },
     #[error("{}", self.render(Lang::De))]
     KindNotRecognised { found: Vec<String> },
+    /// Columns of two layouts of one kind in one file: contacts as totals per day or month
+    /// (`offered` …) and as one row per call (`queued`, `outcome` …).
+    #[error("{}", self.render(Lang::De))]
+    MixedLayout {
+        totals: Vec<String>,
+        per_call: Vec<String>,
+    },
 }
 
 impl HeaderError {
@@ -270,6 +316,11 @@ impl HeaderError {
             HeaderError::KindNotRecognised { .. } => {
                 "Die Datenart ist an den Spalten nicht zu erkennen: bitte wählen.".to_string()
             }
+            HeaderError::MixedLayout { totals, per_call } => format!(
+                "Die Spalten mischen Summen ({}) und einzelne Anrufe ({}): bitte nur eine der beiden Formen zuordnen.",
+                quoted(totals),
+                quoted(per_call)
+            ),
         }
     }
 
@@ -333,6 +384,16 @@ impl HeaderError {
             (HeaderError::KindNotRecognised { found }, Lang::En) => format!(
                 "The data kind cannot be told from the columns ({}). Give it with --kind.",
                 found.join(" | ")
+            ),
+            (HeaderError::MixedLayout { totals, per_call }, Lang::De) => format!(
+                "Die Datei mischt Summen je Tag oder Monat (Spalten {}) und einzelne Anrufe (Spalten {}). Eine Datei enthält entweder Summen oder eine Zeile je Anruf; bitte getrennt hochladen oder die nicht gemeinten Spalten im Zuordnungsprofil unter drop = [...] eintragen.",
+                per_quote(totals, Lang::De),
+                per_quote(per_call, Lang::De)
+            ),
+            (HeaderError::MixedLayout { totals, per_call }, Lang::En) => format!(
+                "The file mixes totals per day or month (columns {}) and single calls (columns {}). A file holds either totals or one row per call; upload them separately or list the columns not meant in the mapping profile under drop = [...].",
+                per_quote(totals, Lang::En),
+                per_quote(per_call, Lang::En)
             ),
         }
     }

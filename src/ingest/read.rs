@@ -85,26 +85,21 @@ impl<'a> Table<'a> {
 
     /// Loads the first sheet that has cells.
     pub fn xlsx(bytes: &[u8]) -> Result<Self, UploadError> {
-        super::decode::check_zip(bytes)?;
-        if let Ok(book) = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
-            std::io::Cursor::new(bytes.to_vec()),
-        ) {
-            return xlsx_sparse(book);
-        }
-        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
-            .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
-        for name in book.sheet_names() {
-            let range = book
-                .worksheet_range(&name)
-                .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
-            if range.is_empty() {
-                continue;
+        Table::from_sheets(xlsx_sheets(bytes, |_| false)?)
+    }
+
+    /// The first of the sheets as a table (the sheets of [`xlsx_sheets`] all have cells).
+    pub fn from_sheets(sheets: Vec<Sheet>) -> Result<Self, UploadError> {
+        let sheet = sheets.into_iter().next().ok_or(UploadError::NoRows)?;
+        let first_line = sheet.first_row as usize + 1;
+        let mut rows = sheet.rows;
+        rows.drain(..sheet.first_row as usize);
+        if sheet.first_col > 0 {
+            for row in &mut rows {
+                row.drain(..(sheet.first_col as usize).min(row.len()));
             }
-            let first_line = range.start().map(|(r, _)| r as usize + 1).unwrap_or(1);
-            let rows = range.rows().map(|r| r.to_vec()).collect();
-            return Ok(Table::Xlsx { rows, first_line });
         }
-        Err(UploadError::NoRows)
+        Ok(Table::Xlsx { rows, first_line })
     }
 
     /// Length of the text, for sizing buffers (`None` for a sheet).
@@ -175,21 +170,7 @@ impl<'a> Table<'a> {
                 let mut cells: Vec<Cell> = Vec::with_capacity(16);
                 for (i, row) in rows.iter().enumerate() {
                     cells.clear();
-                    cells.extend(row.iter().map(|d| match d {
-                        Data::Int(n) => Cell::Number(*n as f64),
-                        Data::Float(n) => Cell::Number(*n),
-                        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                            if s.is_empty() {
-                                Cell::Empty
-                            } else {
-                                Cell::Text(s)
-                            }
-                        }
-                        Data::Bool(b) => Cell::Bool(*b),
-                        Data::DateTime(dt) => Cell::DateTime(dt.as_f64()),
-                        Data::Error(_) => Cell::Text("#FEHLER"),
-                        Data::Empty => Cell::Empty,
-                    }));
+                    cells.extend(row.iter().map(cell_of));
                     let bytes = cells.iter().map(|c| c.text().map_or(8, str::len)).sum();
                     check_width(first_line + i, cells.len(), bytes)?;
                     if !f(first_line + i, &cells) {
@@ -202,15 +183,54 @@ impl<'a> Table<'a> {
     }
 }
 
-/// Reads the first sheet with cells of an XLSX workbook cell by cell. A sheet's cells are
-/// stored sparsely; laying them out as a grid before looking at them would let two cells at
-/// A1 and XFD1048576 ask for billions of cells of memory. Columns beyond [`MAX_COLUMNS`]
-/// are refused before any grid is built.
-fn xlsx_sparse<RS: std::io::Read + std::io::Seek>(
-    mut book: calamine::Xlsx<RS>,
-) -> Result<Table<'static>, UploadError> {
+/// A workbook cell as a [`Cell`].
+pub fn cell_of(d: &Data) -> Cell<'_> {
+    match d {
+        Data::Int(n) => Cell::Number(*n as f64),
+        Data::Float(n) => Cell::Number(*n),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            if s.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(s)
+            }
+        }
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => Cell::DateTime(dt.as_f64()),
+        Data::Error(_) => Cell::Text("#FEHLER"),
+        Data::Empty => Cell::Empty,
+    }
+}
+
+/// One sheet of a workbook that has cells: rows from row 1 and cells from column A, so that
+/// `rows[r][c]` is the cell the user finds at that address; `first_row` and `first_col` say
+/// where the used area starts.
+#[derive(Debug, Clone)]
+pub struct Sheet {
+    pub name: String,
+    pub rows: Vec<Vec<Data>>,
+    pub first_row: u32,
+    pub first_col: u32,
+}
+
+/// Reads the sheets with cells of an XLSX workbook, cell by cell: the first one, and the
+/// following ones while `more(first)` says so (a report of several sheets). A sheet's cells
+/// are stored sparsely; laying them out as a grid before looking at them would let two
+/// cells at A1 and XFD1048576 ask for billions of cells of memory. Columns beyond
+/// [`MAX_COLUMNS`] are refused before any grid is built.
+pub fn xlsx_sheets(bytes: &[u8], more: impl Fn(&Sheet) -> bool) -> Result<Vec<Sheet>, UploadError> {
+    super::decode::check_zip(bytes)?;
+    let Ok(mut book) =
+        calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes))
+    else {
+        return other_workbook(bytes);
+    };
     let bad = |e: calamine::XlsxError| UploadError::BadXlsx(e.to_string());
+    let mut sheets: Vec<Sheet> = Vec::new();
     for name in book.sheet_names() {
+        if sheets.first().is_some_and(|first| !more(first)) {
+            break;
+        }
         let mut cells: Vec<((u32, u32), Data)> = Vec::new();
         {
             let mut reader = book.worksheet_cells_reader(&name).map_err(bad)?;
@@ -242,19 +262,48 @@ fn xlsx_sparse<RS: std::io::Read + std::io::Seek>(
         let first_row = cells.iter().map(|c| c.0.0).min().unwrap_or(0);
         let last_row = cells.iter().map(|c| c.0.0).max().unwrap_or(0);
         let first_col = cells.iter().map(|c| c.0.1).min().unwrap_or(0);
-        let mut rows: Vec<Vec<Data>> = vec![Vec::new(); (last_row - first_row) as usize + 1];
+        let mut rows: Vec<Vec<Data>> = vec![Vec::new(); last_row as usize + 1];
         for ((r, c), value) in cells {
-            let row = &mut rows[(r - first_row) as usize];
-            let c = (c - first_col) as usize;
-            if row.len() <= c {
-                row.resize(c + 1, Data::Empty);
+            let row = &mut rows[r as usize];
+            if row.len() <= c as usize {
+                row.resize(c as usize + 1, Data::Empty);
             }
-            row[c] = value;
+            row[c as usize] = value;
         }
-        return Ok(Table::Xlsx {
+        sheets.push(Sheet {
+            name,
             rows,
-            first_line: first_row as usize + 1,
+            first_row,
+            first_col,
         });
+    }
+    if sheets.is_empty() {
+        return Err(UploadError::NoRows);
+    }
+    Ok(sheets)
+}
+
+/// The first sheet with cells of a workbook that is not plain XLSX (calamine's other
+/// formats), laid out by calamine.
+fn other_workbook(bytes: &[u8]) -> Result<Vec<Sheet>, UploadError> {
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
+    for name in book.sheet_names() {
+        let range = book
+            .worksheet_range(&name)
+            .map_err(|e| UploadError::BadXlsx(e.to_string()))?;
+        if range.is_empty() {
+            continue;
+        }
+        let first_row = range.start().map(|(r, _)| r).unwrap_or(0);
+        let mut rows = vec![Vec::new(); first_row as usize];
+        rows.extend(range.rows().map(|r| r.to_vec()));
+        return Ok(vec![Sheet {
+            name,
+            rows,
+            first_row,
+            first_col: 0,
+        }]);
     }
     Err(UploadError::NoRows)
 }

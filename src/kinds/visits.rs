@@ -426,3 +426,128 @@ impl RowParser for Parser {
         ]))
     }
 }
+
+/// Which figures an aggregate row carries: each report of a queue system that gives totals
+/// (ZMS) is a different cut of the same visits, so a KPI takes each figure from the one cut
+/// that has it and never adds two cuts up. Single visits have no marginal (null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marginal {
+    /// Per day, appointment and no-show: persons (ZMS Kundenstatistik).
+    Day = 1,
+    /// Per day and hour: tickets with a measured wait and their mean wait (ZMS
+    /// Wartestatistik, sheet Gesamt).
+    Hour = 2,
+    /// As [`Marginal::Hour`], split by appointment (sheets Terminkunden, Spontankunden).
+    HourByAppointment = 3,
+    /// Per day and service: services rendered (ZMS Dienstleistungsstatistik).
+    Service = 4,
+}
+
+/// The columns an aggregate row adds to the visits frame: how many visits it stands for and
+/// its [`Marginal`]. Frames of single visits (and batches stored before aggregates existed)
+/// lack them; [`with_aggregate_columns`] adds them as nulls.
+pub const AGGREGATE_COLUMNS: [&str; 2] = ["n", "marginal"];
+
+/// Adds `n` and `marginal` (null: a single visit) to a frame that lacks them, so that batches
+/// of single visits and of aggregates can be read as one table.
+pub fn with_aggregate_columns(lf: LazyFrame) -> PolarsResult<LazyFrame> {
+    let mut lf = lf;
+    let schema = lf.collect_schema()?;
+    let missing: Vec<Expr> = AGGREGATE_COLUMNS
+        .iter()
+        .filter(|c| schema.get(c).is_none())
+        .map(|c| lit(NULL).cast(DataType::Int32).alias(*c))
+        .collect();
+    Ok(if missing.is_empty() {
+        lf
+    } else {
+        lf.with_columns(missing)
+    })
+}
+
+/// Builds the visits frame of an aggregate report, one row per cell of the report.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    strings: Interner,
+    office: Vec<Option<u32>>,
+    location: Vec<Option<u32>>,
+    service: Vec<Option<u32>>,
+    month: Vec<i32>,
+    weekday: Vec<i32>,
+    hour: Vec<Option<i32>>,
+    appointment: Vec<Option<bool>>,
+    no_show: Vec<bool>,
+    wait_min: Vec<Option<f64>>,
+    n: Vec<i32>,
+    marginal: Vec<i32>,
+}
+
+impl Aggregate {
+    /// Adds a cell that stands for `n` visits (cells with none are left out).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        marginal: Marginal,
+        office: &str,
+        location: &str,
+        day: i32,
+        hour: Option<i32>,
+        service: Option<&str>,
+        appointment: Option<bool>,
+        no_show: bool,
+        wait_min: Option<f64>,
+        n: i64,
+    ) {
+        if n <= 0 {
+            return;
+        }
+        self.office.push(Some(self.strings.id(office)));
+        self.location.push(Some(self.strings.id(location)));
+        self.service.push(service.map(|s| self.strings.id(s)));
+        self.month.push(month_key(day));
+        self.weekday.push(weekday(day));
+        self.hour.push(hour);
+        self.appointment.push(appointment);
+        self.no_show.push(no_show);
+        self.wait_min.push(wait_min);
+        self.n.push(n.min(i32::MAX as i64) as i32);
+        self.marginal.push(marginal as i32);
+    }
+
+    /// Cells added so far.
+    pub fn len(&self) -> usize {
+        self.n.len()
+    }
+
+    /// Whether no cell was added.
+    pub fn is_empty(&self) -> bool {
+        self.n.is_empty()
+    }
+
+    /// The frame: the columns of single visits (times empty), then `n` and `marginal`.
+    pub fn finish(self) -> DataFrame {
+        let s = &self.strings;
+        let none_f64 = vec![None::<f64>; self.len()];
+        let none_i64 = vec![None::<i64>; self.len()];
+        let persons = vec![None::<i32>; self.len()];
+        frame(vec![
+            s.column("office", &self.office),
+            s.column("location", &self.location),
+            s.column("service", &self.service),
+            Column::new("month".into(), &self.month),
+            Column::new("weekday".into(), &self.weekday),
+            Column::new("hour".into(), &self.hour),
+            Column::new("appointment".into(), &self.appointment),
+            Column::new("no_show".into(), &self.no_show),
+            Column::new("wait_min".into(), &self.wait_min),
+            Column::new("service_min".into(), &none_f64),
+            Column::new("persons".into(), &persons),
+            datetime_column("arrived_at", &none_i64),
+            datetime_column("called_at", &none_i64),
+            datetime_column("finished_at", &none_i64),
+            datetime_column("appointment_at", &none_i64),
+            Column::new("n".into(), &self.n),
+            Column::new("marginal".into(), &self.marginal),
+        ])
+    }
+}

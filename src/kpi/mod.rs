@@ -17,7 +17,7 @@ pub use definitions::{Direction, KpiDef, Measure};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::str::FromStr;
-pub use table::{KpiTable, Value};
+pub use table::{KpiTable, NotAvailable, Value};
 use thiserror::Error;
 
 /// What can go wrong computing KPIs.
@@ -258,7 +258,7 @@ pub fn compute_from(
     }
     let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
     let aggregated = match q.kind {
-        Kind::Visits => visits::aggregate(lf, &keys, targets),
+        Kind::Visits => visits::aggregate(lf, &keys, &q.by, q.service.is_some(), targets)?,
         Kind::Cases => cases::aggregate(lf, &keys, &q.by)?,
         Kind::Digital => digital::aggregate(lf, &keys),
         Kind::Contacts => contacts::aggregate(lf, &keys),
@@ -297,7 +297,10 @@ pub fn compute_from(
             row.push(Value::Bool(m.is_some_and(|m| m >= current)));
         }
         for def in defs {
-            row.push(def.value(&raw, i, q.min_cell));
+            row.push(
+                not_available(q.kind, def.name, &raw, i)
+                    .unwrap_or_else(|| def.value(&raw, i, q.min_cell)),
+            );
         }
         out_rows.push(row);
     }
@@ -320,6 +323,32 @@ pub fn compute_from(
             .retain(|r| month_of(&r[mi]).is_none_or(|m| m >= f));
     }
     Ok(table)
+}
+
+/// Whether a KPI cannot be computed for a group because its rows are aggregates that lack
+/// what it needs (see [`visits::NOT_AVAILABLE`]), and why.
+fn not_available(
+    kind: Kind,
+    kpi: &str,
+    raw: &HashMap<String, Vec<Option<f64>>>,
+    i: usize,
+) -> Option<Value> {
+    if kind != Kind::Visits {
+        return None;
+    }
+    visits::NOT_AVAILABLE.iter().find_map(|(flag, kpis)| {
+        let set = raw
+            .get(*flag)
+            .and_then(|v| v.get(i).copied().flatten())
+            .is_some_and(|v| v > 0.0);
+        (set && kpis.contains(&kpi)).then(|| {
+            Value::NotAvailable(if *flag == "_na_single" {
+                NotAvailable::OnlyHourlyMeans
+            } else {
+                NotAvailable::NotSplit
+            })
+        })
+    })
 }
 
 fn month_of(v: &Value) -> Option<i32> {

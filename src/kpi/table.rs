@@ -16,6 +16,34 @@ pub enum Value {
     Float(f64),
     Text(String),
     Bool(bool),
+    /// Cannot be computed from what the source gives (aggregates instead of single visits):
+    /// null in JSON with the reason, empty in CSV, "nicht verfügbar" on pages.
+    NotAvailable(NotAvailable),
+}
+
+/// Why a KPI is not available for a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAvailable {
+    /// The source gives hourly means and daily counts, not single visits (a median needs them).
+    OnlyHourlyMeans,
+    /// The source does not split the figure this way (no-shows by hour, waits by service).
+    NotSplit,
+}
+
+impl NotAvailable {
+    /// The reason in words, for pages and the API.
+    pub fn reason(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            NotAvailable::OnlyHourlyMeans => lang.pick(
+                "nicht verfügbar: die Quelle liefert Stundenmittel",
+                "not available: the source gives hourly means",
+            ),
+            NotAvailable::NotSplit => lang.pick(
+                "nicht verfügbar: die Quelle liefert diese Aufteilung nicht",
+                "not available: the source does not split this figure this way",
+            ),
+        }
+    }
 }
 
 impl Value {
@@ -30,7 +58,7 @@ impl Value {
 
     fn csv(&self) -> String {
         match self {
-            Value::Null => String::new(),
+            Value::Null | Value::NotAvailable(_) => String::new(),
             Value::Suppressed => ".".into(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format_float(*f),
@@ -41,7 +69,7 @@ impl Value {
 
     fn json(&self) -> serde_json::Value {
         match self {
-            Value::Null => serde_json::Value::Null,
+            Value::Null | Value::NotAvailable(_) => serde_json::Value::Null,
             Value::Suppressed => ".".into(),
             Value::Int(i) => (*i).into(),
             Value::Float(f) => serde_json::Number::from_f64(significant(*f))
@@ -247,19 +275,34 @@ impl KpiTable {
         out
     }
 
-    /// An array of objects, one per row.
+    /// An array of objects, one per row. A row with KPIs that are not available says why in
+    /// `not_available` (KPI → reason in English).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(
             self.rows
                 .iter()
                 .map(|r| {
-                    serde_json::Value::Object(
-                        self.columns
-                            .iter()
-                            .cloned()
-                            .zip(r.iter().map(Value::json))
-                            .collect(),
-                    )
+                    let mut object: serde_json::Map<String, serde_json::Value> = self
+                        .columns
+                        .iter()
+                        .cloned()
+                        .zip(r.iter().map(Value::json))
+                        .collect();
+                    let reasons: serde_json::Map<String, serde_json::Value> = self
+                        .columns
+                        .iter()
+                        .zip(r)
+                        .filter_map(|(c, v)| match v {
+                            Value::NotAvailable(why) => {
+                                Some((c.clone(), why.reason(crate::i18n::Lang::En).into()))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    if !reasons.is_empty() {
+                        object.insert("not_available".into(), reasons.into());
+                    }
+                    serde_json::Value::Object(object)
                 })
                 .collect(),
         )

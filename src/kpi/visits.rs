@@ -1,7 +1,8 @@
 //! KPIs of visits (DESIGN.md): visitors, appointments, no-shows, waits and service times.
 
-use super::DEFAULT_WAIT_TARGET_MIN;
 use super::definitions::{Direction, KpiDef, Measure, Unit};
+use super::{DEFAULT_WAIT_TARGET_MIN, Dim};
+use crate::kinds::visits::{Marginal, with_aggregate_columns};
 use crate::store::Target;
 use polars::prelude::*;
 
@@ -18,8 +19,8 @@ pub const KPIS: &[KpiDef] = &[
         better: None,
         label_de: "Besuche",
         label_en: "Visitors",
-        definition_de: "Zeilen der Aufruf- und Terminsysteme, die kein nicht wahrgenommener Termin sind (ein Vorgang je Wartemarke oder Termin).",
-        definition_en: "Rows from the queue and appointment systems that are not missed appointments (one per ticket or appointment).",
+        definition_de: "Zeilen der Aufruf- und Terminsysteme, die kein nicht wahrgenommener Termin sind (ein Vorgang je Wartemarke oder Termin). Aus Summenberichten (ZMS): die als erschienen gezählten Personen; je Stunde die Wartenden, je Dienstleistung die erbrachten Dienstleistungen.",
+        definition_en: "Rows from the queue and appointment systems that are not missed appointments (one per ticket or appointment). From totals reports (ZMS): the persons counted as served; per hour the people waiting, per service the services rendered.",
     },
     KpiDef {
         name: "appointments",
@@ -84,8 +85,8 @@ pub const KPIS: &[KpiDef] = &[
         better: Some(Direction::Lower),
         label_de: "Mittlere Wartezeit (Durchschnitt)",
         label_en: "Mean wait",
-        definition_de: "Durchschnitt der Wartezeit von der Ankunft bis zum Aufruf, in Minuten, über bediente Besuche.",
-        definition_en: "Mean of the wait from arrival to call, in minutes, over served visitors.",
+        definition_de: "Durchschnitt der Wartezeit von der Ankunft bis zum Aufruf, in Minuten, über bediente Besuche. Aus Summenberichten (ZMS): die Stundenmittel, gewichtet mit der Zahl der Wartenden jeder Stunde.",
+        definition_en: "Mean of the wait from arrival to call, in minutes, over served visitors. From totals reports (ZMS): the hourly means, weighted by the number waiting in each hour.",
     },
     KpiDef {
         name: "wait_median_min",
@@ -117,8 +118,8 @@ pub const KPIS: &[KpiDef] = &[
         better: Some(Direction::Lower),
         label_de: "Längste Wartezeit",
         label_en: "Longest wait",
-        definition_de: "Die längste Wartezeit eines bedienten Besuchs, in Minuten.",
-        definition_en: "The longest wait of a served visitor, in minutes.",
+        definition_de: "Die längste Wartezeit eines bedienten Besuchs, in Minuten. Aus Summenberichten (ZMS): das größte Stundenmittel, nicht die längste einzelne Wartezeit.",
+        definition_en: "The longest wait of a served visitor, in minutes. From totals reports (ZMS): the largest hourly mean, not the longest single wait.",
     },
     KpiDef {
         name: "within_target_share",
@@ -144,32 +145,147 @@ pub const KPIS: &[KpiDef] = &[
     },
 ];
 
-/// The lazy plan: one group per key combination with the aggregates the KPIs read.
-pub fn aggregate(lf: LazyFrame, keys: &[Expr], targets: &[Target]) -> LazyFrame {
+/// KPIs that need single visits (a median, a quantile, a share under a limit): not available
+/// for a cell that holds aggregates.
+pub const SINGLE_VISIT_KPIS: &[&str] = &[
+    "wait_median_min",
+    "wait_p90_min",
+    "within_target_share",
+    "service_median_min",
+];
+
+/// KPIs of waits: not available for a cell whose counts come from aggregates without waits
+/// (a split by service).
+pub const WAIT_KPIS: &[&str] = &["served", "wait_mean_min", "wait_max_min"];
+
+/// KPIs of appointments and no-shows: not available where the counts come from a report that
+/// does not split them (the hourly or the per-service report).
+pub const APPOINTMENT_KPIS: &[&str] = &[
+    "appointments",
+    "no_shows",
+    "no_show_rate",
+    "appointment_share",
+];
+
+/// The hidden columns that say a group's KPIs are not available, and which KPIs.
+pub const NOT_AVAILABLE: &[(&str, &[&str])] = &[
+    ("_na_single", SINGLE_VISIT_KPIS),
+    ("_na_waits", WAIT_KPIS),
+    ("_na_appointments", APPOINTMENT_KPIS),
+];
+
+/// Which aggregate rows answer a grouping: the counts (visitors …) from the report that has
+/// the grouping's split, the waits from the hourly report (split by appointment if asked).
+/// `None` for waits: no report has them in that split.
+fn sources(by: &[Dim], service_filtered: bool) -> (Marginal, Option<Marginal>) {
+    let by_appointment = by.contains(&Dim::Appointment);
+    let hourly = if by_appointment {
+        Marginal::HourByAppointment
+    } else {
+        Marginal::Hour
+    };
+    if by.contains(&Dim::Service) || service_filtered {
+        (Marginal::Service, None)
+    } else if by.contains(&Dim::Hour) {
+        (hourly, Some(hourly))
+    } else {
+        (Marginal::Day, Some(hourly))
+    }
+}
+
+/// The lazy plan: one group per key combination with the aggregates the KPIs read. Rows of
+/// single visits count once; aggregate rows count `n` times where their marginal is the one
+/// that answers the grouping (see [`sources`]) and not at all elsewhere.
+pub fn aggregate(
+    lf: LazyFrame,
+    keys: &[Expr],
+    by: &[Dim],
+    service_filtered: bool,
+    targets: &[Target],
+) -> PolarsResult<LazyFrame> {
+    let lf = with_aggregate_columns(lf)?;
     let mut target = lit(DEFAULT_WAIT_TARGET_MIN);
     for t in targets.iter().filter(|t| t.kpi == WAIT_TARGET_KPI) {
         target = when(col("office").eq(lit(t.office.clone())))
             .then(lit(t.value))
             .otherwise(target);
     }
+    let (counts, waits) = sources(by, service_filtered);
+    let single = col("marginal").is_null();
+    let weight = |m: Option<Marginal>| {
+        let from_aggregate = match m {
+            Some(m) => when(col("marginal").eq(lit(m as i32)))
+                .then(col("n").cast(DataType::Int64))
+                .otherwise(lit(0i64)),
+            None => lit(0i64),
+        };
+        when(single.clone())
+            .then(lit(1i64))
+            .otherwise(from_aggregate)
+    };
+    // Aggregate rows of the other cuts count nothing here: leave them out, or they would
+    // make groups of their own (a service "null" of the daily counts).
+    let lf = lf
+        .with_columns([
+            weight(Some(counts)).alias("_count_w"),
+            (weight(waits) * col("wait_min").is_not_null().cast(DataType::Int64)).alias("_wait_w"),
+        ])
+        .filter(
+            col("_count_w")
+                .gt(lit(0))
+                .or(col("_wait_w").gt(lit(0)))
+                .or(single.clone()),
+        );
+    let cw = || col("_count_w");
+    let ww = || col("_wait_w");
     let visitor = col("no_show").not();
-    lf.group_by(keys).agg([
-        len().alias("_rows"),
-        visitor.clone().sum().alias("visitors"),
-        col("appointment").sum().alias("appointments"),
-        col("no_show").sum().alias("no_shows"),
-        (col("appointment").and(visitor))
+    let single_wait = col("wait_min").filter(single.clone());
+    let uses = |m: Marginal| col("marginal").eq(lit(m as i32)).sum().gt(lit(0));
+    let served = ww().sum();
+    Ok(lf.group_by(keys).agg([
+        cw().sum().alias("_rows"),
+        cw().filter(visitor.clone()).sum().alias("visitors"),
+        cw().filter(col("appointment")).sum().alias("appointments"),
+        cw().filter(col("no_show")).sum().alias("no_shows"),
+        cw().filter(col("appointment").and(visitor))
             .sum()
             .alias("_appointment_visitors"),
-        col("wait_min").count().alias("served"),
-        col("wait_min").mean().alias("wait_mean_min"),
-        col("wait_min").median().alias("wait_median_min"),
-        col("wait_min")
+        served.clone().alias("served"),
+        when(served.clone().gt(lit(0)))
+            .then(
+                (ww().cast(DataType::Float64) * col("wait_min").fill_null(lit(0.0))).sum()
+                    / served.cast(DataType::Float64),
+            )
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("wait_mean_min"),
+        single_wait.clone().median().alias("wait_median_min"),
+        single_wait
+            .clone()
             .quantile(lit(0.9), QuantileMethod::Linear)
             .alias("wait_p90_min"),
-        col("wait_min").max().alias("wait_max_min"),
-        col("wait_min").lt_eq(target).sum().alias("_within"),
+        col("wait_min")
+            .filter(ww().gt(lit(0)))
+            .max()
+            .alias("wait_max_min"),
+        single_wait.lt_eq(target).sum().alias("_within"),
         col("service_min").median().alias("service_median_min"),
         col("service_min").count().alias("_service_n"),
-    ])
+        // Any aggregate row that counts here: single-visit KPIs are not available.
+        col("marginal")
+            .is_not_null()
+            .and(cw().gt(lit(0)).or(ww().gt(lit(0))))
+            .sum()
+            .gt(lit(0))
+            .alias("_na_single"),
+        match waits {
+            Some(_) => lit(false),
+            None => uses(counts),
+        }
+        .alias("_na_waits"),
+        match counts {
+            Marginal::Day => lit(false),
+            m => uses(m),
+        }
+        .alias("_na_appointments"),
+    ]))
 }

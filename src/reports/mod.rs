@@ -141,7 +141,7 @@ fn printed(
     min_cell: u32,
     cx: &ReportContext<'_>,
 ) -> Result<Vec<u8>, ReportError> {
-    use crate::web::format::{month_long, value};
+    use crate::web::format::month_long;
     use crate::web::views::{self, ChartContext, Drawing, ViewFilter};
     let title = format!("Monatsbericht {}", month_long(month));
     let mut doc = pdf::PdfDocument::new(&format!("{} – {title}", cx.site_name), "de-DE");
@@ -176,11 +176,7 @@ fn printed(
                 };
                 vec![
                     l.label.to_string(),
-                    format!(
-                        "{}{}",
-                        value(&v, unit),
-                        crate::web::format::unit_word(unit, Lang::De)
-                    ),
+                    crate::web::format::with_unit(&v, unit, Lang::De),
                 ]
             })
             .collect();

@@ -89,10 +89,31 @@ CREATE TRIGGER IF NOT EXISTS generation_targets_insert AFTER INSERT ON targets
     BEGIN UPDATE data_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS generation_targets_update AFTER UPDATE ON targets
     BEGIN UPDATE data_generation SET n = n + 1; END;
-CREATE VIEW IF NOT EXISTS current_revisions AS
+";
+
+/// Columns added after the first release, added to older catalogues when they are opened.
+/// `part`: what of its months a batch stands for ("" = whole months; a ZMS report names its
+/// report and location), see [`CURRENT_REVISIONS`].
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("batches", "part", "TEXT NOT NULL DEFAULT ''"),
+    ("revisions", "part", "TEXT NOT NULL DEFAULT ''"),
+];
+
+/// What the public sees of a (kind, office, month): the newest revision of each part, unless
+/// a later revision of a conflicting part replaced it. Parts of reports complement each other
+/// (the Kundenstatistik and the Wartestatistik of one location and month); a whole-month
+/// upload ("") and any part replace each other.
+const CURRENT_REVISIONS: &str = "
+DROP VIEW IF EXISTS current_revisions;
+CREATE VIEW current_revisions AS
     SELECT r.* FROM revisions r
     WHERE r.revision = (SELECT MAX(revision) FROM revisions x
-                        WHERE x.kind = r.kind AND x.office = r.office AND x.month = r.month);
+                        WHERE x.kind = r.kind AND x.office = r.office AND x.month = r.month
+                          AND x.part = r.part)
+      AND NOT EXISTS (SELECT 1 FROM revisions y
+                      WHERE y.kind = r.kind AND y.office = r.office AND y.month = r.month
+                        AND y.revision > r.revision AND y.part <> r.part
+                        AND (y.part = '' OR r.part = ''));
 ";
 
 /// A batch as the catalogue knows it.
@@ -109,6 +130,8 @@ pub struct BatchInfo {
     pub status: String,
     pub parquet: String,
     pub original: String,
+    /// What of its months the batch stands for ("" = whole months).
+    pub part: String,
 }
 
 /// One revision of a (kind, office, month) cell.
@@ -123,6 +146,8 @@ pub struct Revision {
     pub published_at: String,
     pub reason: String,
     pub rows: i64,
+    /// What of the month the revision stands for ("" = the whole month).
+    pub part: String,
 }
 
 /// A published cell: which batch file holds its rows.
@@ -132,6 +157,7 @@ pub struct PublishedCell {
     pub month: i32,
     pub batch_id: i64,
     pub parquet: String,
+    pub part: String,
 }
 
 /// A target for a KPI of one office.
@@ -161,6 +187,17 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        for (table, column, decl) in ADDED_COLUMNS {
+            let present: bool = conn.query_row(
+                &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                [column],
+                |r| r.get(0),
+            )?;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+            }
+        }
+        conn.execute_batch(CURRENT_REVISIONS)?;
         Ok(Catalog { conn })
     }
 
@@ -177,13 +214,14 @@ impl Catalog {
         parquet: &str,
         original: &str,
         notices: &str,
+        part: &str,
         cells: &[(String, i32, usize)],
     ) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO batches (kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, notices)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
-            params![kind, sha256, file_name, user, now_text(), rows as i64, skipped as i64, parquet, original, notices],
+            "INSERT INTO batches (kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, notices, part)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11)",
+            params![kind, sha256, file_name, user, now_text(), rows as i64, skipped as i64, parquet, original, notices, part],
         )?;
         let next = tx.last_insert_rowid();
         {
@@ -203,7 +241,7 @@ impl Catalog {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original FROM batches WHERE id = ?1",
+                "SELECT id, kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, part FROM batches WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(BatchInfo {
@@ -218,6 +256,7 @@ impl Catalog {
                         status: r.get(8)?,
                         parquet: r.get(9)?,
                         original: r.get(10)?,
+                        part: r.get(11)?,
                     })
                 },
             )
@@ -256,8 +295,8 @@ impl Catalog {
                 |r| r.get(0),
             )?;
             tx.execute(
-                "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![batch.kind, office, month, revision, id, user, at, reason],
+                "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![batch.kind, office, month, revision, id, user, at, reason, batch.part],
             )?;
             out.push(Revision {
                 kind: batch.kind.clone(),
@@ -269,6 +308,7 @@ impl Catalog {
                 published_at: at.clone(),
                 reason: reason.into(),
                 rows,
+                part: batch.part.clone(),
             });
         }
         tx.execute(
@@ -279,18 +319,20 @@ impl Catalog {
         Ok(out)
     }
 
-    /// Cells of a kind that are published now, among `cells`.
+    /// Cells of a kind among `cells` where publishing `part` would replace something the
+    /// public sees now (the same part, or a whole month and a part).
     pub fn published_among(
         &self,
         kind: &str,
+        part: &str,
         cells: &[(String, i32)],
     ) -> Result<Vec<(String, i32)>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT 1 FROM current_revisions WHERE kind = ?1 AND office = ?2 AND month = ?3",
+            "SELECT 1 FROM current_revisions WHERE kind = ?1 AND office = ?2 AND month = ?3 AND (part = ?4 OR part = '' OR ?4 = '')",
         )?;
         let mut out = Vec::new();
         for (o, m) in cells {
-            if stmt.exists(params![kind, o, m])? {
+            if stmt.exists(params![kind, o, m, part])? {
                 out.push((o.clone(), *m));
             }
         }
@@ -305,7 +347,7 @@ impl Catalog {
         month: Option<i32>,
     ) -> Result<Vec<Revision>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.kind, r.office, r.month, r.revision, r.batch_id, r.published_by, r.published_at, r.reason, COALESCE(c.rows, 0)
+            "SELECT r.kind, r.office, r.month, r.revision, r.batch_id, r.published_by, r.published_at, r.reason, COALESCE(c.rows, 0), r.part
              FROM revisions r LEFT JOIN batch_cells c ON c.batch_id = r.batch_id AND c.office = r.office AND c.month = r.month
              WHERE r.kind = ?1 AND (?2 IS NULL OR r.office = ?2) AND (?3 IS NULL OR r.month = ?3)
              ORDER BY r.office, r.month, r.revision",
@@ -321,6 +363,7 @@ impl Catalog {
                 published_at: r.get(6)?,
                 reason: r.get(7)?,
                 rows: r.get(8)?,
+                part: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -337,11 +380,11 @@ impl Catalog {
         reason: &str,
     ) -> Result<Revision, StoreError> {
         let tx = self.conn.transaction()?;
-        let batch_id: i64 = tx
+        let (batch_id, part): (i64, String) = tx
             .query_row(
-                "SELECT batch_id FROM revisions WHERE kind = ?1 AND office = ?2 AND month = ?3 AND revision = ?4",
+                "SELECT batch_id, part FROM revisions WHERE kind = ?1 AND office = ?2 AND month = ?3 AND revision = ?4",
                 params![kind, office, month, to],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
             .ok_or_else(|| StoreError::NoSuchRevision { kind: kind.into(), office: office.into(), month, revision: to })?;
@@ -353,8 +396,8 @@ impl Catalog {
         let at = now_text();
         let reason = format!("Rücknahme auf Revision {to}: {reason}");
         tx.execute(
-            "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![kind, office, month, revision, batch_id, user, at, reason],
+            "INSERT INTO revisions (kind, office, month, revision, batch_id, published_by, published_at, reason, part) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![kind, office, month, revision, batch_id, user, at, reason, part],
         )?;
         tx.commit()?;
         let rows = self
@@ -372,13 +415,14 @@ impl Catalog {
             published_at: at,
             reason,
             rows,
+            part,
         })
     }
 
     /// The published cells of a kind with the file that holds each.
     pub fn published_cells(&self, kind: &str) -> Result<Vec<PublishedCell>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.office, r.month, r.batch_id, b.parquet FROM current_revisions r JOIN batches b ON b.id = r.batch_id
+            "SELECT r.office, r.month, r.batch_id, b.parquet, r.part FROM current_revisions r JOIN batches b ON b.id = r.batch_id
              WHERE r.kind = ?1 ORDER BY r.batch_id, r.office, r.month",
         )?;
         let rows = stmt.query_map([kind], |r| {
@@ -387,8 +431,18 @@ impl Catalog {
                 month: r.get(1)?,
                 batch_id: r.get(2)?,
                 parquet: r.get(3)?,
+                part: r.get(4)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The parts (reports of systems that give totals) published now, per office.
+    pub fn published_parts(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT office, part FROM current_revisions WHERE kind = ?1 AND part <> '' ORDER BY office, part",
+        )?;
+        let rows = stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -198,6 +198,7 @@ impl Store {
             &parquet_key,
             original_key,
             &notices,
+            &upload.part,
             &cells,
         )
     }
@@ -206,6 +207,7 @@ impl Store {
     pub fn check_replace(
         &self,
         kind: Kind,
+        part: &str,
         cells: &std::collections::BTreeMap<(String, i32), usize>,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -213,13 +215,26 @@ impl Store {
             return Ok(());
         }
         let cells: Vec<(String, i32)> = cells.keys().cloned().collect();
-        let taken = self.catalog.published_among(kind.as_str(), &cells)?;
+        let taken = self.catalog.published_among(kind.as_str(), part, &cells)?;
         if taken.is_empty() {
             return Ok(());
         }
         Err(StoreError::ReplaceNeedsReason {
             cells: describe_cells(&taken),
         })
+    }
+
+    /// Whether publishing `part` for these cells would replace something published.
+    pub fn replaced_by(
+        &self,
+        kind: Kind,
+        part: &str,
+        cells: &[(String, i32)],
+    ) -> Result<bool, StoreError> {
+        Ok(!self
+            .catalog
+            .published_among(kind.as_str(), part, cells)?
+            .is_empty())
     }
 
     /// Publishes a pending batch. Cells that are already published are replaced only with a
@@ -240,7 +255,9 @@ impl Store {
             .into_iter()
             .map(|(o, m, _)| (o, m))
             .collect();
-        let taken = self.catalog.published_among(&info.kind, &cells)?;
+        let taken = self
+            .catalog
+            .published_among(&info.kind, &info.part, &cells)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if !taken.is_empty() && reason.is_none() {
             return Err(StoreError::ReplaceNeedsReason {
@@ -291,10 +308,29 @@ impl Store {
         self.catalog.batch_cells(id)
     }
 
+    /// The reports of systems that give totals instead of single rows (ZMS statistics) that
+    /// are published now, as (office, part); a part reads `zms:REPORT:LOCATION`.
+    pub fn published_parts(&self, kind: Kind) -> Result<Vec<(String, String)>, StoreError> {
+        self.catalog.published_parts(kind.as_str())
+    }
+
     /// The published rows of a kind as a lazy frame (`None` when nothing is published):
     /// for each published (office, month) the rows of its current revision's batch.
     pub fn published_rows(&self, kind: Kind) -> Result<Option<LazyFrame>, StoreError> {
-        let cells = self.catalog.published_cells(kind.as_str())?;
+        self.published_rows_but(kind, None)
+    }
+
+    /// The published rows without those of one part: what a month will hold when an upload
+    /// of that part replaces it (for the upload preview).
+    pub fn published_rows_but(
+        &self,
+        kind: Kind,
+        part: Option<&str>,
+    ) -> Result<Option<LazyFrame>, StoreError> {
+        let mut cells = self.catalog.published_cells(kind.as_str())?;
+        if let Some(part) = part {
+            cells.retain(|c| c.part != part);
+        }
         let mut frames = Vec::new();
         let mut i = 0;
         while i < cells.len() {
@@ -306,10 +342,13 @@ impl Store {
             let wanted = &cells[i..j];
             let batch_cells = self.catalog.batch_cells(batch)?;
             let path = self.files.path(&cells[i].parquet);
-            let lf = LazyFrame::scan_parquet(
+            let mut lf = LazyFrame::scan_parquet(
                 path.to_string_lossy().as_ref().into(),
                 ScanArgsParquet::default(),
             )?;
+            if kind == Kind::Visits {
+                lf = crate::kinds::visits::with_aggregate_columns(lf)?;
+            }
             let lf = if wanted.len() == batch_cells.len() {
                 lf
             } else {

@@ -34,6 +34,7 @@ pub fn value_in(v: &Value, unit: Unit, lang: Lang) -> String {
     match v {
         Value::Suppressed => ".".into(),
         Value::Null => "–".into(),
+        Value::NotAvailable(why) => why.reason(lang).into(),
         Value::Int(i) => int_in(*i, lang),
         Value::Float(f) => match unit {
             Unit::Share => format!(
@@ -51,6 +52,15 @@ pub fn value_in(v: &Value, unit: Unit, lang: Lang) -> String {
             )
             .into(),
     }
+}
+
+/// A value with its unit word (numbers only: "12 Min.", but "." and "nicht verfügbar …" bare).
+pub fn with_unit(v: &Value, unit: Unit, lang: Lang) -> String {
+    let word = match v {
+        Value::Int(_) | Value::Float(_) => unit_word(unit, lang),
+        _ => "",
+    };
+    format!("{}{word}", value_in(v, unit, lang))
 }
 
 /// The unit word after a value.

@@ -1327,7 +1327,7 @@ async fn methodology(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let links = PageLinks::new(negotiate(&params_of(&query), &headers), "/methodik", "");
-    cached(state, links.cache_key(), &headers, HTML, move |st, _, _| {
+    cached(state, links.cache_key(), &headers, HTML, move |st, store, _| {
         let lang = links.lang;
         let kinds: Vec<minijinja::Value> = Kind::ALL
             .iter()
@@ -1340,7 +1340,21 @@ async fn methodology(
             })
             .collect();
         let title = lang.pick("So rechnen wir", "How we calculate");
-        render(st, "methodology.html", &links, minijinja::context! { kinds => kinds, title => title, nav => "methodik", min_cell => st.settings.min_cell })
+        // Offices whose visits come from totals reports (ZMS), and which reports.
+        let mut from_totals: Vec<(String, Vec<String>)> = Vec::new();
+        for (office, part) in store
+            .published_parts(Kind::Visits)
+            .map_err(|e| WebError::Internal(e.to_string()))?
+        {
+            let mut fields = part.splitn(3, ':').skip(1);
+            let (report, location) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+            let text = format!("{report} ({location})");
+            match from_totals.last_mut() {
+                Some((o, reports)) if *o == office => reports.push(text),
+                _ => from_totals.push((office, vec![text])),
+            }
+        }
+        render(st, "methodology.html", &links, minijinja::context! { kinds => kinds, title => title, nav => "methodik", min_cell => st.settings.min_cell, from_totals => from_totals })
     })
     .await
 }

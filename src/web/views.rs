@@ -656,7 +656,17 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
     let lang = cx.lang;
     let (from, to) = grid_period(cx.filter);
     let title = spec.title.get(lang).to_string();
-    let shade = def(spec.kind, spec.kpis[0]);
+    let mut shade = def(spec.kind, spec.kpis[0]);
+    // Offices that upload hourly means (ZMS) have no median: shade by the mean instead.
+    let unavailable = table.column(shade.name).is_some_and(|i| {
+        table
+            .rows
+            .iter()
+            .any(|r| matches!(r[i], Value::NotAvailable(_)))
+    });
+    if unavailable && table.column("wait_mean_min").is_some() {
+        shade = def(spec.kind, "wait_mean_min");
+    }
     let count = def(spec.kind, spec.kpis.get(1).copied().unwrap_or(spec.kpis[0]));
     let (wi, hi) = (
         table.column("weekday").unwrap_or(0),
@@ -689,8 +699,10 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
     let unit_short = format::unit_word(shade.unit, lang);
     // A suppressed cell is a bare "." (no unit after it).
     let shaded = |v: &Value| match v {
-        Value::Suppressed | Value::Null => format::value_in(v, shade.unit, lang),
-        _ => format!("{}{unit_short}", format::value_in(v, shade.unit, lang)),
+        Value::Int(_) | Value::Float(_) => {
+            format!("{}{unit_short}", format::value_in(v, shade.unit, lang))
+        }
+        _ => format::value_in(v, shade.unit, lang),
     };
     let count_word = kpi_label(count, lang);
     let mut headers = vec![lang.pick("Uhrzeit", "Time").to_string()];
@@ -895,13 +907,7 @@ pub fn tiles(store: &Store, page: &Page, min_cell: u32, lang: Lang) -> Result<Ve
             .map(|name| {
                 let d = def(kind, name);
                 let v = cell(name);
-                let shown = |v: &Value| {
-                    format!(
-                        "{}{}",
-                        format::value_in(v, d.unit, lang),
-                        format::unit_word(d.unit, lang)
-                    )
-                };
+                let shown = |v: &Value| format::with_unit(v, d.unit, lang);
                 let mut change = Vec::new();
                 for (suffix, de, en) in [
                     ("prev_month", "Vormonat", "previous month"),

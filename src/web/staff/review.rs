@@ -54,6 +54,7 @@ pub(super) async fn submit(
         Ok(store
             .check_replace(
                 kind,
+                &batch.part,
                 &cells,
                 Some(reason.as_str()).filter(|r| !r.is_empty()),
             )

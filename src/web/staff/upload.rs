@@ -58,7 +58,7 @@ pub(super) async fn upload(
         Err(e) => return e.into_response(),
     }
     let mut fields: HashMap<String, String> = HashMap::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let limit = state.settings.max_upload_bytes;
     let too_large = || {
         let size = if limit >= 1 << 20 {
@@ -92,8 +92,19 @@ pub(super) async fn upload(
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
             let file_name = field.file_name().unwrap_or("").to_string();
+            if files.len() >= MAX_FILES {
+                return message(
+                    &state,
+                    None,
+                    StatusCode::BAD_REQUEST,
+                    "Hochladen abgelehnt",
+                    &format!(
+                        "Höchstens {MAX_FILES} Dateien auf einmal. / At most {MAX_FILES} files at once."
+                    ),
+                );
+            }
             match field.bytes().await {
-                Ok(b) => file = Some((file_name, b.to_vec())),
+                Ok(b) => files.push((file_name, b.to_vec())),
                 Err(e) => {
                     let text = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                         too_large()
@@ -130,26 +141,9 @@ pub(super) async fn upload(
         Err(r) => return r,
     };
     let refuse = |text: String| unprocessable(&state, &session, "Hochladen abgelehnt", &text);
-    let Some((raw_name, bytes)) = file.filter(|(n, _)| !n.is_empty()) else {
+    files.retain(|(n, b)| !n.is_empty() || !b.is_empty());
+    if files.is_empty() {
         return refuse("Bitte eine Datei auswählen. / Please choose a file.".into());
-    };
-    let Some(file_name) = clean_file_name(&raw_name) else {
-        return refuse(format!(
-            "Der Dateiname „{}“ ist ungültig: bitte eine Datei mit einfachem Namen ohne Pfadangaben wie ../ wählen. Es wurde nichts gespeichert. / The file name is invalid: choose a file with a plain name, no path like ../. Nothing was stored.",
-            raw_name.chars().take(200).collect::<String>()
-        ));
-    };
-    let ext = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if !["csv", "txt", "tsv", "xlsx"].contains(&ext.as_str()) {
-        return refuse(format!(
-            "„{file_name}“ ist keine CSV- oder XLSX-Datei. Bitte den Export als CSV oder Excel-Arbeitsmappe (.xlsx) speichern. / Not a CSV or XLSX file."
-        ));
-    }
-    if bytes.len() as u64 > limit {
-        return refuse(too_large());
     }
     let kind: Option<Kind> = fields
         .get("kind")
@@ -166,16 +160,42 @@ pub(super) async fn upload(
             "Sie dürfen nicht für „{o}“ hochladen. / You may not upload for {o}."
         ));
     }
-    let st = state.clone();
-    let user = session.user.clone();
-    let staged = tokio::task::spawn_blocking(move || {
-        let file = UploadedFile {
+    let mut uploaded = Vec::with_capacity(files.len());
+    for (raw_name, bytes) in files {
+        let Some(file_name) = clean_file_name(&raw_name) else {
+            return refuse(format!(
+                "Der Dateiname „{}“ ist ungültig: bitte eine Datei mit einfachem Namen ohne Pfadangaben wie ../ wählen. Es wurde nichts gespeichert. / The file name is invalid: choose a file with a plain name, no path like ../. Nothing was stored.",
+                raw_name.chars().take(200).collect::<String>()
+            ));
+        };
+        let ext = file_name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !["csv", "txt", "tsv", "xlsx"].contains(&ext.as_str()) {
+            return refuse(format!(
+                "„{file_name}“ ist keine CSV- oder XLSX-Datei. Bitte den Export als CSV oder Excel-Arbeitsmappe (.xlsx) speichern. Es wurde nichts gespeichert. / Not a CSV or XLSX file. Nothing was stored."
+            ));
+        }
+        if bytes.len() as u64 > limit {
+            return refuse(too_large());
+        }
+        uploaded.push(UploadedFile {
             file_name,
             bytes,
             kind,
-            office,
-        };
-        stage(&st, &user, &remote, file, None)
+            office: office.clone(),
+        });
+    }
+    let st = state.clone();
+    let user = session.user.clone();
+    let staged = tokio::task::spawn_blocking(move || {
+        if uploaded.len() == 1 {
+            let file = uploaded.pop().expect("one file");
+            stage(&st, &user, &remote, file, None)
+        } else {
+            stage_several(&st, &user, &remote, uploaded)
+        }
     })
     .await;
     match staged {
@@ -184,6 +204,9 @@ pub(super) async fn upload(
         Err(e) => internal(e).into_response(),
     }
 }
+
+/// Most files one upload form may carry (the three ZMS reports of a few locations).
+const MAX_FILES: usize = 12;
 
 /// An export as it came from the upload form.
 #[derive(Clone)]
@@ -194,10 +217,17 @@ pub struct UploadedFile {
     pub office: Option<String>,
 }
 
-/// Where an upload went: into a pending batch with its preview, back with its problems, or to
-/// the form that maps unknown headers.
+/// Where an upload went: into pending batches with their previews, back with its problems, or
+/// to the form that maps unknown headers.
 pub(super) enum Staged {
-    Preview(i64, minijinja::Value),
+    Previews(Vec<(i64, minijinja::Value)>),
+    Refused(RefusedUpload),
+    NeedsMapping(mapping::PendingMapping),
+}
+
+/// An upload read for a user, before anything is stored.
+enum Reading {
+    Ready(Box<ingest::Upload>, UploadedFile),
     Refused(RefusedUpload),
     NeedsMapping(mapping::PendingMapping),
 }
@@ -213,10 +243,105 @@ pub(super) fn stage(
     file: UploadedFile,
     mapped: Option<(String, ingest::map::Profile)>,
 ) -> Result<Staged, WebError> {
+    Ok(match read_for(state, user, file, mapped.as_ref())? {
+        Reading::Ready(upload, file) => Staged::Previews(vec![keep(
+            state,
+            user,
+            remote,
+            *upload,
+            &file,
+            mapped.as_ref(),
+        )?]),
+        Reading::Refused(r) => Staged::Refused(r),
+        Reading::NeedsMapping(p) => Staged::NeedsMapping(p),
+    })
+}
+
+/// Several files of one form (the three ZMS reports of a month, say): all are read first, and
+/// kept only if every one is readable; files that need their columns mapped are refused with
+/// the advice to upload them alone.
+fn stage_several(
+    state: &Arc<AppState>,
+    user: &crate::staff::accounts::User,
+    remote: &str,
+    files: Vec<UploadedFile>,
+) -> Result<Staged, WebError> {
+    let count = files.len();
+    let mut ready: Vec<(ingest::Upload, UploadedFile)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut total = 0;
+    let mut refused_files = Vec::new();
+    for file in files {
+        let name = file.file_name.clone();
+        match read_for(state, user, file, None)? {
+            Reading::Ready(upload, file) => ready.push((*upload, file)),
+            Reading::Refused(r) => {
+                total += r.total.max(1);
+                problems.push(format!("{name}: {}", r.summary));
+                problems.extend(r.problems.into_iter().map(|p| format!("{name}: {p}")));
+                refused_files.push(name);
+            }
+            Reading::NeedsMapping(_) => {
+                total += 1;
+                problems.push(format!(
+                    "{name}: die Spalten sind nicht bekannt. Bitte diese Datei allein hochladen, um ihre Spalten zuzuordnen."
+                ));
+                refused_files.push(name);
+            }
+        }
+    }
+    for (i, (a, fa)) in ready.iter().enumerate() {
+        for (b, fb) in &ready[..i] {
+            let overlap = a
+                .parsed
+                .partitions
+                .keys()
+                .any(|k| b.parsed.partitions.contains_key(k));
+            if a.kind == b.kind
+                && overlap
+                && (a.part == b.part || a.part.is_empty() || b.part.is_empty())
+            {
+                total += 1;
+                problems.push(format!(
+                    "{} und {} betreffen dieselben Monate desselben Berichts; bitte nur eine davon hochladen.",
+                    fb.file_name, fa.file_name
+                ));
+                refused_files.push(fa.file_name.clone());
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Staged::Refused(RefusedUpload {
+            user: user.name.clone(),
+            file_name: refused_files.join(", "),
+            summary: format!(
+                "{} von {count} Dateien wurden nicht übernommen ({}). Es wurde keine der Dateien gespeichert: bitte korrigieren und alle erneut hochladen.",
+                refused_files.len(),
+                refused_files.join(", ")
+            ),
+            problems,
+            total,
+            at: std::time::Instant::now(),
+        }));
+    }
+    let mut previews = Vec::with_capacity(ready.len());
+    for (upload, file) in ready {
+        previews.push(keep(state, user, remote, upload, &file, None)?);
+    }
+    Ok(Staged::Previews(previews))
+}
+
+/// Reads one upload as the user may: refused, waiting for a mapping, or ready to keep.
+fn read_for(
+    state: &Arc<AppState>,
+    user: &crate::staff::accounts::User,
+    file: UploadedFile,
+    mapped: Option<&(String, ingest::map::Profile)>,
+) -> Result<Reading, WebError> {
     let opts = Options {
         kind: file.kind,
         office: file.office.clone(),
-        profile: mapped.as_ref().map(|(_, p)| p.clone()),
+        profile: mapped.map(|(_, p)| p.clone()),
         skip_invalid: false,
         max_bytes: state.settings.max_upload_bytes,
         today: None,
@@ -229,10 +354,10 @@ pub(super) fn stage(
         read = with_profile;
     }
     let file_name = file.file_name.clone();
-    let mut upload = match read {
+    let upload = match read {
         Ok(u) => u,
         Err(ingest::problem::UploadError::Headers(e)) => {
-            return Ok(Staged::NeedsMapping(mapping::PendingMapping::new(
+            return Ok(Reading::NeedsMapping(mapping::PendingMapping::new(
                 user,
                 file,
                 e.for_mapping_form(),
@@ -246,7 +371,7 @@ pub(super) fn stage(
                 ),
                 other => (vec![other.render(Lang::De)], 1),
             };
-            return Ok(Staged::Refused(RefusedUpload {
+            return Ok(Reading::Refused(RefusedUpload {
                 user: user.name.clone(),
                 file_name: file_name.clone(),
                 summary: format!(
@@ -260,7 +385,7 @@ pub(super) fn stage(
     };
     let cells: Vec<(String, i32)> = upload.parsed.partitions.keys().cloned().collect();
     if let Some((o, _)) = cells.iter().find(|(o, _)| !user.may_edit(o)) {
-        return Ok(Staged::Refused(RefusedUpload {
+        return Ok(Reading::Refused(RefusedUpload {
             user: user.name.clone(),
             file_name: file_name.clone(),
             summary: format!(
@@ -271,14 +396,27 @@ pub(super) fn stage(
             at: std::time::Instant::now(),
         }));
     }
-    let preview = preview(state, &upload, &file_name)?;
+    Ok(Reading::Ready(Box::new(upload), file))
+}
+
+/// Keeps a read upload as a pending batch (and a mapping made for it) and makes its preview.
+fn keep(
+    state: &Arc<AppState>,
+    user: &crate::staff::accounts::User,
+    remote: &str,
+    mut upload: ingest::Upload,
+    file: &UploadedFile,
+    mapped: Option<&(String, ingest::map::Profile)>,
+) -> Result<(i64, minijinja::Value), WebError> {
+    let file_name = &file.file_name;
+    let preview = preview(state, &upload, file_name)?;
     let mut store = store(state)?;
     let batch = store
         .put_batch(
             &mut upload,
             &file.bytes,
             &Submission {
-                file_name: &file_name,
+                file_name,
                 user: &user.name,
             },
         )
@@ -292,10 +430,10 @@ pub(super) fn stage(
             remote,
         )
         .map_err(internal)?;
-    if let Some((office, profile)) = &mapped {
+    if let Some((office, profile)) = mapped {
         mapping::save(state, user, remote, office, profile)?;
     }
-    Ok(Staged::Preview(batch, preview))
+    Ok((batch, preview))
 }
 
 /// The page for a staged upload.
@@ -305,12 +443,18 @@ pub(super) async fn staged_response(
     staged: Staged,
 ) -> Response {
     match staged {
-        Staged::Preview(batch, preview) => page(
-            state,
-            "staff_preview.html",
-            Some(session),
-            minijinja::context! { title => "Vorschau", batch => batch, ..preview },
-        ),
+        Staged::Previews(previews) => {
+            let previews: Vec<minijinja::Value> = previews
+                .into_iter()
+                .map(|(batch, preview)| minijinja::context! { batch => batch, ..preview })
+                .collect();
+            page(
+                state,
+                "staff_preview.html",
+                Some(session),
+                minijinja::context! { title => "Vorschau", previews => previews },
+            )
+        }
         Staged::Refused(refused_upload) => {
             let token = crate::staff::random_token();
             if let Ok(mut map) = state.refused.lock() {
@@ -426,11 +570,18 @@ pub(super) fn preview(
             ..Query::new(kind, vec![Dim::Month, Dim::Office])
         };
         let targets = store.targets(kind).map_err(internal)?;
-        let new = kpi::compute_from(
-            Some(polars::prelude::IntoLazy::lazy(upload.parsed.frame.clone())),
-            &q,
-            &targets,
-        )?;
+        let mut rows = polars::prelude::IntoLazy::lazy(upload.parsed.frame.clone());
+        // A report that is one part of its months (ZMS) is shown together with the other
+        // parts published for them, as the month will be after the release.
+        if !upload.part.is_empty()
+            && let Some(others) = store
+                .published_rows_but(kind, Some(&upload.part))
+                .map_err(internal)?
+        {
+            rows = polars::prelude::concat([others, rows], polars::prelude::UnionArgs::default())
+                .map_err(|e| internal(e.to_string()))?;
+        }
+        let new = kpi::compute_from(Some(rows), &q, &targets)?;
         let now = kpi::compute(&store, &q)?;
         // The figures the overview shows for this kind (its dashboard file), else the first five.
         let (dashboards, _) = state.dashboards();
@@ -447,7 +598,16 @@ pub(super) fn preview(
                 continue;
             };
             let published = now.rows.iter().find(|r| r[0] == row[0] && r[1] == row[1]);
-            if published.is_some() {
+            let Some(m) = crate::timefmt::parse_month_canonical(month) else {
+                continue;
+            };
+            if !upload.parsed.partitions.contains_key(&(office.clone(), m)) {
+                continue;
+            }
+            if store
+                .replaced_by(kind, &upload.part, &[(office.clone(), m)])
+                .map_err(internal)?
+            {
                 replaces.push(format!("{office} {month}"));
             }
             for name in &key_kpis {
