@@ -986,10 +986,22 @@ async fn an_unknown_export_layout_is_mapped_once_and_remembered() {
                 ("c7", "appointment"),
                 ("c8", "drop"),
                 ("c9", "drop"),
+                ("values", "colour: rot = R"),
             ],
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .body
+            .contains("Codes, Zeile 1: „colour“ ist keine Spalte dieser Datenart."),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong.body.contains("colour: rot = R</textarea>"),
+        "the code mapping is kept"
+    );
     assert!(
         wrong
             .body

@@ -212,6 +212,7 @@ async fn render(
             office => office,
             date_format => chosen.and_then(|c| c.get("date_format").cloned()).unwrap_or_default(),
             empty => chosen.and_then(|c| c.get("empty").cloned()).unwrap_or_default(),
+            values => chosen.and_then(|c| c.get("values").cloned()).unwrap_or_default(),
             all_offices => session.user.offices.is_empty(),
             problems => problems,
         },
@@ -318,6 +319,13 @@ async fn profile_from_form(
             Vec::new()
         }
     };
+    let values = match code_mapping(form.get("values").map(String::as_str).unwrap_or(""), kind) {
+        Ok(v) => v,
+        Err(mut p) => {
+            problems.append(&mut p);
+            BTreeMap::new()
+        }
+    };
     let has = |n: &str| columns.contains_key(n);
     for missing in kind.missing_columns(&has, office.is_some()) {
         let text = if missing == "office" {
@@ -344,8 +352,90 @@ async fn profile_from_form(
         drop,
         empty,
         columns,
-        ..Profile::default()
+        values,
     })
+}
+
+/// Per canonical column: canonical value → the export's codes (a profile's `values`).
+type CodeMapping = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// Most lines of the form's code mapping, and the longest code.
+const MAX_CODE_LINES: usize = 20;
+const MAX_CODE_CHARS: usize = 40;
+
+/// The form's code mapping, one line per column: `outcome: answered = AGENT, OK; ignore =
+/// PHANTOM` (the export's codes for each canonical value; `ignore` leaves the rows out).
+/// Every mistake is listed.
+fn code_mapping(
+    text: &str,
+    kind: Kind,
+) -> Result<CodeMapping, Vec<String>> {
+    let mut out: CodeMapping = BTreeMap::new();
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.len() > MAX_CODE_LINES {
+        return Err(vec![format!("Codes: höchstens {MAX_CODE_LINES} Zeilen.")]);
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let n = i + 1;
+        let Some((column, rest)) = line.split_once(':') else {
+            problems.push(format!(
+                "Codes, Zeile {n}: bitte „Spalte: Wert = Code, Code; …“ schreiben, z. B. „outcome: answered = AGENT; abandoned = HANG“."
+            ));
+            continue;
+        };
+        let column = column.trim();
+        if !kind.columns().iter().any(|c| c.name == column) {
+            problems.push(format!(
+                "Codes, Zeile {n}: „{column}“ ist keine Spalte dieser Datenart."
+            ));
+            continue;
+        }
+        let table = out.entry(column.to_string()).or_default();
+        for pair in rest.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((value, codes)) = pair.split_once('=') else {
+                problems.push(format!(
+                    "Codes, Zeile {n}: „{pair}“ hat kein „=“; bitte „Wert = Code, Code“ schreiben."
+                ));
+                continue;
+            };
+            let codes: Vec<String> = codes
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            if codes.is_empty() || codes.iter().any(|c| c.chars().count() > MAX_CODE_CHARS) {
+                problems.push(format!(
+                    "Codes, Zeile {n}: für „{}“ bitte einen oder mehrere Codes (je höchstens {MAX_CODE_CHARS} Zeichen) nennen.",
+                    value.trim()
+                ));
+                continue;
+            }
+            table
+                .entry(value.trim().to_string())
+                .or_default()
+                .extend(codes);
+        }
+    }
+    if problems.is_empty() {
+        let check = Profile {
+            values: out.clone(),
+            ..Profile::default()
+        };
+        if let Err(e) = check.check_values(kind) {
+            problems.push(format!("Codes: {}", e.render(Lang::De)));
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Most values the form takes as meaning "no value", and their longest.
@@ -541,6 +631,29 @@ pub(super) fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_mapping_from_the_form() {
+        let m = code_mapping(
+            "outcome: answered = AGENT, OK; ignore = PHANTOM\n\n outcome: abandoned = HANG",
+            Kind::Contacts,
+        )
+        .unwrap();
+        assert_eq!(m["outcome"]["answered"], vec!["AGENT", "OK"]);
+        assert_eq!(m["outcome"]["ignore"], vec!["PHANTOM"]);
+        assert_eq!(m["outcome"]["abandoned"], vec!["HANG"]);
+        let errors = code_mapping(
+            "colour: red = R\noutcome answered\noutcome: answered\noutcome: a = X; b = X",
+            Kind::Contacts,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("„colour“ ist keine Spalte"));
+        assert!(errors[1].contains("Zeile 2"));
+        assert!(errors[2].contains("kein „=“"));
+        let twice = code_mapping("outcome: a = X; b = X", Kind::Contacts).unwrap_err();
+        assert!(twice[0].contains("„X“"), "{twice:?}");
+    }
 
     #[test]
     fn empty_values_from_the_form() {
