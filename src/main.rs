@@ -147,7 +147,8 @@ enum Command {
         kind: Kind,
         #[arg(long)]
         office: String,
-        /// A KPI name, or wait_target_min (the wait counted as within target)
+        /// A KPI name, or wait_target_min (visits: the wait counted as within target, minutes)
+        /// or answer_target_s (contacts: the answer time of the service level, seconds)
         #[arg(long)]
         kpi: String,
         #[arg(long)]
@@ -565,10 +566,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             direction,
         } => {
             let store = Store::open(&cli.data)?;
-            let known = kpi == kennzahl::kpi::visits::WAIT_TARGET_KPI
-                || kennzahl::kpi::definitions::for_kind(kind)
-                    .iter()
-                    .any(|d| d.name == kpi);
+            let known = kennzahl::kpi::takes_target(kind, &kpi);
             if !known {
                 bail!("{kpi:?} ist keine Kennzahl von {kind} / is not a KPI of {kind}");
             }

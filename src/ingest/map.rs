@@ -2,7 +2,7 @@
 //! aliases, mapping profiles for unknown exports, and refusal of personal data.
 
 use super::problem::{HeaderError, UploadError};
-use crate::kinds::{ColumnDef, Kind};
+use crate::kinds::{ColumnDef, Kind, contacts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -276,7 +276,26 @@ pub fn map_headers(
         }
     }
     let has = |n: &str| index.iter().any(|(c, _)| *c == n);
-    let missing = kind.missing_columns(&has, office_given);
+    let mut missing = kind.missing_columns(&has, office_given);
+    if kind == Kind::Contacts {
+        // Totals per day or month, or one row per call: never both in one file.
+        let named = |names: &[&str]| -> Vec<String> {
+            index
+                .iter()
+                .filter(|(c, _)| names.contains(c))
+                .map(|(_, i)| headers[*i].clone())
+                .collect()
+        };
+        let totals = named(contacts::TOTALS_ONLY);
+        let per_call = named(contacts::PER_CALL_ONLY);
+        if !totals.is_empty() && !per_call.is_empty() {
+            return Err(HeaderError::MixedLayout { totals, per_call });
+        }
+        // A call needs its day; a month alone does not say which.
+        if contacts::is_per_call(&has) && !has("date") && !missing.contains(&"date") {
+            missing.push("date");
+        }
+    }
     if !missing.is_empty() {
         return Err(HeaderError::Unknown {
             kind: kind.as_str(),

@@ -188,6 +188,23 @@ impl Query {
     }
 }
 
+/// Targets that are settings of a KPI rather than goals for one: the wait that counts as
+/// within target (visits, minutes) and the answer time of the service level (contacts,
+/// seconds). They are set like targets, per office.
+pub fn target_settings(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Visits => &[visits::WAIT_TARGET_KPI],
+        Kind::Contacts => &[contacts::ANSWER_TARGET_KPI],
+        _ => &[],
+    }
+}
+
+/// Whether `kpi` can be given a target for `kind`: one of its KPIs or [`target_settings`].
+pub fn takes_target(kind: Kind, kpi: &str) -> bool {
+    target_settings(kind).contains(&kpi)
+        || definitions::for_kind(kind).iter().any(|d| d.name == kpi)
+}
+
 /// Default wait target in minutes for `within_target_share`.
 pub const DEFAULT_WAIT_TARGET_MIN: f64 = 30.0;
 
@@ -261,7 +278,7 @@ pub fn compute_from(
         Kind::Visits => visits::aggregate(lf, &keys, &q.by, q.service.is_some(), targets)?,
         Kind::Cases => cases::aggregate(lf, &keys, &q.by)?,
         Kind::Digital => digital::aggregate(lf, &keys),
-        Kind::Contacts => contacts::aggregate(lf, &keys),
+        Kind::Contacts => contacts::aggregate(lf, &keys, targets),
         Kind::Services => services::aggregate(lf, &q.by, current)?,
     };
     let sort_cols: Vec<PlSmallStr> = q.by.iter().map(|d| d.as_str().into()).collect();

@@ -346,8 +346,10 @@ impl Store {
                 path.to_string_lossy().as_ref().into(),
                 ScanArgsParquet::default(),
             )?;
-            if kind == Kind::Visits {
-                lf = crate::kinds::visits::with_aggregate_columns(lf)?;
+            match kind {
+                Kind::Visits => lf = crate::kinds::visits::with_aggregate_columns(lf)?,
+                Kind::Contacts => lf = crate::kinds::contacts::with_call_columns(lf)?,
+                _ => {}
             }
             let lf = if wanted.len() == batch_cells.len() {
                 lf

@@ -94,6 +94,9 @@ pub(super) async fn admin(
         if kind == Kind::Visits {
             kpis.push(minijinja::context! { value => format!("visits:{}", crate::kpi::visits::WAIT_TARGET_KPI), label => "Zielwartezeit in Minuten für „Anteil innerhalb der Zielwartezeit“ (visits: wait_target_min)".to_string() });
         }
+        if kind == Kind::Contacts {
+            kpis.push(minijinja::context! { value => format!("contacts:{}", crate::kpi::contacts::ANSWER_TARGET_KPI), label => "Zielannahmezeit in Sekunden für den Servicelevel (contacts: answer_target_s)".to_string() });
+        }
     }
     let offices = match known_offices(&state).await {
         Ok(o) => o,
@@ -238,10 +241,7 @@ pub(super) async fn admin_set_target(
     let Ok(kind) = kind.parse::<Kind>() else {
         return fail("Unbekannte Datenart.");
     };
-    let known = kpi == crate::kpi::visits::WAIT_TARGET_KPI
-        || crate::kpi::definitions::for_kind(kind)
-            .iter()
-            .any(|d| d.name == kpi);
+    let known = crate::kpi::takes_target(kind, kpi);
     let value: Option<f64> = form
         .get("value")
         .and_then(|v| v.trim().replace(',', ".").parse().ok())

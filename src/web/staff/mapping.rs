@@ -366,10 +366,7 @@ const MAX_CODE_CHARS: usize = 40;
 /// The form's code mapping, one line per column: `outcome: answered = AGENT, OK; ignore =
 /// PHANTOM` (the export's codes for each canonical value; `ignore` leaves the rows out).
 /// Every mistake is listed.
-fn code_mapping(
-    text: &str,
-    kind: Kind,
-) -> Result<CodeMapping, Vec<String>> {
+fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
     let mut out: CodeMapping = BTreeMap::new();
     let mut problems = Vec::new();
     let lines: Vec<&str> = text
