@@ -2,8 +2,8 @@
 //! formats real systems produce (German Excel CSV in Windows-1252, XLSX, clean UTF-8 CSV),
 //! and a large visits file for benchmarks. Deterministic: the same seed gives the same bytes.
 
+use crate::ingest::Options;
 use crate::ingest::map::Profile;
-use crate::ingest::{self, Options};
 use crate::kinds::Kind;
 use crate::store::{Store, Submission};
 use crate::timefmt::{civil_from_days, days_from_civil, days_in_month, format_datetime, weekday};
@@ -578,8 +578,9 @@ pub fn load(store: &mut Store, dir: &Path) -> Result<usize> {
             profile,
             ..Options::default()
         };
-        let mut upload =
-            ingest::read_upload(&bytes, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", f.path))?;
+        let mut upload = crate::import::import(&bytes, &opts, Vec::new)
+            .into_result()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.path))?;
         let batch = store.put_batch(
             &mut upload,
             &bytes,

@@ -748,25 +748,22 @@ fn import_read(
     let bytes = read_export(file)?;
     let bytes: &[u8] = &bytes;
     let stager = store.map(Store::stager);
+    // Headers the aliases do not know: a mapping profile saved in the staff area may.
+    let saved = || -> Vec<(String, Profile)> {
+        let texts = match store {
+            Some(s) => s.profiles(),
+            None if data.join("catalog.sqlite").exists() => {
+                Store::open(data).and_then(|s| s.profiles())
+            }
+            None => Ok(Vec::new()),
+        };
+        kennzahl::import::read_profiles(texts.unwrap_or_default())
+    };
     let (read, staged) = std::thread::scope(|s| {
         let staging = stager.as_ref().map(|st| s.spawn(|| st.stage(bytes)));
-        let read = ingest::read_upload(bytes, opts);
+        let read = kennzahl::import::import(bytes, opts, saved).into_result();
         (read, staging.map(|h| h.join().expect("staging thread")))
     });
-    // Headers the aliases do not know: a mapping profile saved in the staff area may.
-    let read = match read {
-        Err(ingest::problem::UploadError::Headers(h)) if opts.profile.is_none() => {
-            let profiles = match store {
-                Some(s) => s.profiles()?,
-                None if data.join("catalog.sqlite").exists() => Store::open(data)?.profiles()?,
-                None => Vec::new(),
-            };
-            ingest::read_with_saved_profiles(bytes, opts, &profiles)
-                .map(|(_, read)| read)
-                .unwrap_or(Err(h.into()))
-        }
-        other => other,
-    };
     let staged = staged.transpose()?;
     match read {
         Ok(upload) => Ok(Some((upload, staged))),

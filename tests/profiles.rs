@@ -699,10 +699,12 @@ async fn the_mapping_form_saves_date_format_and_empty_values() {
     let r = erika.post(&app, &path, &form("%m/%d/%Y")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("noch nicht veröffentlicht"), "{}", r.body);
-    let profiles = kennzahl::store::Store::open(d.path())
-        .unwrap()
-        .profiles()
-        .unwrap();
+    let profiles = kennzahl::import::read_profiles(
+        kennzahl::store::Store::open(d.path())
+            .unwrap()
+            .profiles()
+            .unwrap(),
+    );
     assert_eq!(profiles.len(), 1, "{profiles:?}");
     let p = &profiles[0].1;
     assert_eq!(p.date_format.as_deref(), Some("%m/%d/%Y"));

@@ -233,3 +233,40 @@ fn an_import_killed_at_any_moment_leaves_the_store_whole() {
     }
     assert!(outcomes.0 > 0, "at least one kill hit before the commit");
 }
+
+/// Approving a review and publishing its batch are one transaction: a batch that is not
+/// waiting for review is not published, and a published batch's review says who approved it.
+#[test]
+fn approval_and_publication_are_one_transaction() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        "--kind",
+        "visits",
+    ]);
+    let staff = kennzahl::staff::StaffDb::open(d.path()).unwrap();
+    let mut store = kennzahl::store::Store::open(d.path()).unwrap();
+    let batch = 1;
+    // Not submitted: refused, and nothing is published.
+    let refused = store.approve_and_publish(batch, "paul", None);
+    assert!(
+        matches!(refused, Err(kennzahl::store::StoreError::NotSubmitted(1))),
+        "{refused:?}"
+    );
+    assert_eq!(store.batch(batch).unwrap().unwrap().status, "pending");
+    assert!(
+        store
+            .history(kennzahl::kinds::Kind::Visits, None, None)
+            .unwrap()
+            .is_empty()
+    );
+    // Submitted: published and approved together.
+    staff.submit(batch, "anna", "").unwrap();
+    let revisions = store.approve_and_publish(batch, "paul", None).unwrap();
+    assert!(!revisions.is_empty());
+    assert_eq!(store.batch(batch).unwrap().unwrap().status, "published");
+    let review = staff.review(batch).unwrap().unwrap();
+    assert_eq!(review.state, "approved");
+    assert_eq!(review.decided_by.as_deref(), Some("paul"));
+}

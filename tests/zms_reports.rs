@@ -160,7 +160,8 @@ fn reports_of_a_month_complement_each_other_and_the_same_report_again_replaces()
     d.ok(&["import", &zms("clientstatistic_2024-03.xlsx"), "--publish"]);
     let r = kpi(&d, "month,office");
     assert_num(&r[0], "visitors", want(e, "visitors"));
-    assert_eq!(r[0]["served"], Value::from(0), "no waits yet: {r:?}");
+    assert_not_available(&r[0], "served", "report with this figure is missing");
+    assert_not_available(&r[0], "wait_mean_min", "report with this figure is missing");
     // The Wartestatistik adds the waits; it needs no reason, since nothing is replaced.
     d.ok(&["import", &zms("waitingstatistic_2024-03.xlsx"), "--publish"]);
     let r = kpi(&d, "month,office");
@@ -186,6 +187,18 @@ fn reports_of_a_month_complement_each_other_and_the_same_report_again_replaces()
     assert_num(&r[0], "wait_mean_min", want(e, "wait_mean_min"));
     let history = d.ok(&["history", "--kind", "visits"]);
     assert!(history.contains("neu heruntergeladen"), "{history}");
+}
+
+#[test]
+fn a_month_with_only_the_wartestatistik_has_waits_but_no_counts() {
+    let e = &expected()["entries"][0];
+    let d = DataDir::new();
+    d.ok(&["import", &zms("waitingstatistic_2024-03.xlsx"), "--publish"]);
+    let r = kpi(&d, "month,office");
+    assert_num(&r[0], "wait_mean_min", want(e, "wait_mean_min"));
+    for k in ["visitors", "no_shows", "no_show_rate"] {
+        assert_not_available(&r[0], k, "report with this figure is missing");
+    }
 }
 
 #[test]

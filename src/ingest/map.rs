@@ -3,6 +3,7 @@
 
 use super::problem::{HeaderError, UploadError};
 use crate::kinds::{ColumnDef, Kind, contacts};
+use crate::rows::ColumnMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -53,7 +54,7 @@ impl Profile {
     pub fn parse(text: &str) -> Result<Self, UploadError> {
         let p: Profile = toml::from_str(text).map_err(|e| UploadError::Profile(e.to_string()))?;
         if let Some(f) = &p.date_format {
-            super::parse::DateFormat::new(f).map_err(UploadError::Profile)?;
+            crate::rows::parse::DateFormat::new(f).map_err(UploadError::Profile)?;
         }
         if let Some(k) = &p.kind {
             let kind: Kind = k.parse().map_err(UploadError::Profile)?;
@@ -187,34 +188,6 @@ pub fn is_personal(header: &str) -> bool {
             .any(|p| n.starts_with(p) && !n.starts_with("telefonie"))
 }
 
-/// Where each canonical column of a kind sits in the file.
-#[derive(Debug, Clone)]
-pub struct ColumnMap {
-    pub kind: Kind,
-    /// The header row as written, for messages.
-    pub headers: Vec<String>,
-    index: Vec<(&'static str, usize)>,
-    /// Columns present but not used (named in notices).
-    pub ignored: Vec<String>,
-}
-
-impl ColumnMap {
-    /// The file column of a canonical column.
-    pub fn get(&self, canonical: &str) -> Option<usize> {
-        self.index
-            .iter()
-            .find(|(n, _)| *n == canonical)
-            .map(|(_, i)| *i)
-    }
-
-    /// The file columns that are mapped (used for duplicate detection).
-    pub fn mapped_columns(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = self.index.iter().map(|(_, i)| *i).collect();
-        v.sort_unstable();
-        v
-    }
-}
-
 fn canonical_for<'k>(
     columns: &'k [ColumnDef],
     header: &str,
@@ -314,12 +287,7 @@ pub fn map_headers(
             line: header_line,
         });
     }
-    Ok(ColumnMap {
-        kind,
-        headers: headers.to_vec(),
-        index,
-        ignored,
-    })
+    Ok(ColumnMap::new(headers.to_vec(), index, ignored))
 }
 
 /// A profile to start from: what was recognised filled in, the rest to be chosen from the

@@ -2,24 +2,24 @@
 //! validate. Every row problem of a file is collected before anything is decided, and the
 //! result is either the whole file (or, on request, its valid rows) or an error.
 
-pub mod cell;
 pub mod decode;
 pub mod map;
-pub mod parse;
+
 pub mod problem;
 pub mod read;
-pub mod row;
+
 pub mod rules;
 pub mod zms;
 
-use crate::i18n::Lang;
-use crate::kinds::{Kind, Parsed};
-use cell::Cell;
-use map::{ColumnMap, Profile};
+pub use crate::kinds::Notice;
+use crate::kinds::{Batch, Kind, Parsed};
+use crate::rows::cell::Cell;
+use crate::rows::row::{Problems, Row};
+use crate::rows::{ColumnMap, parse};
+use map::Profile;
 use polars::prelude::PlHashMap;
 use problem::{HeaderError, UploadError};
 use read::Table;
-use row::{Problems, Row};
 use rules::Rules;
 
 /// How an upload is to be read.
@@ -38,37 +38,29 @@ pub struct Options {
     pub today: Option<i32>,
 }
 
-/// Something staff should know about an accepted upload (a dropped totals row, an ignored
-/// column), in both languages.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Notice {
-    pub de: String,
-    pub en: String,
+/// An upload that has been read and validated: the batch to store, and what reading it
+/// found out (skipped rows' problems, the encoding, the header line).
+#[derive(Debug)]
+pub struct Upload {
+    pub batch: Batch,
+    /// Problems of the skipped rows (empty unless `skip_invalid`).
+    pub problems: Vec<problem::Problem>,
+    pub encoding: Option<decode::Encoding>,
+    pub header_line: usize,
 }
 
-impl Notice {
-    /// The notice in one language.
-    pub fn text(&self, lang: Lang) -> &str {
-        lang.pick(&self.de, &self.en)
+/// An upload is read to become a batch; its batch's fields are read through it.
+impl std::ops::Deref for Upload {
+    type Target = Batch;
+    fn deref(&self) -> &Batch {
+        &self.batch
     }
 }
 
-/// An upload that has been read and validated: ready to be stored as a batch.
-#[derive(Debug)]
-pub struct Upload {
-    pub kind: Kind,
-    pub parsed: Parsed,
-    /// Rows left out with `skip_invalid`.
-    pub skipped: usize,
-    /// Problems of the skipped rows (empty unless `skip_invalid`).
-    pub problems: Vec<problem::Problem>,
-    pub notices: Vec<Notice>,
-    pub encoding: Option<decode::Encoding>,
-    pub header_line: usize,
-    /// What of its months the upload stands for: "" for whole months; a report that gives
-    /// only some figures (a ZMS report of one location) names its part, and the parts of a
-    /// month complement each other when published (see [`zms`]).
-    pub part: String,
+impl std::ops::DerefMut for Upload {
+    fn deref_mut(&mut self) -> &mut Batch {
+        &mut self.batch
+    }
 }
 
 /// Words in the first cell of a totals row.
@@ -160,16 +152,16 @@ pub fn guess_headers(bytes: &[u8], kind: Option<Kind>) -> Result<HeaderGuess, Up
     })
 }
 
-/// Reads an upload with the first saved mapping profile (office, profile) that names its
-/// headers and maps them: for exports whose headers the aliases do not know. `None` when no
+/// Reads an upload with the first of `profiles` (office, profile) that names the headers of
+/// `guess` and maps them: for exports whose headers the aliases do not know. `None` when no
 /// profile fits; else the office the profile was saved for ("" for one made for a file that
 /// names its offices itself) and the reading, which notes the profile it used.
-pub fn read_with_saved_profiles<'p>(
+pub fn read_with_profiles_for<'p>(
     bytes: &[u8],
     opts: &Options,
+    guess: &HeaderGuess,
     profiles: impl IntoIterator<Item = &'p (String, Profile)>,
 ) -> Option<(String, Result<Upload, UploadError>)> {
-    let guess = guess_headers(bytes, opts.kind).ok()?;
     for (office, profile) in profiles {
         let same_kind = match (opts.kind, profile.kind.as_deref()) {
             (Some(k), Some(p)) => k.as_str() == p,
@@ -227,7 +219,7 @@ fn read_table(
         opts.profile.as_ref(),
         office.is_some(),
     )?;
-    let rules = Rules::new(opts.profile.as_ref(), &map)?;
+    let rules = Rules::new(opts.profile.as_ref(), kind, &map)?;
     let mut notices: Vec<Notice> = map
         .ignored
         .iter()
@@ -663,14 +655,16 @@ fn finish_upload(
         });
     }
     Ok(Upload {
-        kind,
-        parsed,
-        skipped: invalid_rows,
+        batch: Batch {
+            kind,
+            parsed,
+            skipped: invalid_rows,
+            notices,
+            part: String::new(),
+        },
         problems: problems.list,
-        notices,
         encoding,
         header_line,
-        part: String::new(),
     })
 }
 

@@ -3,9 +3,9 @@
 //! Separator detection looks at the first lines only; the title block before the header and
 //! totals rows are handled by the pipeline, which knows the kind's headers.
 
-use super::cell::Cell;
-use super::parse::NumberStyle;
 use super::problem::UploadError;
+use crate::rows::cell::Cell;
+use crate::rows::parse::NumberStyle;
 use calamine::{Data, Reader};
 
 /// Longest cell accepted; anything longer is a wrong file or a broken quote.

@@ -5,10 +5,12 @@
 //! A profile without these keys gives rules that do nothing, and rows are read as they are:
 //! the large visits files keep their fast path.
 
-use super::cell::Cell;
-use super::map::{ColumnMap, IGNORE, Profile};
-use super::parse::DateFormat;
+use super::map::{IGNORE, Profile};
 use super::problem::UploadError;
+use crate::kinds::Kind;
+use crate::rows::ColumnMap;
+use crate::rows::cell::Cell;
+use crate::rows::parse::DateFormat;
 use polars::prelude::PlHashMap;
 use std::borrow::Cow;
 
@@ -41,9 +43,13 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// The rules of a profile for a file mapped by `map` (none without a profile). Codes of a
-    /// column the file does not have are not used.
-    pub fn new(profile: Option<&Profile>, map: &ColumnMap) -> Result<Self, UploadError> {
+    /// The rules of a profile for a file of `kind` mapped by `map` (none without a profile).
+    /// Codes of a column the file does not have are not used.
+    pub fn new(
+        profile: Option<&Profile>,
+        kind: Kind,
+        map: &ColumnMap,
+    ) -> Result<Self, UploadError> {
         let Some(p) = profile else {
             return Ok(Rules::default());
         };
@@ -53,7 +59,7 @@ impl Rules {
             .map(DateFormat::new)
             .transpose()
             .map_err(UploadError::Profile)?;
-        p.check_values(map.kind)?;
+        p.check_values(kind)?;
         let mut empty: Vec<String> = p.empty.iter().map(|e| e.trim().to_string()).collect();
         empty.sort();
         empty.dedup();
@@ -165,7 +171,7 @@ ignore = ["PHANTOM"]
         .unwrap();
         let headers: Vec<String> = ["Nr", "Ein", "Erg"].map(String::from).to_vec();
         let map = map_headers(Kind::Cases, &headers, 1, Some(&p), true).unwrap();
-        let rules = Rules::new(Some(&p), &map).unwrap();
+        let rules = Rules::new(Some(&p), Kind::Cases, &map).unwrap();
         assert!(rules.rewrites());
         assert!(rules.dates.is_none());
         let row = [Cell::Text("A1"), Cell::Text("NA"), Cell::Text(" G ")];
@@ -190,7 +196,11 @@ ignore = ["PHANTOM"]
 
         // Without those keys the rules do nothing.
         let plain = Profile::parse("kind = \"cases\"\n[columns]\ncase_id = \"Nr\"\n").unwrap();
-        assert!(!Rules::new(Some(&plain), &map).unwrap().rewrites());
-        assert!(!Rules::new(None, &map).unwrap().rewrites());
+        assert!(
+            !Rules::new(Some(&plain), Kind::Cases, &map)
+                .unwrap()
+                .rewrites()
+        );
+        assert!(!Rules::new(None, Kind::Cases, &map).unwrap().rewrites());
     }
 }

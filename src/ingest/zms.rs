@@ -8,13 +8,13 @@
 //! the [`Marginal`] they come from, so that the KPI engine takes each figure from the report
 //! that has it (see [`crate::kpi::visits`]).
 
-use super::cell::Cell;
 use super::problem::{Issue, UploadError};
 use super::read::{Sheet, cell_of};
-use super::row::Problems;
 use super::{Notice, Options, Upload};
 use crate::kinds::visits::{Aggregate, Marginal};
-use crate::kinds::{Kind, Parsed};
+use crate::kinds::{Batch, Kind, Parsed};
+use crate::rows::cell::Cell;
+use crate::rows::row::Problems;
 use crate::timefmt::{civil_from_days, days_from_civil, days_in_month};
 use std::collections::BTreeMap;
 
@@ -142,14 +142,16 @@ pub fn read(report: Report, sheets: &[Sheet], opts: &Options) -> Result<Upload, 
     }
     let parsed = Parsed::new(out.finish());
     Ok(Upload {
-        kind: Kind::Visits,
-        parsed,
-        skipped: 0,
+        batch: Batch {
+            kind: Kind::Visits,
+            parsed,
+            skipped: 0,
+            notices,
+            part: report.part(&info.location),
+        },
         problems: Vec::new(),
-        notices,
         encoding: None,
         header_line: info.period_line,
-        part: report.part(&info.location),
     })
 }
 
@@ -190,7 +192,7 @@ impl InfoHeader {
         };
         let mut day = |c: usize| -> Option<i32> {
             let cell = at(period_row, c);
-            let d = cell.text().and_then(super::parse::date);
+            let d = cell.text().and_then(crate::rows::parse::date);
             if d.is_none() {
                 problems.push(
                     period_row + 1,
@@ -339,7 +341,7 @@ impl<'a> Cells<'a> {
     /// A day in the period of the report.
     fn day(&self, problems: &mut Problems, r: usize, c: usize, t: &Target) -> Option<i32> {
         let cell = self.at(r, c);
-        let Some(day) = cell.text().and_then(super::parse::date) else {
+        let Some(day) = cell.text().and_then(crate::rows::parse::date) else {
             self.problem(problems, r, c, "Datum", Issue::NotADate);
             return None;
         };
@@ -616,7 +618,7 @@ fn requests(sheet: &Sheet, t: &Target, out: &mut Aggregate, problems: &mut Probl
         let Some(text) = cells.text(header, c) else {
             continue;
         };
-        if super::parse::date(text).is_some()
+        if crate::rows::parse::date(text).is_some()
             && let Some(d) = cells.day(problems, header, c, t)
         {
             days.push((c, d));

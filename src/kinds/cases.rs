@@ -3,9 +3,9 @@
 //! last month the export covers, so that the next month's export replaces it.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, date_column, frame};
-use crate::ingest::map::ColumnMap;
-use crate::ingest::problem::Issue;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::problem::Issue;
+use crate::rows::row::Row;
 use crate::timefmt::month_key;
 use polars::prelude::*;
 use std::borrow::Cow;

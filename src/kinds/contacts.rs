@@ -16,10 +16,10 @@
 //! offered 0: it never reached the agents.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, frame};
-use crate::ingest::map::ColumnMap;
-use crate::ingest::parse;
-use crate::ingest::problem::Issue;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::parse;
+use crate::rows::problem::Issue;
+use crate::rows::row::Row;
 use crate::timefmt::month_key;
 use polars::prelude::*;
 use std::borrow::Cow;

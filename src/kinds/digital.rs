@@ -2,9 +2,9 @@
 //! forms started and completed, satisfaction responses.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, frame};
-use crate::ingest::map::ColumnMap;
-use crate::ingest::problem::Issue;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::problem::Issue;
+use crate::rows::row::Row;
 use polars::prelude::*;
 use std::borrow::Cow;
 

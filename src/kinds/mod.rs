@@ -8,9 +8,9 @@ pub mod digital;
 pub mod services;
 pub mod visits;
 
-use crate::ingest::map::ColumnMap;
-use crate::ingest::parse::NumberStyle;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::parse::NumberStyle;
+use crate::rows::row::Row;
 use polars::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -179,6 +179,36 @@ pub trait RowParser {
     fn row(&mut self, row: &mut Row);
     /// The frame of the kept rows.
     fn finish(self: Box<Self>) -> Parsed;
+}
+
+/// Something staff should know about an accepted upload (a dropped totals row, an ignored
+/// column), in both languages.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Notice {
+    pub de: String,
+    pub en: String,
+}
+
+impl Notice {
+    /// The notice in one language.
+    pub fn text(&self, lang: crate::i18n::Lang) -> &str {
+        lang.pick(&self.de, &self.en)
+    }
+}
+
+/// What the store keeps of an upload: its kind and rows, how many rows were left out, what
+/// staff were told about it, and which part of its months it stands for.
+#[derive(Debug)]
+pub struct Batch {
+    pub kind: Kind,
+    pub parsed: Parsed,
+    /// Rows left out with `skip_invalid`.
+    pub skipped: usize,
+    pub notices: Vec<Notice>,
+    /// "" for whole months; a report that gives only some figures of its months (a ZMS report
+    /// of one location) names its part, and the parts of a month complement each other when
+    /// published.
+    pub part: String,
 }
 
 /// The canonical rows of an upload and the (office, month) cells they cover, with the

@@ -3,9 +3,9 @@
 //! uploaded in; the newest published snapshot per office counts.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, date_column, frame};
-use crate::ingest::map::ColumnMap;
-use crate::ingest::problem::Issue;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::problem::Issue;
+use crate::rows::row::Row;
 use polars::prelude::*;
 use std::borrow::Cow;
 

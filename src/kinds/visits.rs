@@ -3,9 +3,9 @@
 //! number twice on one day is refused, see [`crate::ingest`]), not stored.
 
 use super::{ColumnDef, Context, Interner, Parsed, RowParser, datetime_column, frame};
-use crate::ingest::map::ColumnMap;
-use crate::ingest::problem::Issue;
-use crate::ingest::row::Row;
+use crate::rows::ColumnMap;
+use crate::rows::problem::Issue;
+use crate::rows::row::Row;
 use crate::timefmt::{month_key, weekday};
 use polars::prelude::*;
 use std::borrow::Cow;

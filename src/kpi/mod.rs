@@ -353,18 +353,12 @@ fn not_available(
     if kind != Kind::Visits {
         return None;
     }
-    visits::NOT_AVAILABLE.iter().find_map(|(flag, kpis)| {
+    visits::NOT_AVAILABLE.iter().find_map(|(flag, kpis, why)| {
         let set = raw
             .get(*flag)
             .and_then(|v| v.get(i).copied().flatten())
             .is_some_and(|v| v > 0.0);
-        (set && kpis.contains(&kpi)).then(|| {
-            Value::NotAvailable(if *flag == "_na_single" {
-                NotAvailable::OnlyHourlyMeans
-            } else {
-                NotAvailable::NotSplit
-            })
-        })
+        (set && kpis.contains(&kpi)).then_some(Value::NotAvailable(*why))
     })
 }
 

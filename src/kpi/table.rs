@@ -28,6 +28,9 @@ pub enum NotAvailable {
     OnlyHourlyMeans,
     /// The source does not split the figure this way (no-shows by hour, waits by service).
     NotSplit,
+    /// The report that gives the figure was not uploaded for the month (only the
+    /// Wartestatistik, say, without the Kundenstatistik).
+    ReportMissing,
 }
 
 impl NotAvailable {
@@ -41,6 +44,10 @@ impl NotAvailable {
             NotAvailable::NotSplit => lang.pick(
                 "nicht verfügbar: die Quelle liefert diese Aufteilung nicht",
                 "not available: the source does not split this figure this way",
+            ),
+            NotAvailable::ReportMissing => lang.pick(
+                "nicht verfügbar: der Bericht mit dieser Zahl fehlt für den Monat",
+                "not available: the report with this figure is missing for the month",
             ),
         }
     }

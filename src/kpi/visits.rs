@@ -1,7 +1,7 @@
 //! KPIs of visits (DESIGN.md): visitors, appointments, no-shows, waits and service times.
 
 use super::definitions::{Direction, KpiDef, Measure, Unit};
-use super::{DEFAULT_WAIT_TARGET_MIN, Dim};
+use super::{DEFAULT_WAIT_TARGET_MIN, Dim, NotAvailable};
 use crate::kinds::visits::{Marginal, with_aggregate_columns};
 use crate::store::Target;
 use polars::prelude::*;
@@ -167,11 +167,26 @@ pub const APPOINTMENT_KPIS: &[&str] = &[
     "appointment_share",
 ];
 
-/// The hidden columns that say a group's KPIs are not available, and which KPIs.
-pub const NOT_AVAILABLE: &[(&str, &[&str])] = &[
-    ("_na_single", SINGLE_VISIT_KPIS),
-    ("_na_waits", WAIT_KPIS),
-    ("_na_appointments", APPOINTMENT_KPIS),
+/// KPIs counted from the daily report (or from single visits).
+pub const COUNT_KPIS: &[&str] = &[
+    "visitors",
+    "appointments",
+    "no_shows",
+    "no_show_rate",
+    "appointment_share",
+];
+
+/// The hidden columns that say a group's KPIs are not available, which KPIs, and why.
+pub const NOT_AVAILABLE: &[(&str, &[&str], NotAvailable)] = &[
+    ("_missing_counts", COUNT_KPIS, NotAvailable::ReportMissing),
+    ("_missing_waits", WAIT_KPIS, NotAvailable::ReportMissing),
+    (
+        "_na_single",
+        SINGLE_VISIT_KPIS,
+        NotAvailable::OnlyHourlyMeans,
+    ),
+    ("_na_waits", WAIT_KPIS, NotAvailable::NotSplit),
+    ("_na_appointments", APPOINTMENT_KPIS, NotAvailable::NotSplit),
 ];
 
 /// Which aggregate rows answer a grouping: the counts (visitors …) from the report that has
@@ -242,6 +257,7 @@ pub fn aggregate(
     let single_wait = col("wait_min").filter(single.clone());
     let uses = |m: Marginal| col("marginal").eq(lit(m as i32)).sum().gt(lit(0));
     let served = ww().sum();
+    let any_aggregate = col("marginal").is_not_null().sum().gt(lit(0));
     Ok(lf.group_by(keys).agg([
         cw().sum().alias("_rows"),
         cw().filter(visitor.clone()).sum().alias("visitors"),
@@ -287,5 +303,16 @@ pub fn aggregate(
             m => uses(m),
         }
         .alias("_na_appointments"),
+        // Aggregates of the group but not the report with this figure (only the
+        // Wartestatistik of a month uploaded, say): the counts or the waits are missing.
+        any_aggregate
+            .clone()
+            .and(uses(counts).not())
+            .alias("_missing_counts"),
+        match waits {
+            Some(w) => any_aggregate.and(uses(w).not()),
+            None => lit(false),
+        }
+        .alias("_missing_waits"),
     ]))
 }

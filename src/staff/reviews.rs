@@ -128,15 +128,6 @@ impl StaffDb {
             .collect())
     }
 
-    /// Records who approved (after the store published the batch).
-    pub fn approved(&self, batch_id: i64, by: &str) -> Result<(), StaffError> {
-        self.conn.execute(
-            "UPDATE reviews SET state = 'approved', decided_by = ?2, decided_at = ?3 WHERE batch_id = ?1",
-            params![batch_id, by, now_text()],
-        )?;
-        Ok(())
-    }
-
     /// Rejects a submitted batch with a reason; the batch can never be published.
     pub fn reject(&mut self, batch_id: i64, by: &str, reason: &str) -> Result<(), StaffError> {
         if reason.trim().is_empty() {

@@ -270,12 +270,15 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Publishes a batch: one new revision per cell, all in one transaction.
+    /// Publishes a batch: one new revision per cell, all in one transaction; with
+    /// `approved_review`, the batch's review (state `submitted`) becomes `approved` by the
+    /// publisher in the same transaction, or nothing happens.
     pub fn publish(
         &mut self,
         id: i64,
         user: &str,
         reason: &str,
+        approved_review: bool,
     ) -> Result<Vec<Revision>, StoreError> {
         let batch = self.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
         if batch.status == "published" {
@@ -315,6 +318,15 @@ impl Catalog {
             "UPDATE batches SET status = 'published' WHERE id = ?1",
             [id],
         )?;
+        if approved_review {
+            let n = tx.execute(
+                "UPDATE reviews SET state = 'approved', decided_by = ?2, decided_at = ?3 WHERE batch_id = ?1 AND state = 'submitted'",
+                params![id, user, at],
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotSubmitted(id));
+            }
+        }
         tx.commit()?;
         Ok(out)
     }

@@ -12,8 +12,7 @@
 pub mod catalog;
 pub mod files;
 
-use crate::ingest::Upload;
-use crate::kinds::Kind;
+use crate::kinds::{Batch, Kind};
 use catalog::Catalog;
 pub use catalog::{BatchInfo, PublishedCell, Revision, Target};
 use files::{LocalFiles, sha256_hex};
@@ -37,6 +36,8 @@ pub enum StoreError {
     NoSuchBatch(i64),
     #[error("Lieferung {0} ist schon veröffentlicht / batch {0} is already published")]
     AlreadyPublished(i64),
+    #[error("Lieferung {0} wartet nicht auf Freigabe / batch {0} is not waiting for review")]
+    NotSubmitted(i64),
     #[error(
         "Lieferung {0} wurde bei der Prüfung abgelehnt und kann nicht veröffentlicht werden; bitte neu hochladen / batch {0} was rejected in review and cannot be published; please upload again"
     )]
@@ -136,12 +137,12 @@ impl Store {
     /// canonical rows as Parquet, then the catalogue row.
     pub fn put_batch(
         &mut self,
-        upload: &mut Upload,
+        batch: &mut Batch,
         original: &[u8],
         sub: &Submission,
     ) -> Result<i64, StoreError> {
         let staged = self.stager().stage(original)?;
-        self.put_staged_batch(upload, &staged, sub)
+        self.put_staged_batch(batch, &staged, sub)
     }
 
     /// A handle that keeps originals; it can work on another thread while the upload is read.
@@ -154,7 +155,7 @@ impl Store {
     /// Like [`Store::put_batch`], with the original already kept by an [`OriginalStager`].
     pub fn put_staged_batch(
         &mut self,
-        upload: &mut Upload,
+        batch: &mut Batch,
         original: &StagedOriginal,
         sub: &Submission,
     ) -> Result<i64, StoreError> {
@@ -164,8 +165,8 @@ impl Store {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let parquet_key = format!("batches/{}-{}-{}.parquet", upload.kind, &sha[..16], nanos);
-        let frame = &mut upload.parsed.frame;
+        let parquet_key = format!("batches/{}-{}-{}.parquet", batch.kind, &sha[..16], nanos);
+        let frame = &mut batch.parsed.frame;
         let mut write_err = None;
         self.files.put(&parquet_key, |f| {
             ParquetWriter::new(f)
@@ -181,24 +182,24 @@ impl Store {
         if let Some(e) = write_err {
             return Err(e.into());
         }
-        let cells: Vec<(String, i32, usize)> = upload
+        let cells: Vec<(String, i32, usize)> = batch
             .parsed
             .partitions
             .iter()
             .map(|((o, m), n)| (o.clone(), *m, *n))
             .collect();
-        let notices = serde_json::to_string(&upload.notices).unwrap_or_else(|_| "[]".into());
+        let notices = serde_json::to_string(&batch.notices).unwrap_or_else(|_| "[]".into());
         self.catalog.insert_batch(
-            upload.kind.as_str(),
+            batch.kind.as_str(),
             sha,
             sub.file_name,
             sub.user,
-            upload.parsed.rows,
-            upload.skipped,
+            batch.parsed.rows,
+            batch.skipped,
             &parquet_key,
             original_key,
             &notices,
-            &upload.part,
+            &batch.part,
             &cells,
         )
     }
@@ -245,6 +246,28 @@ impl Store {
         user: &str,
         reason: Option<&str>,
     ) -> Result<Vec<Revision>, StoreError> {
+        self.publish_as(batch, user, reason, false)
+    }
+
+    /// Publishes a batch that was submitted for review: approving the review and publishing
+    /// are one transaction, so a batch is never published without its approval recorded, nor
+    /// approved without being published.
+    pub fn approve_and_publish(
+        &mut self,
+        batch: i64,
+        publisher: &str,
+        reason: Option<&str>,
+    ) -> Result<Vec<Revision>, StoreError> {
+        self.publish_as(batch, publisher, reason, true)
+    }
+
+    fn publish_as(
+        &mut self,
+        batch: i64,
+        user: &str,
+        reason: Option<&str>,
+        approved_review: bool,
+    ) -> Result<Vec<Revision>, StoreError> {
         let info = self
             .catalog
             .batch(batch)?
@@ -264,8 +287,12 @@ impl Store {
                 cells: describe_cells(&taken),
             });
         }
-        self.catalog
-            .publish(batch, user, reason.unwrap_or("Erstveröffentlichung"))
+        self.catalog.publish(
+            batch,
+            user,
+            reason.unwrap_or("Erstveröffentlichung"),
+            approved_review,
+        )
     }
 
     /// The revision history of a kind.
@@ -419,30 +446,24 @@ impl Store {
         self.catalog.targets(kind.as_str())
     }
 
-    /// Saves an office's mapping profile for a kind, for its next upload.
+    /// Saves an office's mapping profile (its TOML text) for a kind, for its next upload.
     pub fn save_profile(
         &self,
         office: &str,
-        profile: &crate::ingest::map::Profile,
+        kind: &str,
+        profile_toml: &str,
         by: &str,
     ) -> Result<(), StoreError> {
-        let kind = profile.kind.as_deref().unwrap_or("");
-        self.catalog
-            .save_profile(office, kind, &profile.to_toml(), by)
+        self.catalog.save_profile(office, kind, profile_toml, by)
     }
 
-    /// The saved mapping profiles as (office, profile); a profile that no longer reads is
-    /// left out.
-    pub fn profiles(&self) -> Result<Vec<(String, crate::ingest::map::Profile)>, StoreError> {
+    /// The saved mapping profiles as (office, TOML text).
+    pub fn profiles(&self) -> Result<Vec<(String, String)>, StoreError> {
         Ok(self
             .catalog
             .profiles()?
             .into_iter()
-            .filter_map(|(office, _, text)| {
-                crate::ingest::map::Profile::parse(&text)
-                    .ok()
-                    .map(|p| (office, p))
-            })
+            .map(|(office, _, text)| (office, text))
             .collect())
     }
 

@@ -9,10 +9,10 @@
 
 use super::*;
 use crate::ingest::map::{self, Profile};
-use crate::ingest::parse::DateFormat;
-use crate::ingest::{Upload, problem::UploadError};
+use crate::rows::parse::DateFormat;
 use crate::staff::accounts::User;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long an upload waits for its mapping, and how many wait per user and in all (they
@@ -22,21 +22,31 @@ const PENDING_PER_USER: usize = 3;
 const MAX_PENDING: usize = 24;
 
 /// An upload whose headers were not all recognised, kept while staff map them.
-#[derive(Clone)]
 pub struct PendingMapping {
     user: String,
     file: UploadedFile,
     /// Why the headers were not enough, as the reader said it.
     reason: String,
+    /// The header row found for each kind the form asked about: the file is decoded once
+    /// per kind, not at every step of the form.
+    guesses: Mutex<Vec<(Option<Kind>, ingest::HeaderGuess)>>,
     at: Instant,
 }
 
 impl PendingMapping {
-    pub(super) fn new(user: &User, file: UploadedFile, reason: String) -> Self {
+    /// Keeps an upload for the form, with the header row the import found (for its kind).
+    pub(super) fn new(
+        user: &User,
+        file: UploadedFile,
+        reason: String,
+        guess: Option<ingest::HeaderGuess>,
+    ) -> Self {
+        let guesses = guess.map(|g| vec![(file.kind, g)]).unwrap_or_default();
         PendingMapping {
             user: user.name.clone(),
             file,
             reason,
+            guesses: Mutex::new(guesses),
             at: Instant::now(),
         }
     }
@@ -255,10 +265,24 @@ async fn guess_headers(
     pending: &Arc<PendingMapping>,
     kind: Option<Kind>,
 ) -> Result<ingest::HeaderGuess, ingest::problem::UploadError> {
+    let known = pending.guesses.lock().ok().and_then(|g| {
+        g.iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, guess)| guess.clone())
+    });
+    if let Some(guess) = known {
+        return Ok(guess);
+    }
     let pending = Arc::clone(pending);
-    tokio::task::spawn_blocking(move || ingest::guess_headers(&pending.file.bytes, kind))
-        .await
-        .unwrap_or(Err(ingest::problem::UploadError::NoRows))
+    tokio::task::spawn_blocking(move || {
+        let guess = ingest::guess_headers(&pending.file.bytes, kind)?;
+        if let Ok(mut g) = pending.guesses.lock() {
+            g.push((kind, guess.clone()));
+        }
+        Ok(guess)
+    })
+    .await
+    .unwrap_or(Err(ingest::problem::UploadError::NoRows))
 }
 
 /// What the form says, checked: every problem at once, or the profile and the office it is
@@ -575,23 +599,24 @@ pub(super) async fn apply(
     }
 }
 
-/// Tries the saved profiles of the user's offices (and those made for files that name their
-/// offices) on an upload whose headers were not recognised: the chosen office's first, then
-/// the user's other offices', the general ones last, so that an office's own profile always
-/// wins over one made for everybody.
-pub(super) fn try_saved_profiles(
+/// The saved profiles a user's upload may be read with, in the order to try them: the chosen
+/// office's first, then the user's other offices', the general ones (for files that name their
+/// offices) last, so that an office's own profile always wins over one made for everybody.
+/// A catalogue that cannot be read gives none (the upload then goes to the mapping form).
+pub(super) fn saved_profiles_for(
     state: &AppState,
     user: &User,
-    file: &UploadedFile,
-    opts: &Options,
-) -> Result<Option<Result<Upload, UploadError>>, WebError> {
-    let profiles = store(state)?.profiles().map_err(internal)?;
-    let mut mine: Vec<&(String, Profile)> = profiles
-        .iter()
+    chosen_office: Option<&str>,
+) -> Vec<(String, Profile)> {
+    let texts = store(state)
+        .and_then(|s| s.profiles().map_err(internal))
+        .unwrap_or_default();
+    let mut mine: Vec<(String, Profile)> = crate::import::read_profiles(texts)
+        .into_iter()
         .filter(|(office, _)| office.is_empty() || user.may_edit(office))
         .collect();
     mine.sort_by_key(|(office, _)| {
-        if file.office.as_deref() == Some(office.as_str()) {
+        if chosen_office == Some(office.as_str()) {
             0
         } else if !office.is_empty() {
             1
@@ -599,7 +624,7 @@ pub(super) fn try_saved_profiles(
             2
         }
     });
-    Ok(ingest::read_with_saved_profiles(&file.bytes, opts, mine).map(|(_, read)| read))
+    mine
 }
 
 /// Saves a profile made in the form for its office, and notes it in the audit log.
@@ -610,10 +635,10 @@ pub(super) fn save(
     office: &str,
     profile: &Profile,
 ) -> Result<(), WebError> {
-    store(state)?
-        .save_profile(office, profile, &user.name)
-        .map_err(internal)?;
     let kind = profile.kind.as_deref().unwrap_or("");
+    store(state)?
+        .save_profile(office, kind, &profile.to_toml(), &user.name)
+        .map_err(internal)?;
     let office = if office.is_empty() {
         "mehrere Ämter"
     } else {

@@ -128,7 +128,7 @@ pub(super) async fn approve(
         );
     }
     let published = store(&state).and_then(|mut s| {
-        s.publish(
+        s.approve_and_publish(
             id,
             &session.user.name,
             Some(review.reason.as_str()).filter(|r| !r.is_empty()),
@@ -138,7 +138,6 @@ pub(super) async fn approve(
     match published {
         Ok(revs) => {
             if let Ok(db) = staff_db(&state) {
-                let _ = db.approved(id, &session.user.name);
                 let _ = db.audit(
                     &session.user.name,
                     "approve",

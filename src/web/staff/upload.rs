@@ -331,6 +331,8 @@ fn stage_several(
     Ok(Staged::Previews(previews))
 }
 
+use crate::import::Outcome;
+
 /// Reads one upload as the user may: refused, waiting for a mapping, or ready to keep.
 fn read_for(
     state: &Arc<AppState>,
@@ -346,24 +348,21 @@ fn read_for(
         max_bytes: state.settings.max_upload_bytes,
         today: None,
     };
-    let mut read = ingest::read_upload(&file.bytes, &opts);
-    if mapped.is_none()
-        && matches!(read, Err(ingest::problem::UploadError::Headers(_)))
-        && let Some(with_profile) = mapping::try_saved_profiles(state, user, &file, &opts)?
-    {
-        read = with_profile;
-    }
+    let read = crate::import::import(&file.bytes, &opts, || {
+        mapping::saved_profiles_for(state, user, file.office.as_deref())
+    });
     let file_name = file.file_name.clone();
     let upload = match read {
-        Ok(u) => u,
-        Err(ingest::problem::UploadError::Headers(e)) => {
+        Outcome::Ready(u) => *u,
+        Outcome::NeedsMapping(needs) => {
             return Ok(Reading::NeedsMapping(mapping::PendingMapping::new(
                 user,
                 file,
-                e.for_mapping_form(),
+                needs.error.for_mapping_form(),
+                needs.guess,
             )));
         }
-        Err(e) => {
+        Outcome::Refused(e) => {
             let (problems, total) = match &e {
                 ingest::problem::UploadError::Invalid { problems, total } => (
                     problems.iter().map(|p| p.render(Lang::De)).collect(),

@@ -1,8 +1,8 @@
 //! One data row during parsing: typed access to its cells that records a located problem
 //! for every value that cannot be read.
 
+use super::ColumnMap;
 use super::cell::Cell;
-use super::map::ColumnMap;
 use super::parse::{self, DateFormat, NumberStyle};
 use super::problem::{Issue, MAX_LISTED_PROBLEMS, Problem};
 use std::borrow::Cow;
