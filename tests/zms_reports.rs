@@ -344,3 +344,32 @@ async fn pages_say_what_is_not_available_and_the_methodology_names_the_reports()
     assert_eq!(status, 200);
     assert!(api.contains("\"not_available\""), "{api}");
 }
+
+/// A Wartestatistik of several chosen locations holds the largest count and the plain mean of
+/// the means per hour (docs/zms-statistics.md, section 3): no weights, so it is refused with
+/// the advice to download it per location.
+#[test]
+fn a_wartestatistik_of_several_locations_is_refused() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("Gesamt").unwrap();
+    for (row, text) in ["Wartesituation", "Bürgeramt Mitte ", "Bürgeramt Nord "]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(row as u32, 0, *text).unwrap();
+    }
+    for (col, text) in ["Zeitraum:", "04.03.2024", "bis", "08.03.2024"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(3, col as u16, *text).unwrap();
+    }
+    let d = DataDir::new();
+    let file = d.path().join("waitingstatistic_2024-03-04_2024-03-08.xlsx");
+    book.save(&file).unwrap();
+    let out = d.run(&["import", file.to_str().unwrap(), "--office", "Bürgeramt"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("je Standort herunterladen"), "{err}");
+    assert!(err.contains("Bürgeramt Mitte + Bürgeramt Nord"), "{err}");
+}

@@ -77,6 +77,19 @@ const TOTAL_WORDS: &[&str] = &[
 /// How many leading rows are searched for the header.
 const HEADER_SEARCH_ROWS: usize = 50;
 
+/// A reader for a report format that is not a table of rows: a system's statistics download
+/// whose layout says what it is (ZMS's Kundenstatistik …). Recognisers are asked before the
+/// tabular reader; adding a format is adding one to [`RECOGNISERS`].
+pub trait Recogniser: Sync {
+    /// Whether a workbook whose first sheet is `first` is this format.
+    fn recognises(&self, first: &read::Sheet) -> bool;
+    /// Reads the workbook's sheets (all of them, as it recognised itself).
+    fn read(&self, sheets: &[read::Sheet], opts: &Options) -> Result<Upload, UploadError>;
+}
+
+/// The report formats read beside the tabular reader.
+pub const RECOGNISERS: &[&dyn Recogniser] = &[&zms::Zms];
+
 /// Reads, maps, parses and validates an upload.
 pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> {
     if opts.max_bytes > 0 && bytes.len() as u64 > opts.max_bytes {
@@ -86,9 +99,10 @@ pub fn read_upload(bytes: &[u8], opts: &Options) -> Result<Upload, UploadError> 
         });
     }
     if decode::sniff_format(bytes)? == decode::Format::Xlsx {
-        let sheets = read::xlsx_sheets(bytes, |first| zms::Report::recognise(first).is_some())?;
-        if let Some(report) = zms::Report::recognise(&sheets[0]) {
-            return zms::read(report, &sheets, opts);
+        let recogniser = |first: &read::Sheet| RECOGNISERS.iter().find(|r| r.recognises(first));
+        let sheets = read::xlsx_sheets(bytes, |first| recogniser(first).is_some())?;
+        if let Some(r) = recogniser(&sheets[0]) {
+            return r.read(&sheets, opts);
         }
         return read_table(bytes, &Table::from_sheets(sheets)?, None, opts);
     }

@@ -59,6 +59,22 @@ impl Report {
     }
 }
 
+/// The ZMS statistics downloads as a [`super::Recogniser`].
+pub struct Zms;
+
+impl super::Recogniser for Zms {
+    fn recognises(&self, first: &Sheet) -> bool {
+        Report::recognise(first).is_some()
+    }
+
+    fn read(&self, sheets: &[Sheet], opts: &Options) -> Result<Upload, UploadError> {
+        match sheets.first().and_then(Report::recognise) {
+            Some(report) => read(report, sheets, opts),
+            None => Err(UploadError::NoRows),
+        }
+    }
+}
+
 /// Reads a ZMS report into visits rows. Every problem is listed at once with sheet and cell.
 pub fn read(report: Report, sheets: &[Sheet], opts: &Options) -> Result<Upload, UploadError> {
     let mut problems = Problems::default();
@@ -70,7 +86,19 @@ pub fn read(report: Report, sheets: &[Sheet], opts: &Options) -> Result<Upload, 
         .or_else(|| opts.office.clone());
     let today = opts.today.unwrap_or_else(crate::timefmt::today);
     let mut out = Aggregate::default();
-    if let (Some(info), Some(office)) = (&info, &office) {
+    if let Some(info) = &info
+        && report == Report::Waiting
+        && info.locations > 1
+    {
+        // ZMS takes the largest count and the plain mean of the means over the chosen
+        // locations: no weights to compute a mean wait with.
+        problems.push(
+            info.period_line,
+            format!("Standorte (Blatt „{}“)", first.name),
+            &Cell::Text(&info.location),
+            Issue::ZmsSeveralLocations,
+        );
+    } else if let (Some(info), Some(office)) = (&info, &office) {
         let target = Target {
             office,
             location: &info.location,

@@ -56,6 +56,8 @@ pub enum Issue {
     ZmsNoOffice,
     /// A ZMS duration that is not `mm:ss`.
     NotMinutesSeconds,
+    /// A ZMS Wartestatistik of several locations (maxima and unweighted means, no weights).
+    ZmsSeveralLocations,
 }
 
 /// One problem, located by the line number as the user sees it in an editor or Excel
@@ -115,6 +117,7 @@ impl Problem {
             ZmsMissingBlock => lang.pick("dieser Block fehlt auf dem Blatt; ohne ihn lässt sich die mittlere Wartezeit nicht gewichten. Bitte die Wartestatistik erneut aus ZMS herunterladen und unverändert hochladen", "this block is missing from the sheet; without it the mean wait cannot be weighted. Download the Wartestatistik from ZMS again and upload it unchanged").into(),
             ZmsOutsidePeriod => lang.pick("liegt außerhalb des Zeitraums, den der Bericht oben nennt; bitte den Bericht unverändert hochladen", "lies outside the period the report states at the top; upload the report unchanged").into(),
             ZmsNoOffice => lang.pick("der Bericht fasst ausgewählte Standorte zusammen und nennt kein Amt; bitte das Amt beim Hochladen angeben (Feld „Amt“ oder --office)", "the report adds up chosen locations and names no office; give the office with the upload (field \"office\" or --office)").into(),
+            ZmsSeveralLocations => lang.pick("eine Wartestatistik mehrerer Standorte enthält keine verwertbaren Zahlen: ZMS nimmt dort je Stunde die größte Zahl Wartender und den einfachen Durchschnitt der Mittelwerte. Bitte die Wartestatistik je Standort herunterladen", "a Wartestatistik of several locations holds no usable figures: ZMS takes the largest number waiting and the plain mean of the means per hour. Download the Wartestatistik per location").into(),
             NotMinutesSeconds => lang.pick("keine Dauer; erwartet Minuten:Sekunden wie 04:30 oder 75:04", "not a duration; expected minutes:seconds such as 04:30 or 75:04").into(),
         }
     }
