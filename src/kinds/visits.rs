@@ -551,3 +551,120 @@ impl Aggregate {
         ])
     }
 }
+
+/// Mergeable partial aggregates of a batch of visits, kept beside its rows so that questions
+/// merge small tables instead of rescanning rows (see `crate::kpi::partials`, which reads
+/// them): per (office, month, marginal) and per split, counts, and histograms of waits and
+/// service times with their values kept exactly.
+pub mod partials {
+    use super::with_aggregate_columns;
+    use polars::prelude::*;
+
+    /// The splits kept besides (office, month): the columns a question may group or filter by
+    /// and still be answered from partials.
+    pub const SPLITS: &[&[&str]] = &[
+        &[],
+        &["appointment"],
+        &["location"],
+        &["service"],
+        &["weekday", "hour"],
+    ];
+
+    /// What a partial row holds: counts, or one value of a histogram of waits or service times.
+    pub const COUNTS: i32 = 0;
+    pub const WAITS: i32 = 1;
+    pub const SERVICE_TIMES: i32 = 2;
+
+    /// The columns of the partials table, in order, with their types.
+    fn schema() -> [(&'static str, DataType); 17] {
+        [
+            ("split", DataType::Int32),
+            ("metric", DataType::Int32),
+            ("office", DataType::String),
+            ("month", DataType::Int32),
+            ("marginal", DataType::Int32),
+            ("location", DataType::String),
+            ("service", DataType::String),
+            ("appointment", DataType::Boolean),
+            ("weekday", DataType::Int32),
+            ("hour", DataType::Int32),
+            ("value", DataType::Float64),
+            ("count", DataType::Int64),
+            ("c_rows", DataType::Int64),
+            ("c_visitors", DataType::Int64),
+            ("c_appointments", DataType::Int64),
+            ("c_no_shows", DataType::Int64),
+            ("c_appointment_visitors", DataType::Int64),
+        ]
+    }
+
+    /// Brings a part to the common schema: missing columns as typed nulls, in order.
+    fn conform(lf: LazyFrame, present: &[&str]) -> LazyFrame {
+        lf.select(
+            schema()
+                .into_iter()
+                .map(|(name, dtype)| {
+                    if present.contains(&name) {
+                        col(name).cast(dtype)
+                    } else {
+                        lit(NULL).cast(dtype).alias(name)
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The partials of a batch of visits rows (single visits and aggregates alike).
+    pub fn of(rows: LazyFrame) -> PolarsResult<DataFrame> {
+        let rows = with_aggregate_columns(rows)?.with_column(
+            when(col("marginal").is_null())
+                .then(lit(1i64))
+                .otherwise(col("n").cast(DataType::Int64))
+                .alias("_w"),
+        );
+        let w = || col("_w");
+        let mut parts = Vec::new();
+        for (i, split) in SPLITS.iter().enumerate() {
+            let mut keys = vec![col("office"), col("month"), col("marginal")];
+            keys.extend(split.iter().map(|c| col(*c)));
+            let mut present = vec!["split", "metric", "office", "month", "marginal"];
+            present.extend(split.iter().copied());
+            let tag = |lf: LazyFrame, metric: i32| {
+                lf.with_columns([lit(i as i32).alias("split"), lit(metric).alias("metric")])
+            };
+            let counts = rows.clone().group_by(keys.clone()).agg([
+                w().sum().alias("c_rows"),
+                w().filter(col("no_show").not()).sum().alias("c_visitors"),
+                w().filter(col("appointment")).sum().alias("c_appointments"),
+                w().filter(col("no_show")).sum().alias("c_no_shows"),
+                w().filter(col("appointment").and(col("no_show").not()))
+                    .sum()
+                    .alias("c_appointment_visitors"),
+            ]);
+            let mut with_counts = present.clone();
+            with_counts.extend([
+                "c_rows",
+                "c_visitors",
+                "c_appointments",
+                "c_no_shows",
+                "c_appointment_visitors",
+            ]);
+            parts.push(conform(tag(counts, COUNTS), &with_counts));
+            let mut with_values = present.clone();
+            with_values.extend(["value", "count"]);
+            for (metric, column) in [(WAITS, "wait_min"), (SERVICE_TIMES, "service_min")] {
+                let mut hk = keys.clone();
+                hk.push(col(column).alias("value"));
+                let hist = rows
+                    .clone()
+                    .filter(col(column).is_not_null())
+                    .group_by(hk)
+                    .agg([w().sum().alias("count")]);
+                parts.push(conform(tag(hist, metric), &with_values));
+            }
+        }
+        concat(parts, UnionArgs::default())?
+            .sort(["split", "metric"], SortMultipleOptions::default())
+            .collect()
+    }
+}

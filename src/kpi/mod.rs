@@ -6,6 +6,7 @@ pub mod cases;
 pub mod contacts;
 pub mod definitions;
 pub mod digital;
+pub mod partials;
 pub mod services;
 pub mod table;
 pub mod visits;
@@ -224,38 +225,35 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
         }
     }
     let targets = store.targets(q.kind)?;
+    if q.kind == Kind::Visits
+        && let Some(split) = partials::split_for(q)
+    {
+        let Some(p) = store.published_partials()? else {
+            return compute_from(None, q, &targets);
+        };
+        let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
+        let df = partials::aggregate_visits(filtered(p, q), &keys, q, split, &targets)?;
+        return finish(df, q, &targets);
+    }
     let rows = store.published_rows(q.kind)?;
     compute_from(rows, q, &targets)
 }
 
-/// Computes from given rows (used by the upload preview, before anything is stored).
-pub fn compute_from(
-    rows: Option<LazyFrame>,
-    q: &Query,
-    targets: &[Target],
-) -> Result<KpiTable, KpiError> {
-    let defs = definitions::for_kind(q.kind);
-    let current = q
-        .current_month
-        .unwrap_or_else(|| month_key(crate::timefmt::today()));
-    let mut columns: Vec<String> = q.by.iter().map(|d| d.as_str().to_string()).collect();
-    let by_month = q.by.contains(&Dim::Month);
-    if by_month {
-        columns.push("provisional".into());
-    }
-    columns.extend(defs.iter().map(|d| d.name.to_string()));
-    let Some(rows) = rows else {
-        return Ok(KpiTable {
-            columns,
-            rows: Vec::new(),
-        });
-    };
+/// Computes from the published rows even where partial aggregates answer the question: the
+/// reference the partials are checked against.
+pub fn compute_from_rows(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
+    let targets = store.targets(q.kind)?;
+    compute_from(store.published_rows(q.kind)?, q, &targets)
+}
+
+/// The months a question reads (those before `from` too when it compares) and its filters.
+fn filtered(lf: LazyFrame, q: &Query) -> LazyFrame {
     // Comparisons need the months before `from`.
     let from = match (q.compare, q.from) {
         (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
         (_, f) => f,
     };
-    let mut lf = rows;
+    let mut lf = lf;
     if let Some(f) = from {
         lf = lf.filter(col("month").gt_eq(lit(f)));
     }
@@ -273,6 +271,23 @@ pub fn compute_from(
             lf = lf.filter(col(dim).eq(lit(v.clone())));
         }
     }
+    lf
+}
+
+/// Computes from given rows (used by the upload preview, before anything is stored).
+pub fn compute_from(
+    rows: Option<LazyFrame>,
+    q: &Query,
+    targets: &[Target],
+) -> Result<KpiTable, KpiError> {
+    let Some(rows) = rows else {
+        return Ok(KpiTable {
+            columns: columns_of(q),
+            rows: Vec::new(),
+        });
+    };
+    let current = current_month(q);
+    let lf = filtered(rows, q);
     let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
     let aggregated = match q.kind {
         Kind::Visits => visits::aggregate(lf, &keys, &q.by, q.service.is_some(), targets)?,
@@ -281,16 +296,45 @@ pub fn compute_from(
         Kind::Contacts => contacts::aggregate(lf, &keys, targets),
         Kind::Services => services::aggregate(lf, &q.by, current)?,
     };
+    finish(aggregated.collect()?, q, targets)
+}
+
+/// The running month (not closed) of a question.
+fn current_month(q: &Query) -> i32 {
+    q.current_month
+        .unwrap_or_else(|| month_key(crate::timefmt::today()))
+}
+
+/// The columns of a question's table: grouping, `provisional` with months, the KPIs.
+fn columns_of(q: &Query) -> Vec<String> {
+    let mut columns: Vec<String> = q.by.iter().map(|d| d.as_str().to_string()).collect();
+    if q.by.contains(&Dim::Month) {
+        columns.push("provisional".into());
+    }
+    columns.extend(
+        definitions::for_kind(q.kind)
+            .iter()
+            .map(|d| d.name.to_string()),
+    );
+    columns
+}
+
+/// From the aggregates of each group to the published table: sorted by the grouping, cells
+/// from too few rows suppressed, what is not available said, targets and comparisons added.
+fn finish(df: DataFrame, q: &Query, targets: &[Target]) -> Result<KpiTable, KpiError> {
+    let defs = definitions::for_kind(q.kind);
+    let current = current_month(q);
+    let columns = columns_of(q);
+    let by_month = q.by.contains(&Dim::Month);
     let sort_cols: Vec<PlSmallStr> = q.by.iter().map(|d| d.as_str().into()).collect();
-    let aggregated = if sort_cols.is_empty() {
-        aggregated
+    let df = if sort_cols.is_empty() {
+        df
     } else {
-        aggregated.sort(
+        df.sort(
             sort_cols,
             SortMultipleOptions::default().with_nulls_last(true),
-        )
+        )?
     };
-    let df = aggregated.collect()?;
     let mut raw: HashMap<String, Vec<Option<f64>>> = HashMap::new();
     for c in df.columns() {
         if q.by.iter().any(|d| d.as_str() == c.name().as_str()) {

@@ -192,7 +192,7 @@ pub const NOT_AVAILABLE: &[(&str, &[&str], NotAvailable)] = &[
 /// Which aggregate rows answer a grouping: the counts (visitors …) from the report that has
 /// the grouping's split, the waits from the hourly report (split by appointment if asked).
 /// `None` for waits: no report has them in that split.
-fn sources(by: &[Dim], service_filtered: bool) -> (Marginal, Option<Marginal>) {
+pub(super) fn sources(by: &[Dim], service_filtered: bool) -> (Marginal, Option<Marginal>) {
     let by_appointment = by.contains(&Dim::Appointment);
     let hourly = if by_appointment {
         Marginal::HourByAppointment
@@ -283,7 +283,11 @@ pub fn aggregate(
             .filter(ww().gt(lit(0)))
             .max()
             .alias("wait_max_min"),
-        single_wait.lt_eq(target).sum().alias("_within"),
+        col("wait_min")
+            .lt_eq(target)
+            .and(single.clone())
+            .sum()
+            .alias("_within"),
         col("service_min").median().alias("service_median_min"),
         col("service_min").count().alias("_service_n"),
         // Any aggregate row that counts here: single-visit KPIs are not available.

@@ -97,6 +97,7 @@ CREATE TRIGGER IF NOT EXISTS generation_targets_update AFTER UPDATE ON targets
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("batches", "part", "TEXT NOT NULL DEFAULT ''"),
     ("revisions", "part", "TEXT NOT NULL DEFAULT ''"),
+    ("batches", "partials", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 /// What the public sees of a (kind, office, month): the newest revision of each part, unless
@@ -158,6 +159,8 @@ pub struct PublishedCell {
     pub batch_id: i64,
     pub parquet: String,
     pub part: String,
+    /// The batch's partial aggregates ("" when it has none yet).
+    pub partials: String,
 }
 
 /// A target for a KPI of one office.
@@ -215,13 +218,14 @@ impl Catalog {
         original: &str,
         notices: &str,
         part: &str,
+        partials: &str,
         cells: &[(String, i32, usize)],
     ) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO batches (kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, notices, part)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11)",
-            params![kind, sha256, file_name, user, now_text(), rows as i64, skipped as i64, parquet, original, notices, part],
+            "INSERT INTO batches (kind, sha256, file_name, uploaded_by, uploaded_at, rows, skipped, status, parquet, original, notices, part, partials)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12)",
+            params![kind, sha256, file_name, user, now_text(), rows as i64, skipped as i64, parquet, original, notices, part, partials],
         )?;
         let next = tx.last_insert_rowid();
         {
@@ -434,7 +438,7 @@ impl Catalog {
     /// The published cells of a kind with the file that holds each.
     pub fn published_cells(&self, kind: &str) -> Result<Vec<PublishedCell>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.office, r.month, r.batch_id, b.parquet, r.part FROM current_revisions r JOIN batches b ON b.id = r.batch_id
+            "SELECT r.office, r.month, r.batch_id, b.parquet, r.part, b.partials FROM current_revisions r JOIN batches b ON b.id = r.batch_id
              WHERE r.kind = ?1 ORDER BY r.batch_id, r.office, r.month",
         )?;
         let rows = stmt.query_map([kind], |r| {
@@ -444,9 +448,19 @@ impl Catalog {
                 batch_id: r.get(2)?,
                 parquet: r.get(3)?,
                 part: r.get(4)?,
+                partials: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records the partial aggregates made later for a batch stored without them.
+    pub fn set_partials(&self, batch_id: i64, key: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE batches SET partials = ?2 WHERE id = ?1 AND partials = ''",
+            params![batch_id, key],
+        )?;
+        Ok(())
     }
 
     /// The parts (reports of systems that give totals) published now, per office.

@@ -182,6 +182,13 @@ impl Store {
         if let Some(e) = write_err {
             return Err(e.into());
         }
+        let partials_key = if batch.kind == Kind::Visits {
+            let key = parquet_key.replace(".parquet", ".partials.parquet");
+            self.write_partials(&key, batch.parsed.frame.clone().lazy())?;
+            key
+        } else {
+            String::new()
+        };
         let cells: Vec<(String, i32, usize)> = batch
             .parsed
             .partitions
@@ -200,6 +207,7 @@ impl Store {
             original_key,
             &notices,
             &batch.part,
+            &partials_key,
             &cells,
         )
     }
@@ -358,6 +366,65 @@ impl Store {
         if let Some(part) = part {
             cells.retain(|c| c.part != part);
         }
+        self.union(kind, cells, false)
+    }
+
+    /// The partial aggregates of the published visits (see `kpi::partials`), for each published
+    /// (office, month) those of its current revision's batch; made now and kept for batches
+    /// stored before partials existed.
+    pub fn published_partials(&self) -> Result<Option<LazyFrame>, StoreError> {
+        let mut cells = self.catalog.published_cells(Kind::Visits.as_str())?;
+        for c in cells.iter_mut().filter(|c| c.partials.is_empty()) {
+            let key = c.parquet.replace(".parquet", ".partials.parquet");
+            if !self.files.path(&key).exists() {
+                let rows = LazyFrame::scan_parquet(
+                    self.files
+                        .path(&c.parquet)
+                        .to_string_lossy()
+                        .as_ref()
+                        .into(),
+                    ScanArgsParquet::default(),
+                )?;
+                self.write_partials(&key, rows)?;
+            }
+            self.catalog.set_partials(c.batch_id, &key)?;
+            c.partials = key;
+        }
+        for c in cells.iter_mut() {
+            c.parquet = std::mem::take(&mut c.partials);
+        }
+        self.union(Kind::Visits, cells, true)
+    }
+
+    /// Computes and writes the partial aggregates of a batch of visits rows.
+    fn write_partials(&self, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
+        let mut partials = crate::kinds::visits::partials::of(rows)?;
+        let mut write_err = None;
+        self.files.put(key, |f| {
+            ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .finish(&mut partials)
+                .map(|_| ())
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    write_err = Some(e);
+                    std::io::Error::other(msg)
+                })
+        })?;
+        match write_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// One lazy frame over the files of `cells` (sorted by batch), each batch filtered to its
+    /// published cells.
+    fn union(
+        &self,
+        kind: Kind,
+        cells: Vec<PublishedCell>,
+        partials: bool,
+    ) -> Result<Option<LazyFrame>, StoreError> {
         let mut frames = Vec::new();
         let mut i = 0;
         while i < cells.len() {
@@ -374,6 +441,7 @@ impl Store {
                 ScanArgsParquet::default(),
             )?;
             match kind {
+                _ if partials => {}
                 Kind::Visits => lf = crate::kinds::visits::with_aggregate_columns(lf)?,
                 Kind::Contacts => lf = crate::kinds::contacts::with_call_columns(lf)?,
                 _ => {}
