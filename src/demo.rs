@@ -609,15 +609,16 @@ pub fn load_embedded(store: &mut Store) -> Result<usize> {
     n
 }
 
-/// Writes a large clean visits CSV (UTF-8, `,`, ISO datetimes) for the import benchmark.
-pub fn bench_visits(rows: usize, out: &Path) -> Result<()> {
+/// Writes a large clean visits CSV (UTF-8, `,`, ISO datetimes) for the benchmarks: `rows`
+/// visits spread evenly over the days of `months` months from `start` (a `yyyymm` key), the
+/// same for the same arguments.
+pub fn bench_visits(rows: usize, out: &Path, start: i32, months: u32) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     writeln!(
         w,
         "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show"
     )?;
-    let mut rng = Rng::new(42);
     let offices = [
         (
             "Einwohnermeldeamt",
@@ -649,7 +650,11 @@ pub fn bench_visits(rows: usize, out: &Path) -> Result<()> {
         "Aufenthaltstitel",
         "Beglaubigung",
     ];
-    let start = days_from_civil(2025, 1, 1);
+    let (y0, m0) = (start / 100, (start % 100) as u32);
+    let first_day = days_from_civil(y0, m0, 1);
+    let end_month = (0..months).fold(start, |m, _| crate::timefmt::next_month(m));
+    let days = (days_from_civil(end_month / 100, (end_month % 100) as u32, 1) - first_day).max(1);
+    let mut rng = Rng::new(42 ^ start as u64);
     let mut line = String::with_capacity(256);
     let dt = |t: i64, s: &mut String| {
         let days = t.div_euclid(86_400) as i32;
@@ -668,8 +673,8 @@ pub fn bench_visits(rows: usize, out: &Path) -> Result<()> {
         let (office, locations) = &offices[rng.below(offices.len())];
         let location = locations[rng.below(3)];
         let service = services[rng.below(services.len())];
-        // Spread rows evenly over the 365 days of 2025, in opening hours.
-        let day = start + ((i as u64 * 365) / rows.max(1) as u64) as i32;
+        // Spread rows evenly over the days of the period, in opening hours.
+        let day = first_day + ((i as u64 * days as u64) / rows.max(1) as u64) as i32;
         let arrived = day as i64 * 86_400 + 7 * 3600 + 1800 + rng.below(9 * 3600) as i64;
         let appointment = rng.chance(0.6);
         let no_show = appointment && rng.chance(0.07);

@@ -227,6 +227,12 @@ enum DemoCommand {
         rows: usize,
         #[arg(long)]
         out: PathBuf,
+        /// First month, YYYY-MM
+        #[arg(long, default_value = "2025-01")]
+        start: String,
+        /// Number of months the rows are spread over
+        #[arg(long, default_value_t = 12)]
+        months: u32,
     },
     /// Import and publish the demo city into the data folder
     Load {
@@ -695,8 +701,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", out.display());
                 Ok(ExitCode::SUCCESS)
             }
-            DemoCommand::BenchVisits { rows, out } => {
-                kennzahl::demo::bench_visits(rows, &out)?;
+            DemoCommand::BenchVisits {
+                rows,
+                out,
+                start,
+                months,
+            } => {
+                let start = month_arg(Some(&start))?.context("--start YYYY-MM")?;
+                kennzahl::demo::bench_visits(rows, &out, start, months.max(1))?;
                 Ok(ExitCode::SUCCESS)
             }
             DemoCommand::Load { from } => {

@@ -135,8 +135,39 @@ fn the_original_upload_is_kept_under_its_sha256() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let kept = std::fs::read(d.path().join("originals").join(&sha[..2]).join(&sha)).unwrap();
-    assert_eq!(kept, bytes);
+    // Kept zstd-compressed under its SHA-256, and given back byte for byte.
+    let kept = std::fs::read(
+        d.path()
+            .join("originals")
+            .join(&sha[..2])
+            .join(format!("{sha}.zst")),
+    )
+    .unwrap();
+    assert_eq!(zstd::stream::decode_all(kept.as_slice()).unwrap(), bytes);
+    let store = kennzahl::store::Store::open(d.path()).unwrap();
+    assert_eq!(store.original(1).unwrap(), bytes);
+    // A damaged original is an error, never a wrong download.
+    let damaged = zstd::stream::encode_all(&bytes[..bytes.len() - 1], 3).unwrap();
+    std::fs::write(
+        d.path()
+            .join("originals")
+            .join(&sha[..2])
+            .join(format!("{sha}.zst")),
+        &damaged,
+    )
+    .unwrap();
+    assert!(matches!(
+        store.original(1),
+        Err(kennzahl::store::StoreError::Damaged { .. })
+    ));
+    std::fs::write(
+        d.path()
+            .join("originals")
+            .join(&sha[..2])
+            .join(format!("{sha}.zst")),
+        &kept,
+    )
+    .unwrap();
     // Stored but not published: no KPI rows yet.
     assert!(d.kpi_json(&["--kind", "visits"]).is_empty());
     d.ok(&["publish", "1"]);

@@ -225,18 +225,36 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
         }
     }
     let targets = store.targets(q.kind)?;
+    let cells = cells_of(q);
     if q.kind == Kind::Visits
         && let Some(split) = partials::split_for(q)
     {
-        let Some(p) = store.published_partials()? else {
+        let Some(p) = store.published_partials(&cells)? else {
             return compute_from(None, q, &targets);
         };
         let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
         let df = partials::aggregate_visits(filtered(p, q), &keys, q, split, &targets)?;
         return finish(df, q, &targets);
     }
-    let rows = store.published_rows(q.kind)?;
+    // Open cases and service catalogues carry over from earlier months: all months are read.
+    let rows = match q.kind {
+        Kind::Visits | Kind::Digital | Kind::Contacts => store.published_rows_of(q.kind, &cells)?,
+        Kind::Cases | Kind::Services => store.published_rows(q.kind)?,
+    };
     compute_from(rows, q, &targets)
+}
+
+/// The published cells a question reads: its office, and its months (with the year before
+/// `from` when it compares).
+fn cells_of(q: &Query) -> crate::store::Cells {
+    crate::store::Cells {
+        office: q.office.clone(),
+        from: match (q.compare, q.from) {
+            (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
+            (_, f) => f,
+        },
+        to: q.to,
+    }
 }
 
 /// Computes from the published rows even where partial aggregates answer the question: the

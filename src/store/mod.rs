@@ -32,6 +32,10 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("Parquet: {0}")]
     Parquet(#[from] PolarsError),
+    #[error(
+        "Datei beschädigt (SHA-256 stimmt nicht); bitte aus der Sicherung wiederherstellen / file damaged (SHA-256 does not match); restore it from the backup: {path}"
+    )]
+    Damaged { path: PathBuf },
     #[error("Lieferung {0} gibt es nicht / there is no batch {0}")]
     NoSuchBatch(i64),
     #[error("Lieferung {0} ist schon veröffentlicht / batch {0} is already published")]
@@ -79,6 +83,10 @@ pub struct OriginalStager {
     files: LocalFiles,
 }
 
+/// Originals are kept compressed: exports are text that zstd shrinks five- to tenfold, at a
+/// level fast enough to run beside the reading of the rows.
+const ORIGINAL_ZSTD_LEVEL: i32 = 3;
+
 /// An original upload that is safely on disk.
 #[derive(Debug, Clone)]
 pub struct StagedOriginal {
@@ -89,13 +97,25 @@ pub struct StagedOriginal {
 }
 
 impl OriginalStager {
-    /// Writes the bytes under their SHA-256 (atomically) unless they are there already.
+    /// Writes the bytes, zstd-compressed, under their SHA-256 (atomically) unless they are
+    /// there already (compressed, or uncompressed as data folders before kept them).
     pub fn stage(&self, bytes: &[u8]) -> Result<StagedOriginal, StoreError> {
         let sha256 = sha256_hex(bytes);
-        let key = format!("originals/{}/{}", &sha256[..2], sha256);
+        let plain = format!("originals/{}/{}", &sha256[..2], sha256);
+        if self.files.path(&plain).exists() {
+            return Ok(StagedOriginal {
+                sha256,
+                key: plain,
+                fresh: false,
+            });
+        }
+        let key = format!("{plain}.zst");
         let fresh = !self.files.path(&key).exists();
-        self.files
-            .put(&key, |f| std::io::Write::write_all(f, bytes))?;
+        if fresh {
+            self.files.put(&key, |f| {
+                zstd::stream::copy_encode(bytes, f, ORIGINAL_ZSTD_LEVEL)
+            })?;
+        }
         Ok(StagedOriginal { sha256, key, fresh })
     }
 
@@ -104,6 +124,24 @@ impl OriginalStager {
         if staged.fresh {
             let _ = std::fs::remove_file(self.files.path(&staged.key));
         }
+    }
+}
+
+/// Which published (office, month) cells a question reads: one office or all, months from
+/// and to (inclusive) or all.
+#[derive(Debug, Clone, Default)]
+pub struct Cells {
+    pub office: Option<String>,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+}
+
+impl Cells {
+    /// Whether the cell of `office` and `month` is among them.
+    pub fn contains(&self, office: &str, month: i32) -> bool {
+        self.office.as_deref().is_none_or(|o| o == office)
+            && self.from.is_none_or(|f| month >= f)
+            && self.to.is_none_or(|t| month <= t)
     }
 }
 
@@ -333,9 +371,22 @@ impl Store {
     }
 
     /// The original bytes of a batch, as uploaded.
+    /// Checked against its SHA-256: a damaged file is an error, never a wrong download.
     pub fn original(&self, id: i64) -> Result<Vec<u8>, StoreError> {
         let b = self.catalog.batch(id)?.ok_or(StoreError::NoSuchBatch(id))?;
-        self.files.get(&b.original)
+        let stored = self.files.get(&b.original)?;
+        let bytes = if b.original.ends_with(".zst") {
+            zstd::stream::decode_all(stored.as_slice())
+                .map_err(|e| StoreError::io(self.files.path(&b.original), e))?
+        } else {
+            stored
+        };
+        if sha256_hex(&bytes) != b.sha256 {
+            return Err(StoreError::Damaged {
+                path: self.files.path(&b.original),
+            });
+        }
+        Ok(bytes)
     }
 
     /// The (office, month, rows) cells a batch covers.
@@ -355,6 +406,18 @@ impl Store {
         self.published_rows_but(kind, None)
     }
 
+    /// The published rows of the cells a question reads: files of other offices and months
+    /// are not opened at all.
+    pub fn published_rows_of(
+        &self,
+        kind: Kind,
+        cells: &Cells,
+    ) -> Result<Option<LazyFrame>, StoreError> {
+        let mut all = self.catalog.published_cells(kind.as_str())?;
+        all.retain(|c| cells.contains(&c.office, c.month));
+        self.union(kind, all, false)
+    }
+
     /// The published rows without those of one part: what a month will hold when an upload
     /// of that part replaces it (for the upload preview).
     pub fn published_rows_but(
@@ -372,8 +435,9 @@ impl Store {
     /// The partial aggregates of the published visits (see `kpi::partials`), for each published
     /// (office, month) those of its current revision's batch; made now and kept for batches
     /// stored before partials existed.
-    pub fn published_partials(&self) -> Result<Option<LazyFrame>, StoreError> {
+    pub fn published_partials(&self, of: &Cells) -> Result<Option<LazyFrame>, StoreError> {
         let mut cells = self.catalog.published_cells(Kind::Visits.as_str())?;
+        cells.retain(|c| of.contains(&c.office, c.month));
         for c in cells.iter_mut().filter(|c| c.partials.is_empty()) {
             let key = c.parquet.replace(".parquet", ".partials.parquet");
             if !self.files.path(&key).exists() {

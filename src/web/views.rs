@@ -182,18 +182,27 @@ pub fn filter_options(
     let mut months: Vec<i32> = Vec::new();
     let mut locations: Vec<String> = Vec::new();
     let mut services: Vec<String> = Vec::new();
+    // One question per split (month × location, month × service): each is answered from
+    // partial aggregates where the kind has them, not from all of the office's rows.
+    let mut questions = Vec::new();
     for &kind in kinds {
-        let mut by = vec![Dim::Month];
-        for d in [Dim::Location, Dim::Service] {
-            if Dim::allowed(kind).contains(&d) {
-                by.push(d);
-            }
+        let splits: Vec<Dim> = [Dim::Location, Dim::Service]
+            .into_iter()
+            .filter(|d| Dim::allowed(kind).contains(d))
+            .collect();
+        if splits.is_empty() {
+            questions.push(Query::new(kind, vec![Dim::Month]));
         }
+        for d in splits {
+            questions.push(Query::new(kind, vec![Dim::Month, d]));
+        }
+    }
+    for q in questions {
         let t = kpi::compute(
             store,
             &Query {
                 office: Some(office.to_string()),
-                ..Query::new(kind, by)
+                ..q
             },
         )?;
         for r in &t.rows {
