@@ -1,6 +1,6 @@
 //! The KPI engine answers visits questions from mergeable partial aggregates where they cover
-//! the question (by month, quarter, year, office and one split: appointment, location,
-//! service, weekday × hour), and from rows otherwise. Both must give the same table, cell
+//! the question (by month, quarter, year, office and one split: appointment, location or
+//! service), and from rows otherwise (weekday × hour: a few months of one office). Both must give the same table, cell
 //! for cell: this checks it on the demo city (single visits, a target of its own) together
 //! with ZMS reports (aggregates), for every question the pages and the API ask.
 
@@ -133,7 +133,13 @@ fn partials_give_the_same_tables_as_rows() {
             "{:?} from {:?} to {:?} office {:?} location {:?} service {:?}",
             q.by, q.from, q.to, q.office, q.location, q.service
         );
-        if kpi::partials::split_for(q).is_some() {
+        let hourly = q.by.contains(&Dim::Weekday) || q.by.contains(&Dim::Hour);
+        assert_eq!(
+            kpi::partials::split_for(q).is_some(),
+            !hourly,
+            "{what}: from partials unless by weekday or hour"
+        );
+        if !hourly {
             answered += 1;
         }
         let from_partials = kpi::compute(&store, q).unwrap();
@@ -141,7 +147,7 @@ fn partials_give_the_same_tables_as_rows() {
         same(&from_partials, &from_rows, &what);
     }
     assert!(
-        answered >= questions.len() - 2,
+        answered > questions.len() / 2,
         "most questions come from partials"
     );
 }
@@ -159,7 +165,7 @@ fn a_data_folder_from_before_partials_gets_them_on_first_use() {
         .unwrap();
     for e in std::fs::read_dir(d.path().join("batches")).unwrap() {
         let p = e.unwrap().path();
-        if p.to_string_lossy().ends_with(".partials.parquet") {
+        if p.to_string_lossy().contains(".partials-") {
             std::fs::remove_file(p).unwrap();
         }
     }

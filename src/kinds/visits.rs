@@ -562,13 +562,7 @@ pub mod partials {
 
     /// The splits kept besides (office, month): the columns a question may group or filter by
     /// and still be answered from partials.
-    pub const SPLITS: &[&[&str]] = &[
-        &[],
-        &["appointment"],
-        &["location"],
-        &["service"],
-        &["weekday", "hour"],
-    ];
+    pub const SPLITS: &[&[&str]] = &[&[], &["appointment"], &["location"], &["service"]];
 
     /// What a partial row holds: counts, or one value of a histogram of waits or service times.
     pub const COUNTS: i32 = 0;
@@ -576,7 +570,7 @@ pub mod partials {
     pub const SERVICE_TIMES: i32 = 2;
 
     /// The columns of the partials table, in order, with their types.
-    fn schema() -> [(&'static str, DataType); 17] {
+    fn schema() -> [(&'static str, DataType); 20] {
         [
             ("split", DataType::Int32),
             ("metric", DataType::Int32),
@@ -595,6 +589,9 @@ pub mod partials {
             ("c_appointments", DataType::Int64),
             ("c_no_shows", DataType::Int64),
             ("c_appointment_visitors", DataType::Int64),
+            ("q_wait_50", DataType::Float64),
+            ("q_wait_90", DataType::Float64),
+            ("q_service_50", DataType::Float64),
         ]
     }
 
@@ -614,16 +611,20 @@ pub mod partials {
         )
     }
 
-    /// The partials of a batch of visits rows (single visits and aggregates alike).
-    pub fn of(rows: LazyFrame) -> PolarsResult<DataFrame> {
-        let rows = with_aggregate_columns(rows)?.with_column(
-            when(col("marginal").is_null())
-                .then(lit(1i64))
-                .otherwise(col("n").cast(DataType::Int64))
-                .alias("_w"),
-        );
+    /// The partials of a batch of visits rows (single visits and aggregates alike), one table
+    /// per split, in the order of [`SPLITS`].
+    pub fn of(rows: LazyFrame) -> PolarsResult<Vec<DataFrame>> {
+        let rows = with_aggregate_columns(rows)?
+            .with_column(
+                when(col("marginal").is_null())
+                    .then(lit(1i64))
+                    .otherwise(col("n").cast(DataType::Int64))
+                    .alias("_w"),
+            )
+            .collect()?
+            .lazy();
         let w = || col("_w");
-        let mut parts = Vec::new();
+        let mut tables = Vec::new();
         for (i, split) in SPLITS.iter().enumerate() {
             let mut keys = vec![col("office"), col("month"), col("marginal")];
             keys.extend(split.iter().map(|c| col(*c)));
@@ -632,7 +633,19 @@ pub mod partials {
             let tag = |lf: LazyFrame, metric: i32| {
                 lf.with_columns([lit(i as i32).alias("split"), lit(metric).alias("metric")])
             };
+            // Quantiles of the group's single visits, for questions whose every group is one
+            // (office, month) cell: no histogram to merge for them.
+            let single = || col("marginal").is_null();
             let counts = rows.clone().group_by(keys.clone()).agg([
+                col("wait_min").filter(single()).median().alias("q_wait_50"),
+                col("wait_min")
+                    .filter(single())
+                    .quantile(lit(0.9), QuantileMethod::Linear)
+                    .alias("q_wait_90"),
+                col("service_min")
+                    .filter(single())
+                    .median()
+                    .alias("q_service_50"),
                 w().sum().alias("c_rows"),
                 w().filter(col("no_show").not()).sum().alias("c_visitors"),
                 w().filter(col("appointment")).sum().alias("c_appointments"),
@@ -643,13 +656,16 @@ pub mod partials {
             ]);
             let mut with_counts = present.clone();
             with_counts.extend([
+                "q_wait_50",
+                "q_wait_90",
+                "q_service_50",
                 "c_rows",
                 "c_visitors",
                 "c_appointments",
                 "c_no_shows",
                 "c_appointment_visitors",
             ]);
-            parts.push(conform(tag(counts, COUNTS), &with_counts));
+            let mut parts = vec![conform(tag(counts, COUNTS), &with_counts)];
             let mut with_values = present.clone();
             with_values.extend(["value", "count"]);
             for (metric, column) in [(WAITS, "wait_min"), (SERVICE_TIMES, "service_min")] {
@@ -662,9 +678,8 @@ pub mod partials {
                     .agg([w().sum().alias("count")]);
                 parts.push(conform(tag(hist, metric), &with_values));
             }
+            tables.push(concat(parts, UnionArgs::default())?.collect()?);
         }
-        concat(parts, UnionArgs::default())?
-            .sort(["split", "metric"], SortMultipleOptions::default())
-            .collect()
+        Ok(tables)
     }
 }

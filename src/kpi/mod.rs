@@ -229,11 +229,11 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
     if q.kind == Kind::Visits
         && let Some(split) = partials::split_for(q)
     {
-        let Some(p) = store.published_partials(&cells)? else {
+        let Some(p) = store.published_partials(&cells, split)? else {
             return compute_from(None, q, &targets);
         };
         let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
-        let df = partials::aggregate_visits(filtered(p, q), &keys, q, split, &targets)?;
+        let df = partials::aggregate_visits(filtered(p, q), &keys, q, &targets)?;
         return finish(df, q, &targets);
     }
     // Open cases and service catalogues carry over from earlier months: all months are read.

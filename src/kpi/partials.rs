@@ -13,7 +13,6 @@ use super::{DEFAULT_WAIT_TARGET_MIN, Dim, Query};
 use crate::kinds::visits::Marginal;
 use crate::store::Target;
 use polars::prelude::*;
-use std::collections::HashMap;
 
 use crate::kinds::visits::partials::{COUNTS, SERVICE_TIMES, SPLITS as SPLIT_COLUMNS, WAITS};
 
@@ -45,70 +44,34 @@ pub fn split_for(q: &Query) -> Option<usize> {
     })
 }
 
-/// The visits KPI aggregates of a question from partials (already filtered by month and the
-/// query's filters): the same columns, by the same keys, as [`super::visits::aggregate`] gives
-/// from rows.
+/// The visits KPI aggregates of a question from the partials of its split (already filtered
+/// by month and the query's filters): the same columns, by the same keys, as
+/// [`super::visits::aggregate`] gives from rows. One pass: each KPI's rows are picked by a
+/// filter within each group (counts, waits of the reports that answer, single visits' waits
+/// and service times); quantiles are read off each group's merged histogram.
 pub fn aggregate_visits(
     partials: LazyFrame,
     keys: &[Expr],
     q: &Query,
-    split: usize,
     targets: &[Target],
 ) -> PolarsResult<DataFrame> {
     let (counts_from, waits_from) = super::visits::sources(&q.by, q.service.is_some());
-    let lf = partials.filter(col("split").eq(lit(split as i32)));
-    let of = |m: Option<Marginal>| {
-        let single = col("marginal").is_null();
-        match m {
-            Some(m) => single.or(col("marginal").eq(lit(m as i32))),
-            None => single,
-        }
+    let single = || col("marginal").is_null();
+    let is = |m: Marginal| col("marginal").eq(lit(m as i32));
+    let metric = |m: i32| col("metric").eq(lit(m));
+    let counted = || metric(COUNTS).and(single().or(is(counts_from)));
+    let wait_row = || {
+        metric(WAITS).and(match waits_from {
+            Some(w) => single().or(is(w)),
+            None => single(),
+        })
     };
-    let key_names: Vec<String> = q.by.iter().map(|d| d.as_str().to_string()).collect();
-    // Counts, and the flags of what is not available, per group: from the rows of single
-    // visits and of the two reports that answer the question.
-    let kept = match waits_from {
-        Some(w) => of(Some(counts_from)).or(col("marginal").eq(lit(w as i32))),
-        None => of(Some(counts_from)),
-    };
-    let uses = |m: Marginal| col("marginal").eq(lit(m as i32)).sum().gt(lit(0));
-    let counts = lf
-        .clone()
-        .filter(col("metric").eq(lit(COUNTS)))
-        .filter(kept)
-        .with_column(of(Some(counts_from)).alias("_counted"))
-        .group_by(keys)
-        .agg([
-            col("c_rows").filter(col("_counted")).sum().alias("_rows"),
-            col("c_visitors")
-                .filter(col("_counted"))
-                .sum()
-                .alias("visitors"),
-            col("c_appointments")
-                .filter(col("_counted"))
-                .sum()
-                .alias("appointments"),
-            col("c_no_shows")
-                .filter(col("_counted"))
-                .sum()
-                .alias("no_shows"),
-            col("c_appointment_visitors")
-                .filter(col("_counted"))
-                .sum()
-                .alias("_appointment_visitors"),
-            uses(counts_from).alias("_uses_counts"),
-            match waits_from {
-                Some(w) => uses(w),
-                None => lit(false),
-            }
-            .alias("_uses_waits"),
-            col("marginal")
-                .is_not_null()
-                .sum()
-                .gt(lit(0))
-                .alias("_any_aggregate"),
-        ]);
-    // Waits: served, mean, max and within target from the histogram in polars; quantiles below.
+    let single_wait = || metric(WAITS).and(single());
+    let single_service = || metric(SERVICE_TIMES).and(single());
+    let mut kept = single().or(is(counts_from));
+    if let Some(w) = waits_from {
+        kept = kept.or(is(w));
+    }
     let mut target = lit(DEFAULT_WAIT_TARGET_MIN);
     for t in targets
         .iter()
@@ -118,208 +81,179 @@ pub fn aggregate_visits(
             .then(lit(t.value))
             .otherwise(target);
     }
-    let waits = lf
-        .clone()
-        .filter(col("metric").eq(lit(WAITS)))
-        .filter(of(waits_from))
-        .group_by(keys)
-        .agg([
-            col("count").sum().alias("served"),
-            (col("value") * col("count").cast(DataType::Float64))
-                .sum()
-                .alias("_wait_sum"),
-            col("value").max().alias("wait_max_min"),
-            col("count")
-                .filter(col("value").lt_eq(target).and(col("marginal").is_null()))
-                .sum()
-                .alias("_within"),
-        ]);
-    let mut df = counts.collect()?;
-    let waits = waits.collect()?;
-    let group_of = |df: &DataFrame| -> PolarsResult<Vec<String>> { group_keys(df, &key_names) };
-    let df_groups = group_of(&df)?;
-    let wait_groups = group_of(&waits)?;
-    let index: HashMap<&str, usize> = wait_groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.as_str(), i))
-        .collect();
-    let pick_i64 = |name: &str| -> PolarsResult<Vec<Option<i64>>> {
-        let c = waits.column(name)?.cast(&DataType::Int64)?;
-        let c = c.i64()?;
-        Ok(df_groups
-            .iter()
-            .map(|g| index.get(g.as_str()).and_then(|&i| c.get(i)))
-            .collect())
-    };
-    let pick_f64 = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
-        let c = waits.column(name)?.cast(&DataType::Float64)?;
-        let c = c.f64()?;
-        Ok(df_groups
-            .iter()
-            .map(|g| index.get(g.as_str()).and_then(|&i| c.get(i)))
-            .collect())
-    };
-    let served = pick_i64("served")?;
-    let wait_sum = pick_f64("_wait_sum")?;
-    let wait_mean: Vec<Option<f64>> = served
-        .iter()
-        .zip(&wait_sum)
-        .map(|(n, s)| match (n, s) {
-            (Some(n), Some(s)) if *n > 0 => Some(s / *n as f64),
-            _ => None,
-        })
-        .collect();
-    // Quantiles of single visits only: a group with aggregate waits has none (flagged).
-    let single_waits = quantiles(
-        lf.clone()
-            .filter(col("metric").eq(lit(WAITS)))
-            .filter(col("marginal").is_null()),
-        keys,
-        &key_names,
-        &[0.5, 0.9],
-    )?;
-    let service_times = quantiles(
-        lf.filter(col("metric").eq(lit(SERVICE_TIMES)))
-            .filter(col("marginal").is_null()),
-        keys,
-        &key_names,
-        &[0.5],
-    )?;
-    let q_of = |table: &HashMap<String, (i64, Vec<f64>)>, k: usize| -> Vec<Option<f64>> {
-        df_groups
-            .iter()
-            .map(|g| table.get(g).map(|(_, v)| v[k]))
-            .collect()
-    };
-    let uses_counts = bools(&df, "_uses_counts")?;
-    let uses_waits = bools(&df, "_uses_waits")?;
-    let any_aggregate = bools(&df, "_any_aggregate")?;
-    let flags = |f: &dyn Fn(usize) -> bool| -> Vec<bool> { (0..df.height()).map(f).collect() };
-    let na_single = any_aggregate.clone();
-    let missing_waits = flags(&|i| waits_from.is_some() && any_aggregate[i] && !uses_waits[i]);
-    let na_waits = flags(&|i| waits_from.is_none() && uses_counts[i]);
-    let na_appointments = flags(&|i| counts_from != Marginal::Day && uses_counts[i]);
-    let missing_counts = flags(&|i| any_aggregate[i] && !uses_counts[i]);
-    let service_n: Vec<Option<i64>> = df_groups
-        .iter()
-        .map(|g| service_times.get(g).map(|(n, _)| *n))
-        .collect();
-    let within = pick_i64("_within")?;
-    let columns = [
-        Column::new("served".into(), served),
-        Column::new("wait_mean_min".into(), wait_mean),
-        Column::new("wait_median_min".into(), q_of(&single_waits, 0)),
-        Column::new("wait_p90_min".into(), q_of(&single_waits, 1)),
-        Column::new("wait_max_min".into(), pick_f64("wait_max_min")?),
-        Column::new("_within".into(), within),
-        Column::new("service_median_min".into(), q_of(&service_times, 0)),
-        Column::new("_service_n".into(), service_n),
-        Column::new("_na_single".into(), na_single),
-        Column::new("_na_waits".into(), na_waits),
-        Column::new("_na_appointments".into(), na_appointments),
-        Column::new("_missing_counts".into(), missing_counts),
-        Column::new("_missing_waits".into(), missing_waits),
+    let sum_of = |c: &str, rows: Expr| col(c).filter(rows).sum();
+    let uses = |rows: Expr| rows.sum().gt(lit(0));
+    let mut aggs = vec![
+        sum_of("c_rows", counted()).alias("_rows"),
+        sum_of("c_visitors", counted()).alias("visitors"),
+        sum_of("c_appointments", counted()).alias("appointments"),
+        sum_of("c_no_shows", counted()).alias("no_shows"),
+        sum_of("c_appointment_visitors", counted()).alias("_appointment_visitors"),
+        sum_of("count", wait_row()).alias("served"),
+        (col("value") * col("count").cast(DataType::Float64))
+            .filter(wait_row())
+            .sum()
+            .alias("_wait_sum"),
+        col("value").filter(wait_row()).max().alias("wait_max_min"),
+        sum_of("count", single_wait().and(col("value").lt_eq(target))).alias("_within"),
+        sum_of("count", single_service()).alias("_service_n"),
+        uses(metric(COUNTS).and(is(counts_from))).alias("_uses_counts"),
+        match waits_from {
+            Some(w) => uses(metric(COUNTS).and(is(w))),
+            None => lit(false),
+        }
+        .alias("_uses_waits"),
+        uses(metric(COUNTS).and(single().not())).alias("_any_aggregate"),
     ];
-    for c in columns {
-        df.with_column(c)?;
+    // Quantiles: where every group is one (office, month) cell, those kept with its counts;
+    // else read off the group's merged histogram (lists per group, below).
+    let one_cell = q.by.contains(&Dim::Month)
+        && !q.by.iter().any(|d| matches!(d, Dim::Quarter | Dim::Year))
+        && (q.by.contains(&Dim::Office) || q.office.is_some());
+    if one_cell {
+        let single_counts = || metric(COUNTS).and(single());
+        for (name, kept) in [
+            ("wait_median_min", "q_wait_50"),
+            ("wait_p90_min", "q_wait_90"),
+            ("service_median_min", "q_service_50"),
+        ] {
+            aggs.push(col(kept).filter(single_counts()).first().alias(name));
+        }
+    } else {
+        for (name, rows) in [("waits", single_wait()), ("service", single_service())] {
+            aggs.push(
+                col("value")
+                    .filter(rows.clone())
+                    .alias(format!("_{name}_values")),
+            );
+            aggs.push(col("count").filter(rows).alias(format!("_{name}_counts")));
+        }
     }
-    for flag in ["_uses_counts", "_uses_waits", "_any_aggregate"] {
-        let _ = df.drop_in_place(flag)?;
+    let flag = |e: Expr, name: &str| e.alias(name);
+    let any = || col("_any_aggregate");
+    let uses_counts = || col("_uses_counts");
+    let lf = partials
+        .filter(kept)
+        .group_by(keys)
+        .agg(aggs)
+        .with_columns([
+            when(col("served").gt(lit(0)))
+                .then(col("_wait_sum") / col("served").cast(DataType::Float64))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("wait_mean_min"),
+            flag(any(), "_na_single"),
+            flag(
+                if waits_from.is_none() {
+                    uses_counts()
+                } else {
+                    lit(false)
+                },
+                "_na_waits",
+            ),
+            flag(
+                if counts_from != Marginal::Day {
+                    uses_counts()
+                } else {
+                    lit(false)
+                },
+                "_na_appointments",
+            ),
+            flag(any().and(uses_counts().not()), "_missing_counts"),
+            flag(
+                if waits_from.is_some() {
+                    any().and(col("_uses_waits").not())
+                } else {
+                    lit(false)
+                },
+                "_missing_waits",
+            ),
+        ]);
+    let mut df = lf.collect()?;
+    let histograms = if one_cell {
+        Vec::new()
+    } else {
+        vec![
+            (
+                "_waits_values",
+                "_waits_counts",
+                &[("wait_median_min", 0.5), ("wait_p90_min", 0.9)][..],
+            ),
+            (
+                "_service_values",
+                "_service_counts",
+                &[("service_median_min", 0.5)][..],
+            ),
+        ]
+    };
+    for (values, counts, outputs) in histograms {
+        let v = df.column(values)?.list()?.clone();
+        let c = df.column(counts)?.list()?.clone();
+        let mut columns: Vec<Vec<Option<f64>>> =
+            vec![Vec::with_capacity(df.height()); outputs.len()];
+        for (v, c) in v.amortized_iter().zip(c.amortized_iter()) {
+            let mut hist: Vec<(f64, i64)> = match (v, c) {
+                (Some(v), Some(c)) => {
+                    let v = v.as_ref().cast(&DataType::Float64)?;
+                    let c = c.as_ref().cast(&DataType::Int64)?;
+                    v.f64()?
+                        .iter()
+                        .zip(c.i64()?.iter())
+                        .filter_map(|(v, c)| Some((v?, c?)))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            hist.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (k, (_, q)) in outputs.iter().enumerate() {
+                columns[k].push(quantile(&hist, *q));
+            }
+        }
+        for ((name, _), values) in outputs.iter().zip(columns) {
+            df.with_column(Column::new((*name).into(), values))?;
+        }
+    }
+    for c in [
+        "_wait_sum",
+        "_uses_counts",
+        "_uses_waits",
+        "_any_aggregate",
+        "_waits_values",
+        "_waits_counts",
+        "_service_values",
+        "_service_counts",
+    ] {
+        if df.column(c).is_ok() {
+            let _ = df.drop_in_place(c)?;
+        }
     }
     Ok(df)
 }
 
-fn bools(df: &DataFrame, name: &str) -> PolarsResult<Vec<bool>> {
-    Ok(df
-        .column(name)?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(false))
-        .collect())
-}
-
-/// A text key per row from the grouping columns, to match groups across tables.
-fn group_keys(df: &DataFrame, names: &[String]) -> PolarsResult<Vec<String>> {
-    let columns: Vec<Column> = names
-        .iter()
-        .map(|n| df.column(n).and_then(|c| c.cast(&DataType::String)))
-        .collect::<PolarsResult<_>>()?;
-    let texts: Vec<&StringChunked> = columns
-        .iter()
-        .map(|c| c.str())
-        .collect::<PolarsResult<_>>()?;
-    Ok((0..df.height())
-        .map(|i| {
-            let mut k = String::new();
-            for t in &texts {
-                match t.get(i) {
-                    Some(v) => k.push_str(v),
-                    None => k.push('\u{0}'),
-                }
-                k.push('\u{1f}');
-            }
-            k
-        })
-        .collect())
-}
-
-/// Quantiles per group of a histogram (value, count), linear between order statistics as
-/// polars and numpy compute them on rows: group key → (rows, quantiles).
-fn quantiles(
-    hist: LazyFrame,
-    keys: &[Expr],
-    key_names: &[String],
-    qs: &[f64],
-) -> PolarsResult<HashMap<String, (i64, Vec<f64>)>> {
-    // Merge equal values of the group first (the same wait in several months).
-    let merged = hist
-        .group_by([keys.to_vec(), vec![col("value")]].concat())
-        .agg([col("count").sum()])
-        .collect()?;
-    let groups = group_keys(&merged, key_names)?;
-    let values = merged.column("value")?.f64()?.clone();
-    let counts = merged.column("count")?.cast(&DataType::Int64)?;
-    let counts = counts.i64()?;
-    let mut by_group: HashMap<String, Vec<(f64, i64)>> = HashMap::new();
-    for (i, g) in groups.into_iter().enumerate() {
-        if let (Some(v), Some(c)) = (values.get(i), counts.get(i))
-            && c > 0
-        {
-            by_group.entry(g).or_default().push((v, c));
-        }
+/// A quantile of a histogram (value, count) sorted by value: linear between order statistics,
+/// as polars and numpy compute it on the rows; `None` without rows.
+fn quantile(hist: &[(f64, i64)], q: f64) -> Option<f64> {
+    let n: i64 = hist.iter().map(|(_, c)| c).sum();
+    if n <= 0 {
+        return None;
     }
-    Ok(by_group
-        .into_iter()
-        .map(|(g, mut hist)| {
-            hist.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let n: i64 = hist.iter().map(|(_, c)| c).sum();
-            let at = |k: i64| -> f64 {
-                // The k-th smallest value (0-based).
-                let mut seen = 0;
-                for (v, c) in &hist {
-                    seen += c;
-                    if k < seen {
-                        return *v;
-                    }
-                }
-                hist.last().map(|(v, _)| *v).unwrap_or(f64::NAN)
-            };
-            let values = qs
-                .iter()
-                .map(|q| {
-                    let h = (n - 1) as f64 * q;
-                    let lo = h.floor() as i64;
-                    let frac = h - lo as f64;
-                    let a = at(lo);
-                    if frac == 0.0 {
-                        a
-                    } else {
-                        a + frac * (at(lo + 1) - a)
-                    }
-                })
-                .collect();
-            (g, (n, values))
-        })
-        .collect())
+    let h = (n - 1) as f64 * q;
+    let lo = h.floor() as i64;
+    // The k-th smallest value (0-based).
+    let at = |k: i64| {
+        let mut seen = 0;
+        for (v, c) in hist {
+            seen += c;
+            if k < seen {
+                return *v;
+            }
+        }
+        hist[hist.len() - 1].0
+    };
+    let a = at(lo);
+    let frac = h - lo as f64;
+    Some(if frac == 0.0 {
+        a
+    } else {
+        a + frac * (at(lo + 1) - a)
+    })
 }

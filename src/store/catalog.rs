@@ -454,6 +454,21 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The offices with published data of a kind, and each one's newest published month
+    /// before `before` (`None` when all its months are later).
+    pub fn published_offices(
+        &self,
+        kind: &str,
+        before: i32,
+    ) -> Result<Vec<(String, Option<i32>)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT office, MAX(CASE WHEN month < ?2 THEN month END) FROM current_revisions
+             WHERE kind = ?1 GROUP BY office ORDER BY office",
+        )?;
+        let rows = stmt.query_map(params![kind, before], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Records the partial aggregates made later for a batch stored without them.
     pub fn set_partials(&self, batch_id: i64, key: &str) -> Result<(), StoreError> {
         self.conn.execute(

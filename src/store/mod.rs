@@ -127,6 +127,11 @@ impl OriginalStager {
     }
 }
 
+/// The file of one split of a batch's partials (`….partials.parquet` names them all).
+fn split_file(partials: &str, split: usize) -> String {
+    partials.replace(".partials.parquet", &format!(".partials-{split}.parquet"))
+}
+
 /// Which published (office, month) cells a question reads: one office or all, months from
 /// and to (inclusive) or all.
 #[derive(Debug, Clone, Default)]
@@ -394,6 +399,16 @@ impl Store {
         self.catalog.batch_cells(id)
     }
 
+    /// The offices with published data of a kind (from the catalogue, no rows read), with the
+    /// newest published month of each before `before`.
+    pub fn published_offices(
+        &self,
+        kind: Kind,
+        before: i32,
+    ) -> Result<Vec<(String, Option<i32>)>, StoreError> {
+        self.catalog.published_offices(kind.as_str(), before)
+    }
+
     /// The reports of systems that give totals instead of single rows (ZMS statistics) that
     /// are published now, as (office, part); a part reads `zms:REPORT:LOCATION`.
     pub fn published_parts(&self, kind: Kind) -> Result<Vec<(String, String)>, StoreError> {
@@ -432,53 +447,64 @@ impl Store {
         self.union(kind, cells, false)
     }
 
-    /// The partial aggregates of the published visits (see `kpi::partials`), for each published
-    /// (office, month) those of its current revision's batch; made now and kept for batches
-    /// stored before partials existed.
-    pub fn published_partials(&self, of: &Cells) -> Result<Option<LazyFrame>, StoreError> {
+    /// The partial aggregates of one split of the published visits (see `kpi::partials`): for
+    /// each published (office, month) among `of` those of its current revision's batch; made
+    /// now and kept for batches stored before partials existed.
+    pub fn published_partials(
+        &self,
+        of: &Cells,
+        split: usize,
+    ) -> Result<Option<LazyFrame>, StoreError> {
         let mut cells = self.catalog.published_cells(Kind::Visits.as_str())?;
         cells.retain(|c| of.contains(&c.office, c.month));
-        for c in cells.iter_mut().filter(|c| c.partials.is_empty()) {
-            let key = c.parquet.replace(".parquet", ".partials.parquet");
-            if !self.files.path(&key).exists() {
-                let rows = LazyFrame::scan_parquet(
-                    self.files
-                        .path(&c.parquet)
-                        .to_string_lossy()
-                        .as_ref()
-                        .into(),
-                    ScanArgsParquet::default(),
-                )?;
-                self.write_partials(&key, rows)?;
-            }
-            self.catalog.set_partials(c.batch_id, &key)?;
-            c.partials = key;
-        }
+        let mut made: Vec<i64> = Vec::new();
         for c in cells.iter_mut() {
-            c.parquet = std::mem::take(&mut c.partials);
+            if c.partials.is_empty() {
+                let key = c.parquet.replace(".parquet", ".partials.parquet");
+                if !made.contains(&c.batch_id) {
+                    let rows = LazyFrame::scan_parquet(
+                        self.files
+                            .path(&c.parquet)
+                            .to_string_lossy()
+                            .as_ref()
+                            .into(),
+                        ScanArgsParquet::default(),
+                    )?;
+                    self.write_partials(&key, rows)?;
+                    self.catalog.set_partials(c.batch_id, &key)?;
+                    made.push(c.batch_id);
+                }
+                c.partials = key;
+            }
+            c.parquet = split_file(&c.partials, split);
         }
         self.union(Kind::Visits, cells, true)
     }
 
-    /// Computes and writes the partial aggregates of a batch of visits rows.
+    /// Computes and writes the partial aggregates of a batch of visits rows, a file per split
+    /// (a question reads one split).
     fn write_partials(&self, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
-        let mut partials = crate::kinds::visits::partials::of(rows)?;
-        let mut write_err = None;
-        self.files.put(key, |f| {
-            ParquetWriter::new(f)
-                .with_compression(ParquetCompression::Lz4Raw)
-                .finish(&mut partials)
-                .map(|_| ())
-                .map_err(|e| {
-                    let msg = e.to_string();
-                    write_err = Some(e);
-                    std::io::Error::other(msg)
-                })
-        })?;
-        match write_err {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
+        for (i, mut table) in crate::kinds::visits::partials::of(rows)?
+            .into_iter()
+            .enumerate()
+        {
+            let mut write_err = None;
+            self.files.put(&split_file(key, i), |f| {
+                ParquetWriter::new(f)
+                    .with_compression(ParquetCompression::Lz4Raw)
+                    .finish(&mut table)
+                    .map(|_| ())
+                    .map_err(|e| {
+                        let msg = e.to_string();
+                        write_err = Some(e);
+                        std::io::Error::other(msg)
+                    })
+            })?;
+            if let Some(e) = write_err {
+                return Err(e.into());
+            }
         }
+        Ok(())
     }
 
     /// One lazy frame over the files of `cells` (sorted by batch), each batch filtered to its

@@ -862,13 +862,10 @@ pub fn sparkline(values: &[Option<f64>], label: &str) -> String {
 pub fn offices(store: &Store) -> Result<Vec<(String, Vec<Kind>)>, KpiError> {
     let mut out: Vec<(String, Vec<Kind>)> = Vec::new();
     for kind in [Kind::Visits, Kind::Cases, Kind::Contacts, Kind::Digital] {
-        let t = kpi::compute(store, &Query::new(kind, vec![Dim::Office]))?;
-        for r in &t.rows {
-            if let Value::Text(o) = &r[0] {
-                match out.iter_mut().find(|(n, _)| n == o) {
-                    Some((_, kinds)) => kinds.push(kind),
-                    None => out.push((o.clone(), vec![kind])),
-                }
+        for (o, _) in store.published_offices(kind, i32::MAX)? {
+            match out.iter_mut().find(|(n, _)| *n == o) {
+                Some((_, kinds)) => kinds.push(kind),
+                None => out.push((o, vec![kind])),
             }
         }
     }
@@ -889,9 +886,19 @@ pub fn tiles(store: &Store, page: &Page, min_cell: u32, lang: Lang) -> Result<Ve
             continue;
         };
         let kind = spec.kind;
+        // The newest closed month with data, the year before it and the months they are
+        // compared with: not all the office's history.
+        let newest = store
+            .published_offices(kind, running)?
+            .into_iter()
+            .find(|(o, _)| *o == office)
+            .and_then(|(_, m)| m);
         let q = Query {
             office: Some(office.clone()),
             compare: true,
+            // The sparkline shows the last 13 closed months.
+            from: newest.map(|m| (0..12).fold(m, |m, _| crate::timefmt::prev_month(m))),
+            to: newest,
             min_cell,
             ..Query::new(kind, vec![Dim::Month])
         };
