@@ -28,6 +28,16 @@ pub struct Settings {
     /// The address the public reaches the site at (`https://kennzahlen.example.de`): every
     /// absolute link (open-data catalogue) is built on it, never on a request's Host header.
     pub public_url: Option<String>,
+    /// The administration's name in GovData's contributors list (`openNRW` for a town in North
+    /// Rhine-Westphalia; see http://dcat-ap.de/def/contributors/): GovData takes datasets
+    /// only with one.
+    pub govdata_contributor: Option<String>,
+    /// The official municipality key (Amtlicher Gemeindeschlüssel, 8 digits, `05124000`): the
+    /// datasets' spatial coverage for GovData.
+    pub municipality_key: Option<String>,
+    /// A point in the municipality as WKT, `POINT(7.18 51.26)` (longitude latitude): GovData
+    /// asks for a geometry with the spatial coverage.
+    pub municipality_centroid: Option<String>,
     /// Reverse proxies (addresses or CIDR ranges like `10.0.0.0/8`) whose `X-Forwarded-For`
     /// names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<String>,
@@ -57,6 +67,9 @@ impl Default for Settings {
             allow_self_approval: false,
             secure_cookies: false,
             public_url: None,
+            govdata_contributor: None,
+            municipality_key: None,
+            municipality_centroid: None,
             trusted_proxies: Vec::new(),
             cache_max_bytes: 256 << 20,
             max_computations: 0,
@@ -105,6 +118,15 @@ impl Settings {
         if let Some(v) = env("KENNZAHL_PUBLIC_URL") {
             s.public_url = Some(v);
         }
+        if let Some(v) = env("KENNZAHL_GOVDATA_CONTRIBUTOR") {
+            s.govdata_contributor = Some(v);
+        }
+        if let Some(v) = env("KENNZAHL_MUNICIPALITY_KEY") {
+            s.municipality_key = Some(v);
+        }
+        if let Some(v) = env("KENNZAHL_MUNICIPALITY_CENTROID") {
+            s.municipality_centroid = Some(v);
+        }
         if let Some(v) = env("KENNZAHL_TRUSTED_PROXIES") {
             s.trusted_proxies = v
                 .split(',')
@@ -148,6 +170,39 @@ impl Settings {
                 "public_url = {url:?}: erwartet https://… / expected an http(s) URL"
             ));
         }
+        if let Some(c) = &self.govdata_contributor
+            && (c.is_empty()
+                || !c
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
+        {
+            return Err(format!(
+                "govdata_contributor = {c:?}: ein Name aus http://dcat-ap.de/def/contributors/, z. B. openNRW / a name from the contributors list, e.g. openNRW"
+            ));
+        }
+        if let Some(k) = &self.municipality_key
+            && !(k.len() == 8 && k.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "municipality_key = {k:?}: der Amtliche Gemeindeschlüssel hat 8 Ziffern, z. B. 05124000 / the official municipality key has 8 digits"
+            ));
+        }
+        if let Some(c) = &self.municipality_centroid {
+            let point = c
+                .strip_prefix("POINT(")
+                .and_then(|r| r.strip_suffix(')'))
+                .map(|r| {
+                    r.split_whitespace()
+                        .map(str::parse::<f64>)
+                        .collect::<Vec<_>>()
+                });
+            if !matches!(point.as_deref(), Some([Ok(lon), Ok(lat)]) if lon.abs() <= 180.0 && lat.abs() <= 90.0)
+            {
+                return Err(format!(
+                    "municipality_centroid = {c:?}: erwartet POINT(Länge Breite), z. B. POINT(7.18 51.26) / expected POINT(lon lat)"
+                ));
+            }
+        }
         for p in &self.trusted_proxies {
             if crate::net::IpRange::parse(p).is_none() {
                 return Err(format!(
@@ -162,6 +217,25 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// What GovData needs and is not set, by setting name (empty when the catalogue can be
+    /// harvested as it is).
+    pub fn missing_for_govdata(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.public_url.is_none() {
+            missing.push("public_url (KENNZAHL_PUBLIC_URL)");
+        }
+        if self.govdata_contributor.is_none() {
+            missing.push("govdata_contributor (KENNZAHL_GOVDATA_CONTRIBUTOR)");
+        }
+        if self.municipality_key.is_none() {
+            missing.push("municipality_key (KENNZAHL_MUNICIPALITY_KEY)");
+        }
+        if self.municipality_key.is_some() && self.municipality_centroid.is_none() {
+            missing.push("municipality_centroid (KENNZAHL_MUNICIPALITY_CENTROID)");
+        }
+        missing
     }
 
     /// The public base URL without a trailing slash (`http://localhost:8080` when unset).

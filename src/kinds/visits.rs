@@ -427,6 +427,9 @@ impl RowParser for Parser {
     }
 }
 
+/// Default wait target in minutes for `within_target_share` (an office may set its own).
+pub const DEFAULT_WAIT_TARGET_MIN: f64 = 30.0;
+
 /// Which figures an aggregate row carries: each report of a queue system that gives totals
 /// (ZMS) is a different cut of the same visits, so a KPI takes each figure from the one cut
 /// that has it and never adds two cuts up. Single visits have no marginal (null).
@@ -570,7 +573,7 @@ pub mod partials {
     pub const SERVICE_TIMES: i32 = 2;
 
     /// The columns of the partials table, in order, with their types.
-    fn schema() -> [(&'static str, DataType); 20] {
+    fn schema() -> [(&'static str, DataType); 25] {
         [
             ("split", DataType::Int32),
             ("metric", DataType::Int32),
@@ -592,6 +595,11 @@ pub mod partials {
             ("q_wait_50", DataType::Float64),
             ("q_wait_90", DataType::Float64),
             ("q_service_50", DataType::Float64),
+            ("w_served", DataType::Int64),
+            ("w_sum", DataType::Float64),
+            ("w_max", DataType::Float64),
+            ("w_within_default", DataType::Int64),
+            ("s_count", DataType::Int64),
         ]
     }
 
@@ -611,9 +619,10 @@ pub mod partials {
         )
     }
 
-    /// The partials of a batch of visits rows (single visits and aggregates alike), one table
-    /// per split, in the order of [`SPLITS`].
-    pub fn of(rows: LazyFrame) -> PolarsResult<Vec<DataFrame>> {
+    /// The partials of a batch of visits rows (single visits and aggregates alike), per split
+    /// in the order of [`SPLITS`]: the counts (with each group's quantiles and wait figures)
+    /// and the histograms, apart, since most questions need the counts only.
+    pub fn of(rows: LazyFrame) -> PolarsResult<Vec<(DataFrame, DataFrame)>> {
         let rows = with_aggregate_columns(rows)?
             .with_column(
                 when(col("marginal").is_null())
@@ -646,6 +655,24 @@ pub mod partials {
                     .filter(single())
                     .median()
                     .alias("q_service_50"),
+                // Waits of the group: how many, their sum and maximum, and how many single
+                // visits waited no longer than the default target.
+                w().filter(col("wait_min").is_not_null())
+                    .sum()
+                    .alias("w_served"),
+                (w().cast(DataType::Float64) * col("wait_min"))
+                    .filter(col("wait_min").is_not_null())
+                    .sum()
+                    .alias("w_sum"),
+                col("wait_min").max().alias("w_max"),
+                w().filter(
+                    single().and(col("wait_min").lt_eq(lit(super::DEFAULT_WAIT_TARGET_MIN))),
+                )
+                .sum()
+                .alias("w_within_default"),
+                w().filter(single().and(col("service_min").is_not_null()))
+                    .sum()
+                    .alias("s_count"),
                 w().sum().alias("c_rows"),
                 w().filter(col("no_show").not()).sum().alias("c_visitors"),
                 w().filter(col("appointment")).sum().alias("c_appointments"),
@@ -659,13 +686,19 @@ pub mod partials {
                 "q_wait_50",
                 "q_wait_90",
                 "q_service_50",
+                "w_served",
+                "w_sum",
+                "w_max",
+                "w_within_default",
+                "s_count",
                 "c_rows",
                 "c_visitors",
                 "c_appointments",
                 "c_no_shows",
                 "c_appointment_visitors",
             ]);
-            let mut parts = vec![conform(tag(counts, COUNTS), &with_counts)];
+            let counts = conform(tag(counts, COUNTS), &with_counts).collect()?;
+            let mut parts = Vec::new();
             let mut with_values = present.clone();
             with_values.extend(["value", "count"]);
             for (metric, column) in [(WAITS, "wait_min"), (SERVICE_TIMES, "service_min")] {
@@ -678,7 +711,7 @@ pub mod partials {
                     .agg([w().sum().alias("count")]);
                 parts.push(conform(tag(hist, metric), &with_values));
             }
-            tables.push(concat(parts, UnionArgs::default())?.collect()?);
+            tables.push((counts, concat(parts, UnionArgs::default())?.collect()?));
         }
         Ok(tables)
     }

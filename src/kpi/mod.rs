@@ -206,8 +206,7 @@ pub fn takes_target(kind: Kind, kpi: &str) -> bool {
         || definitions::for_kind(kind).iter().any(|d| d.name == kpi)
 }
 
-/// Default wait target in minutes for `within_target_share`.
-pub const DEFAULT_WAIT_TARGET_MIN: f64 = 30.0;
+pub use crate::kinds::visits::DEFAULT_WAIT_TARGET_MIN;
 
 /// Computes the KPI table of a query from the published data.
 pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
@@ -229,7 +228,8 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
     if q.kind == Kind::Visits
         && let Some(split) = partials::split_for(q)
     {
-        let Some(p) = store.published_partials(&cells, split)? else {
+        let histograms = partials::needs_histograms(q, &targets);
+        let Some(p) = store.published_partials(&cells, split, histograms)? else {
             return compute_from(None, q, &targets);
         };
         let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();

@@ -24,6 +24,23 @@ fn split_dims(i: usize) -> Vec<Dim> {
         .collect()
 }
 
+/// Whether every group of a question's answer is one (office, month) cell, whose quantiles
+/// are kept with its counts.
+fn one_cell(q: &Query) -> bool {
+    q.by.contains(&Dim::Month)
+        && !q.by.iter().any(|d| matches!(d, Dim::Quarter | Dim::Year))
+        && (q.by.contains(&Dim::Office) || q.office.is_some())
+}
+
+/// Whether a question needs the histograms, not only the counts: to merge quantiles over
+/// several months or offices, or to count the waits within an office's own target.
+pub fn needs_histograms(q: &Query, targets: &[Target]) -> bool {
+    let own_target = targets.iter().any(|t| {
+        t.kpi == super::visits::WAIT_TARGET_KPI && q.office.as_ref().is_none_or(|o| *o == t.office)
+    });
+    !one_cell(q) || own_target
+}
+
 /// The split that answers a question, if one does: its grouping and filters besides month,
 /// quarter, year and office are exactly the split's dimensions.
 pub fn split_for(q: &Query) -> Option<usize> {
@@ -55,6 +72,8 @@ pub fn aggregate_visits(
     q: &Query,
     targets: &[Target],
 ) -> PolarsResult<DataFrame> {
+    let one_cell = one_cell(q);
+    let histograms = needs_histograms(q, targets);
     let (counts_from, waits_from) = super::visits::sources(&q.by, q.service.is_some());
     let single = || col("marginal").is_null();
     let is = |m: Marginal| col("marginal").eq(lit(m as i32));
@@ -89,14 +108,6 @@ pub fn aggregate_visits(
         sum_of("c_appointments", counted()).alias("appointments"),
         sum_of("c_no_shows", counted()).alias("no_shows"),
         sum_of("c_appointment_visitors", counted()).alias("_appointment_visitors"),
-        sum_of("count", wait_row()).alias("served"),
-        (col("value") * col("count").cast(DataType::Float64))
-            .filter(wait_row())
-            .sum()
-            .alias("_wait_sum"),
-        col("value").filter(wait_row()).max().alias("wait_max_min"),
-        sum_of("count", single_wait().and(col("value").lt_eq(target))).alias("_within"),
-        sum_of("count", single_service()).alias("_service_n"),
         uses(metric(COUNTS).and(is(counts_from))).alias("_uses_counts"),
         match waits_from {
             Some(w) => uses(metric(COUNTS).and(is(w))),
@@ -105,11 +116,39 @@ pub fn aggregate_visits(
         .alias("_uses_waits"),
         uses(metric(COUNTS).and(single().not())).alias("_any_aggregate"),
     ];
+    if histograms {
+        aggs.extend([
+            sum_of("count", wait_row()).alias("served"),
+            (col("value") * col("count").cast(DataType::Float64))
+                .filter(wait_row())
+                .sum()
+                .alias("_wait_sum"),
+            col("value").filter(wait_row()).max().alias("wait_max_min"),
+            sum_of("count", single_wait().and(col("value").lt_eq(target))).alias("_within"),
+            sum_of("count", single_service()).alias("_service_n"),
+        ]);
+    } else {
+        // The same figures kept with each group's counts (the default target only).
+        let wait_group = || {
+            metric(COUNTS).and(match waits_from {
+                Some(w) => single().or(is(w)),
+                None => single(),
+            })
+        };
+        let single_counts = || metric(COUNTS).and(single());
+        aggs.extend([
+            sum_of("w_served", wait_group()).alias("served"),
+            sum_of("w_sum", wait_group()).alias("_wait_sum"),
+            col("w_max")
+                .filter(wait_group())
+                .max()
+                .alias("wait_max_min"),
+            sum_of("w_within_default", single_counts()).alias("_within"),
+            sum_of("s_count", single_counts()).alias("_service_n"),
+        ]);
+    }
     // Quantiles: where every group is one (office, month) cell, those kept with its counts;
     // else read off the group's merged histogram (lists per group, below).
-    let one_cell = q.by.contains(&Dim::Month)
-        && !q.by.iter().any(|d| matches!(d, Dim::Quarter | Dim::Year))
-        && (q.by.contains(&Dim::Office) || q.office.is_some());
     if one_cell {
         let single_counts = || metric(COUNTS).and(single());
         for (name, kept) in [

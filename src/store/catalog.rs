@@ -469,6 +469,19 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The first and the latest publication time of a kind (`None` when none).
+    pub fn publication_span(&self, kind: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(published_at), MAX(published_at) FROM revisions WHERE kind = ?1",
+            [kind],
+            |r| {
+                let first: Option<String> = r.get(0)?;
+                let last: Option<String> = r.get(1)?;
+                Ok(first.zip(last))
+            },
+        )?)
+    }
+
     /// Records the partial aggregates made later for a batch stored without them.
     pub fn set_partials(&self, batch_id: i64, key: &str) -> Result<(), StoreError> {
         self.conn.execute(

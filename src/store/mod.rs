@@ -127,9 +127,14 @@ impl OriginalStager {
     }
 }
 
-/// The file of one split of a batch's partials (`….partials.parquet` names them all).
-fn split_file(partials: &str, split: usize) -> String {
-    partials.replace(".partials.parquet", &format!(".partials-{split}.parquet"))
+/// The file of one split of a batch's partials, its counts or its histograms
+/// (`….partials.parquet` names them all).
+fn split_file(partials: &str, split: usize, histograms: bool) -> String {
+    let part = if histograms { "-hist" } else { "" };
+    partials.replace(
+        ".partials.parquet",
+        &format!(".partials-{split}{part}.parquet"),
+    )
 }
 
 /// Which published (office, month) cells a question reads: one office or all, months from
@@ -213,7 +218,7 @@ impl Store {
         let mut write_err = None;
         self.files.put(&parquet_key, |f| {
             ParquetWriter::new(f)
-                .with_compression(ParquetCompression::Lz4Raw)
+                .with_compression(ParquetCompression::Zstd(None))
                 .finish(frame)
                 .map(|_| ())
                 .map_err(|e| {
@@ -409,6 +414,11 @@ impl Store {
         self.catalog.published_offices(kind.as_str(), before)
     }
 
+    /// When a kind was first and last published (local times `YYYY-MM-DDTHH:MM:SS`).
+    pub fn publication_span(&self, kind: Kind) -> Result<Option<(String, String)>, StoreError> {
+        self.catalog.publication_span(kind.as_str())
+    }
+
     /// The reports of systems that give totals instead of single rows (ZMS statistics) that
     /// are published now, as (office, part); a part reads `zms:REPORT:LOCATION`.
     pub fn published_parts(&self, kind: Kind) -> Result<Vec<(String, String)>, StoreError> {
@@ -454,6 +464,7 @@ impl Store {
         &self,
         of: &Cells,
         split: usize,
+        histograms: bool,
     ) -> Result<Option<LazyFrame>, StoreError> {
         let mut cells = self.catalog.published_cells(Kind::Visits.as_str())?;
         cells.retain(|c| of.contains(&c.office, c.month));
@@ -476,32 +487,54 @@ impl Store {
                 }
                 c.partials = key;
             }
-            c.parquet = split_file(&c.partials, split);
         }
-        self.union(Kind::Visits, cells, true)
+        let counts: Vec<PublishedCell> = cells
+            .iter()
+            .map(|c| PublishedCell {
+                parquet: split_file(&c.partials, split, false),
+                ..c.clone()
+            })
+            .collect();
+        let counts = self.union(Kind::Visits, counts, true)?;
+        if !histograms {
+            return Ok(counts);
+        }
+        let hist: Vec<PublishedCell> = cells
+            .into_iter()
+            .map(|c| PublishedCell {
+                parquet: split_file(&c.partials, split, true),
+                ..c
+            })
+            .collect();
+        Ok(match (counts, self.union(Kind::Visits, hist, true)?) {
+            (Some(c), Some(h)) => Some(concat([c, h], UnionArgs::default())?),
+            (c, h) => c.or(h),
+        })
     }
 
     /// Computes and writes the partial aggregates of a batch of visits rows, a file per split
     /// (a question reads one split).
     fn write_partials(&self, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
-        for (i, mut table) in crate::kinds::visits::partials::of(rows)?
+        for (i, (counts, hist)) in crate::kinds::visits::partials::of(rows)?
             .into_iter()
             .enumerate()
         {
-            let mut write_err = None;
-            self.files.put(&split_file(key, i), |f| {
-                ParquetWriter::new(f)
-                    .with_compression(ParquetCompression::Lz4Raw)
-                    .finish(&mut table)
-                    .map(|_| ())
-                    .map_err(|e| {
-                        let msg = e.to_string();
-                        write_err = Some(e);
-                        std::io::Error::other(msg)
-                    })
-            })?;
-            if let Some(e) = write_err {
-                return Err(e.into());
+            for (mut table, histograms) in [(counts, false), (hist, true)] {
+                let mut write_err = None;
+                self.files.put(&split_file(key, i, histograms), |f| {
+                    ParquetWriter::new(f)
+                        .with_compression(ParquetCompression::Lz4Raw)
+                        .finish(&mut table)
+                        .map(|_| ())
+                        .map_err(|e| {
+                            let msg = e.to_string();
+                            write_err = Some(e);
+                            std::io::Error::other(msg)
+                        })
+                })?;
+                if let Some(e) = write_err {
+                    return Err(e.into());
+                }
             }
         }
         Ok(())

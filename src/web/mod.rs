@@ -4,6 +4,7 @@
 
 mod cache;
 pub mod format;
+mod opendata;
 pub mod server;
 pub mod staff;
 pub mod views;
@@ -420,7 +421,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         .route("/downloads/{file}", get(download))
         .route("/opendata", get(opendata))
         .route("/reports/{file}", get(report))
-        .route("/opendata/catalog.jsonld", get(opendata_catalog))
+        .route("/opendata/catalog.jsonld", get(opendata::catalog))
         .route("/methodik", get(methodology))
         .route("/barrierefreiheit", get(accessibility))
         .route("/leichte-sprache", get(easy_language))
@@ -1175,61 +1176,6 @@ async fn openapi() -> Response {
 /// The licence of every published figure (Datenlizenz Deutschland – Namensnennung 2.0).
 pub const LICENCE_URI: &str = "http://dcat-ap.de/def/licenses/dl-by-de/2.0";
 
-/// The DCAT-AP.de catalogue: one dataset per data kind with its downloads.
-fn catalogue(settings: &Settings, base: &str) -> serde_json::Value {
-    use serde_json::json;
-    let attribution = format!("{}, Kennzahlen der Verwaltung", settings.site_name);
-    let datasets: Vec<serde_json::Value> = Kind::ALL
-        .iter()
-        .map(|k| {
-            let id = format!("{base}/opendata#{k}");
-            let dist = |file: &str, media: &str, title: &str| {
-                json!({
-                    "@type": "dcat:Distribution",
-                    "dct:title": title,
-                    "dcat:accessURL": {"@id": format!("{base}/downloads/{file}")},
-                    "dcat:downloadURL": {"@id": format!("{base}/downloads/{file}")},
-                    "dcat:mediaType": {"@id": format!("https://www.iana.org/assignments/media-types/{media}")},
-                    "dct:license": {"@id": LICENCE_URI},
-                    "dcatde:licenseAttributionByText": attribution,
-                })
-            };
-            json!({
-                "@id": id,
-                "@type": "dcat:Dataset",
-                "dct:title": format!("Kennzahlen {}: {}", settings.site_name, kind_title(*k, Lang::De)),
-                "dct:description": format!("Monatliche Kennzahlen je Amt ({}), berechnet aus den Exporten der Fachverfahren. Definitionen: {base}/methodik", kind_title(*k, Lang::De)),
-                "dct:publisher": {"@type": "foaf:Organization", "foaf:name": settings.site_name},
-                "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": settings.site_name, "vcard:hasEmail": {"@id": format!("mailto:{}", settings.contact_email)}},
-                "dcat:theme": {"@id": "http://publications.europa.eu/resource/authority/data-theme/GOVE"},
-                "dct:accrualPeriodicity": {"@id": "http://publications.europa.eu/resource/authority/frequency/MONTHLY"},
-                "dcatde:contributorID": {"@id": "http://dcat-ap.de/def/contributors/"},
-                "dcat:keyword": ["Verwaltung", "Kennzahlen", "Transparenz", k.as_str()],
-                "dcat:distribution": [
-                    dist(&format!("{k}.csv"), "text/csv", "CSV (maschinenlesbar, RFC 4180)"),
-                    dist(&format!("{k}-excel.csv"), "text/csv", "CSV für Excel (Semikolon, Dezimalkomma)"),
-                    dist(&format!("{k}.json"), "application/json", "JSON"),
-                ],
-            })
-        })
-        .collect();
-    json!({
-        "@context": {
-            "dcat": "http://www.w3.org/ns/dcat#",
-            "dct": "http://purl.org/dc/terms/",
-            "dcatde": "http://dcat-ap.de/def/dcatde/",
-            "foaf": "http://xmlns.com/foaf/0.1/",
-            "vcard": "http://www.w3.org/2006/vcard/ns#"
-        },
-        "@id": format!("{base}/opendata/catalog.jsonld"),
-        "@type": "dcat:Catalog",
-        "dct:title": format!("Offene Daten: Kennzahlen {}", settings.site_name),
-        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": settings.site_name},
-        "dct:license": {"@id": LICENCE_URI},
-        "dcat:dataset": datasets,
-    })
-}
-
 fn kind_title(k: Kind, lang: Lang) -> &'static str {
     match k {
         Kind::Visits => lang.pick("Besuche und Wartezeiten", "Visits and waiting times"),
@@ -1241,25 +1187,6 @@ fn kind_title(k: Kind, lang: Lang) -> &'static str {
         Kind::Services => lang.pick("Dienstleistungskatalog", "Catalogue of services"),
         Kind::Contacts => lang.pick("Service-Center", "Service centre"),
     }
-}
-
-/// The catalogue's links are built on the configured `public_url`, never on the request's
-/// Host header (which anyone can set, and which would make one cache entry per host).
-async fn opendata_catalog(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, WebError> {
-    cached(
-        state,
-        "/opendata/catalog.jsonld".into(),
-        &headers,
-        "application/ld+json",
-        move |st, _, _| {
-            let base = st.settings.base_url();
-            Ok(serde_json::to_vec_pretty(&catalogue(&st.settings, &base)).unwrap_or_default())
-        },
-    )
-    .await
 }
 
 async fn opendata(
@@ -1469,6 +1396,14 @@ pub async fn serve(store: Store, settings: Settings) -> anyhow::Result<()> {
         tracing::warn!(
             "public_url ist nicht gesetzt: die Links des Open-Data-Katalogs zeigen auf {} / public_url is not set (KENNZAHL_PUBLIC_URL): catalogue links point there",
             settings.base_url()
+        );
+    }
+    let missing = settings.missing_for_govdata();
+    if !missing.is_empty() {
+        tracing::warn!(
+            "Für GovData fehlt im Open-Data-Katalog: {} / GovData needs these settings: {}",
+            missing.join(", "),
+            missing.join(", ")
         );
     }
     let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
