@@ -361,6 +361,43 @@ fn abh_csv(o: &QueueOffice, visits: &[Visit]) -> String {
     s
 }
 
+/// The demo city's targets, like a real city's (a median wait of at most 20 minutes, 9 in 10
+/// served within 20 minutes, an answer rate of at least 80 %, a median processing time of at
+/// most 60 days): some met, some narrowly missed, one missed, so that every status shows.
+const TARGETS: &[(&str, &str, &str, f64, &str)] = &[
+    (
+        "visits",
+        "Einwohnermeldeamt",
+        "wait_median_min",
+        20.0,
+        "lower",
+    ),
+    ("visits", "Einwohnermeldeamt", "wait_p90_min", 20.0, "lower"),
+    (
+        "visits",
+        "Ausländerbehörde",
+        "wait_median_min",
+        20.0,
+        "lower",
+    ),
+    (
+        "visits",
+        "Straßenverkehrsamt",
+        "within_target_share",
+        0.95,
+        "higher",
+    ),
+    ("contacts", "Service-Center", "answer_rate", 0.8, "higher"),
+    ("contacts", "Service-Center", "service_level", 0.8, "higher"),
+    (
+        "cases",
+        "Bauordnungsamt",
+        "processing_days_median",
+        60.0,
+        "lower",
+    ),
+];
+
 /// Writes every demo export and the manifest that says how to import each.
 pub fn generate(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out)?;
@@ -417,6 +454,12 @@ pub fn generate(out: &Path) -> Result<()> {
         "[[note]]\noffice = \"{}\"\nmonth = \"{}-{:02}\"\ntext = \"{}\"",
         BAD_MONTH.2, BAD_MONTH.0, BAD_MONTH.1, BAD_MONTH.3
     );
+    for (kind, office, kpi, value, direction) in TARGETS {
+        let _ = writeln!(
+            manifest,
+            "\n[[target]]\nkind = \"{kind}\"\noffice = \"{office}\"\nkpi = \"{kpi}\"\nvalue = {value}\ndirection = \"{direction}\""
+        );
+    }
     std::fs::write(out.join("manifest.toml"), manifest)?;
     Ok(())
 }
@@ -529,6 +572,8 @@ struct Manifest {
     file: Vec<ManifestFile>,
     #[serde(default)]
     note: Vec<ManifestNote>,
+    #[serde(default)]
+    target: Vec<ManifestTarget>,
 }
 
 #[derive(Deserialize)]
@@ -537,6 +582,16 @@ struct ManifestFile {
     kind: Kind,
     office: Option<String>,
     profile: Option<String>,
+}
+
+/// A target of an office's KPI (shown as met or missed on the pages).
+#[derive(Debug, Deserialize)]
+struct ManifestTarget {
+    kind: Kind,
+    office: String,
+    kpi: String,
+    value: f64,
+    direction: String,
 }
 
 /// A note staff attached to a month (shown on the public charts).
@@ -595,6 +650,17 @@ pub fn load(store: &mut Store, dir: &Path) -> Result<usize> {
     for note in &manifest.note {
         let month = crate::timefmt::parse_month_arg(&note.month).context("note month")?;
         store.add_note(&note.office, month, &note.text, "demo")?;
+    }
+    for t in &manifest.target {
+        store.set_target(
+            t.kind,
+            &crate::store::Target {
+                office: t.office.clone(),
+                kpi: t.kpi.clone(),
+                value: t.value,
+                direction: t.direction.clone(),
+            },
+        )?;
     }
     Ok(n)
 }

@@ -198,6 +198,12 @@ async fn english_by_link_and_by_browser_setting() {
     assert!(!office.contains("Besuche pro Monat"));
     // Links within the English pages stay English.
     assert!(office.contains("href=\"/methodik?lang=en#wait_median_min\""));
+    // Definitions are linked by the KPI's name in words, not its code.
+    assert!(
+        office.contains("href=\"/methodik?lang=en#wait_median_min\">Median wait</a>"),
+        "{office}"
+    );
+    assert!(!office.contains(">wait_median_min</a>"));
     let (_, methods) = get(&app, "/methodik?lang=en").await;
     assert!(methods.contains("How we calculate"));
     assert!(methods.contains("Median waiting time") || methods.contains("Median wait"));

@@ -77,8 +77,7 @@ fn partials_give_the_same_tables_as_rows() {
 /// Every question of the pages and the API, over the months of the data.
 fn questions(store: &Store) -> Vec<Query> {
     let months: Vec<i32> = {
-        let t =
-            kpi::compute_from_rows(&store, &Query::new(Kind::Visits, vec![Dim::Month])).unwrap();
+        let t = kpi::compute_from_rows(store, &Query::new(Kind::Visits, vec![Dim::Month])).unwrap();
         t.rows
             .iter()
             .filter_map(|r| match &r[0] {

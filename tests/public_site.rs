@@ -269,8 +269,12 @@ async fn open_data_catalogue_downloads_and_openapi() {
     let c: serde_json::Value = serde_json::from_str(&catalogue).unwrap();
     assert_eq!(c["@type"], "dcat:Catalog");
     assert_eq!(c["dct:license"]["@id"], kennzahl::web::LICENCE_URI);
+    // One dataset per kind with published data (GovData refuses a dataset without an
+    // issue date): here visits only.
     let datasets = c["dcat:dataset"].as_array().unwrap();
-    assert_eq!(datasets.len(), 5);
+    assert_eq!(datasets.len(), 1);
+    assert!(datasets[0]["@id"].as_str().unwrap().ends_with("#visits"));
+    assert_eq!(datasets[0]["dct:issued"]["@type"], "xsd:date");
     for ds in datasets {
         for dist in ds["dcat:distribution"].as_array().unwrap() {
             assert_eq!(dist["dct:license"]["@id"], kennzahl::web::LICENCE_URI);

@@ -32,7 +32,11 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; for
 
 /// What every handler shares.
 pub struct AppState {
+    /// The store staff write through (and everything that is not a page render).
     store: Mutex<Store>,
+    /// Stores of their own for the renders (one per computation at once): each has its own
+    /// SQLite connection, so pages computed at the same time do not wait for each other.
+    readers: Vec<Mutex<Store>>,
     staff: Mutex<crate::staff::StaffDb>,
     /// Refused uploads' problem lists, for paging (by a random token, for an hour; a few per
     /// user and a bounded number in all, see `staff::upload`).
@@ -371,6 +375,8 @@ pub enum StartError {
     Dashboards(#[from] DashboardErrors),
     #[error("{0}")]
     Staff(#[from] crate::staff::StaffError),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Builds the router over a store. The dashboards folder of the settings (if any) is checked
@@ -390,8 +396,12 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         ),
         None => (Dashboards::embedded(), None),
     };
+    let readers = (0..computations(&settings))
+        .map(|_| Store::open(&root).map(Mutex::new))
+        .collect::<Result<Vec<_>, _>>()?;
     let state = Arc::new(AppState {
         store: Mutex::new(store),
+        readers,
         staff: Mutex::new(staff_db),
         refused: Mutex::new(HashMap::new()),
         mappings: Mutex::new(HashMap::new()),
@@ -644,7 +654,24 @@ impl Drop for FlightDone {
     }
 }
 
-/// Renders an answer with the store and keeps it in the cache.
+impl AppState {
+    /// A store for a render: a free one, else the first to become free.
+    fn reader(&self) -> Result<std::sync::MutexGuard<'_, Store>, WebError> {
+        for r in &self.readers {
+            if let Ok(store) = r.try_lock() {
+                return Ok(store);
+            }
+        }
+        let n = self.renders.load(Ordering::Relaxed) as usize % self.readers.len().max(1);
+        self.readers
+            .get(n)
+            .unwrap_or(&self.store)
+            .lock()
+            .map_err(|_| WebError::Internal("store lock poisoned".into()))
+    }
+}
+
+/// Renders an answer with a reader store and keeps it in the cache.
 fn render_and_keep(
     st: &AppState,
     key: String,
@@ -654,10 +681,7 @@ fn render_and_keep(
     dashboards: Arc<Dashboards>,
     render: impl FnOnce(&AppState, &Store, &Dashboards) -> Result<Vec<u8>, WebError>,
 ) -> Result<Cached, WebError> {
-    let store = st
-        .store
-        .lock()
-        .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+    let store = st.reader()?;
     let version = (
         store
             .data_version()
@@ -665,8 +689,8 @@ fn render_and_keep(
         epoch,
         generation,
     );
-    // Renders wait for the store one at a time: whoever waited behind the render of this same
-    // page (asked under another notion of the version) finds it done.
+    // Whoever waited behind the render of this same page (asked under another notion of the
+    // version) finds it done.
     if let Some(done) = st.cache.get(&key, version) {
         return Ok(done);
     }

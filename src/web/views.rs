@@ -23,10 +23,29 @@ pub struct ChartView {
     /// The same chart drawn for a phone screen.
     pub svg_narrow: String,
     pub table: TableView,
-    pub definitions: Vec<&'static str>,
+    /// The KPIs shown, linked to their definitions by name.
+    pub definitions: Vec<Definition>,
     /// The chart itself, to draw it elsewhere (the printed report).
     #[serde(skip)]
     pub drawing: Drawing,
+}
+
+/// A KPI of a chart: its code (the anchor on the methodology page) and its name in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub name: &'static str,
+    pub label: &'static str,
+}
+
+/// The definitions of a chart's KPIs in the page's language.
+fn definitions(spec: &ChartSpec, lang: Lang) -> Vec<Definition> {
+    spec.kpis
+        .iter()
+        .map(|name| Definition {
+            name,
+            label: kpi_label(def(spec.kind, name), lang),
+        })
+        .collect()
 }
 
 /// A chart ready to draw on any plotters backend.
@@ -535,7 +554,7 @@ fn line_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             rows,
             raw: table,
         },
-        definitions: spec.kpis.clone(),
+        definitions: definitions(spec, lang),
         drawing: Drawing::Line(chart),
     }
 }
@@ -828,7 +847,7 @@ fn grid_view(spec: &ChartSpec, table: KpiTable, cx: &ChartContext<'_>) -> ChartV
             rows,
             raw: table,
         },
-        definitions: spec.kpis.clone(),
+        definitions: definitions(spec, lang),
         drawing: Drawing::Grid(heatmap),
     }
 }
