@@ -75,7 +75,13 @@ pub struct Store {
     root: PathBuf,
     catalog: Catalog,
     files: LocalFiles,
+    /// Partial counts files read before, by key: they are small and never change, and a
+    /// question over ten years reads hundreds of them.
+    counts: std::sync::Mutex<std::collections::HashMap<String, DataFrame>>,
 }
+
+/// Most partial counts files kept in memory by a store (a few hundred rows each).
+const COUNTS_KEPT: usize = 20_000;
 
 /// Keeps original uploads (content-addressed, so keeping one twice is harmless).
 #[derive(Debug, Clone)]
@@ -173,6 +179,7 @@ impl Store {
             root: root.to_path_buf(),
             catalog,
             files,
+            counts: Default::default(),
         })
     }
 
@@ -495,7 +502,7 @@ impl Store {
                 ..c.clone()
             })
             .collect();
-        let counts = self.union(Kind::Visits, counts, true)?;
+        let counts = self.counts_union(counts)?;
         if !histograms {
             return Ok(counts);
         }
@@ -538,6 +545,65 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The partial counts of `cells` (sorted by batch) as one frame, each file read once and
+    /// then kept in memory.
+    fn counts_union(&self, cells: Vec<PublishedCell>) -> Result<Option<LazyFrame>, StoreError> {
+        let mut all: Option<DataFrame> = None;
+        let mut i = 0;
+        while i < cells.len() {
+            let mut j = i;
+            while j < cells.len() && cells[j].batch_id == cells[i].batch_id {
+                j += 1;
+            }
+            let key = &cells[i].parquet;
+            let known = self.counts.lock().ok().and_then(|m| m.get(key).cloned());
+            let df = match known {
+                Some(df) => df,
+                None => {
+                    let file = std::fs::File::open(self.files.path(key))
+                        .map_err(|e| StoreError::io(self.files.path(key), e))?;
+                    let df = ParquetReader::new(file).finish()?;
+                    if let Ok(mut m) = self.counts.lock() {
+                        if m.len() >= COUNTS_KEPT {
+                            m.clear();
+                        }
+                        m.insert(key.clone(), df.clone());
+                    }
+                    df
+                }
+            };
+            let wanted = &cells[i..j];
+            let batch_cells = self.catalog.batch_cells(cells[i].batch_id)?;
+            let df = if wanted.len() == batch_cells.len() {
+                df
+            } else {
+                let offices = df.column("office")?.str()?.clone();
+                let months = df.column("month")?.i32()?.clone();
+                let mask: BooleanChunked = offices
+                    .iter()
+                    .zip(months.iter())
+                    .map(|(o, m)| {
+                        wanted
+                            .iter()
+                            .any(|c| Some(c.office.as_str()) == o && Some(c.month) == m)
+                    })
+                    .collect();
+                df.filter(&mask)?
+            };
+            match &mut all {
+                Some(a) => {
+                    a.vstack_mut(&df)?;
+                }
+                None => all = Some(df),
+            }
+            i = j;
+        }
+        Ok(all.map(|mut df| {
+            df.rechunk_mut();
+            df.lazy()
+        }))
     }
 
     /// One lazy frame over the files of `cells` (sorted by batch), each batch filtered to its
