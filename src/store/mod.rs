@@ -221,28 +221,26 @@ impl Store {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let parquet_key = format!("batches/{}-{}-{}.parquet", batch.kind, &sha[..16], nanos);
-        let frame = &mut batch.parsed.frame;
-        let mut write_err = None;
-        self.files.put(&parquet_key, |f| {
-            ParquetWriter::new(f)
-                .with_compression(ParquetCompression::Zstd(None))
-                .finish(frame)
-                .map(|_| ())
-                .map_err(|e| {
-                    let msg = e.to_string();
-                    write_err = Some(e);
-                    std::io::Error::other(msg)
-                })
-        })?;
-        if let Some(e) = write_err {
-            return Err(e.into());
-        }
-        let partials_key = if batch.kind == Kind::Visits {
-            let key = parquet_key.replace(".parquet", ".partials.parquet");
-            self.write_partials(&key, batch.parsed.frame.clone().lazy())?;
-            key
-        } else {
-            String::new()
+        // The rows are written while the partial aggregates are computed on the other core.
+        let frame = batch.parsed.frame.clone();
+        let visits = batch.kind == Kind::Visits;
+        let (written, partials) = std::thread::scope(|scope| {
+            let partials = visits.then(|| {
+                let rows = frame.clone().lazy();
+                scope.spawn(move || crate::kinds::visits::partials::of(rows))
+            });
+            let written = self.write_parquet(&parquet_key, &mut batch.parsed.frame);
+            let partials = partials.map(|h| h.join().expect("partials thread"));
+            (written, partials)
+        });
+        written?;
+        let partials_key = match partials {
+            Some(tables) => {
+                let key = parquet_key.replace(".parquet", ".partials.parquet");
+                self.write_partial_tables(&key, tables?)?;
+                key
+            }
+            None => String::new(),
         };
         let cells: Vec<(String, i32, usize)> = batch
             .parsed
@@ -522,29 +520,41 @@ impl Store {
     /// Computes and writes the partial aggregates of a batch of visits rows, a file per split
     /// (a question reads one split).
     fn write_partials(&self, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
-        for (i, (counts, hist)) in crate::kinds::visits::partials::of(rows)?
-            .into_iter()
-            .enumerate()
-        {
-            for (mut table, histograms) in [(counts, false), (hist, true)] {
-                let mut write_err = None;
-                self.files.put(&split_file(key, i, histograms), |f| {
-                    ParquetWriter::new(f)
-                        .with_compression(ParquetCompression::Lz4Raw)
-                        .finish(&mut table)
-                        .map(|_| ())
-                        .map_err(|e| {
-                            let msg = e.to_string();
-                            write_err = Some(e);
-                            std::io::Error::other(msg)
-                        })
-                })?;
-                if let Some(e) = write_err {
-                    return Err(e.into());
-                }
-            }
+        self.write_partial_tables(key, crate::kinds::visits::partials::of(rows)?)
+    }
+
+    /// Writes the partial aggregates of a batch: per split its counts and its histograms.
+    fn write_partial_tables(
+        &self,
+        key: &str,
+        tables: Vec<(DataFrame, DataFrame)>,
+    ) -> Result<(), StoreError> {
+        for (i, (mut counts, mut hist)) in tables.into_iter().enumerate() {
+            self.write_parquet(&split_file(key, i, false), &mut counts)?;
+            self.write_parquet(&split_file(key, i, true), &mut hist)?;
         }
         Ok(())
+    }
+
+    /// Writes a frame as zstd Parquet (about two thirds of LZ4's size for rows of visits),
+    /// atomically.
+    fn write_parquet(&self, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
+        let mut write_err = None;
+        self.files.put(key, |f| {
+            ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(frame)
+                .map(|_| ())
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    write_err = Some(e);
+                    std::io::Error::other(msg)
+                })
+        })?;
+        match write_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// The partial counts of `cells` (sorted by batch) as one frame, each file read once and
