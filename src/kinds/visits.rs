@@ -642,19 +642,8 @@ pub mod partials {
             let tag = |lf: LazyFrame, metric: i32| {
                 lf.with_columns([lit(i as i32).alias("split"), lit(metric).alias("metric")])
             };
-            // Quantiles of the group's single visits, for questions whose every group is one
-            // (office, month) cell: no histogram to merge for them.
             let single = || col("marginal").is_null();
             let counts = rows.clone().group_by(keys.clone()).agg([
-                col("wait_min").filter(single()).median().alias("q_wait_50"),
-                col("wait_min")
-                    .filter(single())
-                    .quantile(lit(0.9), QuantileMethod::Linear)
-                    .alias("q_wait_90"),
-                col("service_min")
-                    .filter(single())
-                    .median()
-                    .alias("q_service_50"),
                 // Waits of the group: how many, their sum and maximum, and how many single
                 // visits waited no longer than the default target.
                 w().filter(col("wait_min").is_not_null())
@@ -683,9 +672,6 @@ pub mod partials {
             ]);
             let mut with_counts = present.clone();
             with_counts.extend([
-                "q_wait_50",
-                "q_wait_90",
-                "q_service_50",
                 "w_served",
                 "w_sum",
                 "w_max",
@@ -697,22 +683,117 @@ pub mod partials {
                 "c_no_shows",
                 "c_appointment_visitors",
             ]);
-            let counts = conform(tag(counts, COUNTS), &with_counts).collect()?;
+            let mut counts = counts;
             let mut parts = Vec::new();
             let mut with_values = present.clone();
             with_values.extend(["value", "count"]);
-            for (metric, column) in [(WAITS, "wait_min"), (SERVICE_TIMES, "service_min")] {
+            for (metric, column, quantiles) in [
+                (
+                    WAITS,
+                    "wait_min",
+                    &[("q_wait_50", 0.5), ("q_wait_90", 0.9)][..],
+                ),
+                (SERVICE_TIMES, "service_min", &[("q_service_50", 0.5)][..]),
+            ] {
                 let mut hk = keys.clone();
                 hk.push(col(column).alias("value"));
                 let hist = rows
                     .clone()
                     .filter(col(column).is_not_null())
                     .group_by(hk)
-                    .agg([w().sum().alias("count")]);
-                parts.push(conform(tag(hist, metric), &with_values));
+                    .agg([w().sum().alias("count")])
+                    .collect()?;
+                // Quantiles of the group's single visits, for questions whose every group is
+                // one (office, month) cell: read off the histogram, not by sorting rows.
+                let q = group_quantiles(&hist, &keys, quantiles)?;
+                let on: Vec<Expr> = keys.clone();
+                counts = counts.join(
+                    q.lazy(),
+                    on.clone(),
+                    on,
+                    JoinArgs {
+                        nulls_equal: true,
+                        ..JoinArgs::new(JoinType::Left)
+                    },
+                );
+                parts.push(conform(tag(hist.lazy(), metric), &with_values));
             }
+            with_counts.extend(["q_wait_50", "q_wait_90", "q_service_50"]);
+            let counts = conform(tag(counts, COUNTS), &with_counts).collect()?;
             tables.push((counts, concat(parts, UnionArgs::default())?.collect()?));
         }
         Ok(tables)
+    }
+
+    /// Per group of single visits (`marginal` null) of a histogram (keys, value, count): the
+    /// quantiles `qs` as columns named by them, beside the keys.
+    fn group_quantiles(
+        hist: &DataFrame,
+        keys: &[Expr],
+        qs: &[(&str, f64)],
+    ) -> PolarsResult<DataFrame> {
+        let mut grouped = hist
+            .clone()
+            .lazy()
+            .filter(col("marginal").is_null())
+            .group_by(keys)
+            .agg([col("value"), col("count")])
+            .collect()?;
+        let values = grouped.column("value")?.list()?.clone();
+        let counts = grouped.column("count")?.list()?.clone();
+        let mut out: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(grouped.height()); qs.len()];
+        for (v, c) in values.amortized_iter().zip(counts.amortized_iter()) {
+            let mut hist: Vec<(f64, i64)> = match (v, c) {
+                (Some(v), Some(c)) => {
+                    let v = v.as_ref().cast(&DataType::Float64)?;
+                    let c = c.as_ref().cast(&DataType::Int64)?;
+                    v.f64()?
+                        .iter()
+                        .zip(c.i64()?.iter())
+                        .filter_map(|(v, c)| Some((v?, c?)))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            hist.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (k, (_, q)) in qs.iter().enumerate() {
+                out[k].push(quantile(&hist, *q));
+            }
+        }
+        let _ = grouped.drop_in_place("value")?;
+        let _ = grouped.drop_in_place("count")?;
+        for ((name, _), values) in qs.iter().zip(out) {
+            grouped.with_column(Column::new((*name).into(), values))?;
+        }
+        Ok(grouped)
+    }
+
+    /// A quantile of a histogram (value, count) sorted by value: linear between order
+    /// statistics, as polars and numpy compute it on the rows; `None` without rows.
+    pub fn quantile(hist: &[(f64, i64)], q: f64) -> Option<f64> {
+        let n: i64 = hist.iter().map(|(_, c)| c).sum();
+        if n <= 0 {
+            return None;
+        }
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as i64;
+        // The k-th smallest value (0-based).
+        let at = |k: i64| {
+            let mut seen = 0;
+            for (v, c) in hist {
+                seen += c;
+                if k < seen {
+                    return *v;
+                }
+            }
+            hist[hist.len() - 1].0
+        };
+        let a = at(lo);
+        let frac = h - lo as f64;
+        Some(if frac == 0.0 {
+            a
+        } else {
+            a + frac * (at(lo + 1) - a)
+        })
     }
 }

@@ -14,7 +14,9 @@ use crate::kinds::visits::Marginal;
 use crate::store::Target;
 use polars::prelude::*;
 
-use crate::kinds::visits::partials::{COUNTS, SERVICE_TIMES, SPLITS as SPLIT_COLUMNS, WAITS};
+use crate::kinds::visits::partials::{
+    COUNTS, SERVICE_TIMES, SPLITS as SPLIT_COLUMNS, WAITS, quantile,
+};
 
 /// The splits kept per (office, month), as dimensions.
 fn split_dims(i: usize) -> Vec<Dim> {
@@ -266,33 +268,4 @@ pub fn aggregate_visits(
         }
     }
     Ok(df)
-}
-
-/// A quantile of a histogram (value, count) sorted by value: linear between order statistics,
-/// as polars and numpy compute it on the rows; `None` without rows.
-fn quantile(hist: &[(f64, i64)], q: f64) -> Option<f64> {
-    let n: i64 = hist.iter().map(|(_, c)| c).sum();
-    if n <= 0 {
-        return None;
-    }
-    let h = (n - 1) as f64 * q;
-    let lo = h.floor() as i64;
-    // The k-th smallest value (0-based).
-    let at = |k: i64| {
-        let mut seen = 0;
-        for (v, c) in hist {
-            seen += c;
-            if k < seen {
-                return *v;
-            }
-        }
-        hist[hist.len() - 1].0
-    };
-    let a = at(lo);
-    let frac = h - lo as f64;
-    Some(if frac == 0.0 {
-        a
-    } else {
-        a + frac * (at(lo + 1) - a)
-    })
 }
