@@ -36,7 +36,11 @@ async fn unknown_or_repeated_api_parameters_are_refused_not_cached() {
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body.contains("\"x\""), "{body}");
+        let problem: serde_json::Value = serde_json::from_str(&body).expect("problem+json");
+        assert!(
+            problem["detail_en"].as_str().unwrap().contains("\"x\""),
+            "{body}"
+        );
     }
     for uri in [
         "/api/v1/kpi/visits?by=office,office",

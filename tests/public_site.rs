@@ -159,6 +159,38 @@ async fn api_and_downloads_give_the_independent_figures() {
         get(&app, "/api/v1/kpi/visits?from=März").await.0,
         StatusCode::BAD_REQUEST
     );
+    // API errors are problem+json (RFC 9457) in German and English; what a client sent is
+    // never echoed with raw control characters.
+    for (uri, status) in [
+        ("/api/v1/kpi/visits?by=month,month", StatusCode::BAD_REQUEST),
+        ("/api/v1/kpi/visits?office=%1B%5B31m%07x%00", StatusCode::OK),
+        ("/api/v1/kpi/visits?x=%1B%5B31m%07", StatusCode::BAD_REQUEST),
+        ("/api/v1/kpi/parking", StatusCode::NOT_FOUND),
+    ] {
+        let (got, headers, body) = get(&app, uri).await;
+        assert_eq!(got, status, "{uri}: {body}");
+        if status != StatusCode::OK {
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                "application/problem+json",
+                "{uri}"
+            );
+            let p: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(p["status"], status.as_u16(), "{body}");
+            assert!(
+                p["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{body}"
+            );
+            assert!(
+                p["detail_en"].as_str().is_some_and(|d| !d.is_empty()),
+                "{body}"
+            );
+        }
+        assert!(
+            !body.chars().any(|c| c.is_control() && c != '\n'),
+            "{uri}: {body:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -975,6 +975,66 @@ async fn chart_file(
 /// `/api/v1/kpi/{kind}?by=month,office&from=2025-01&to=2025-12&office=…`: the same table as
 /// `kennzahl kpi`.
 async fn api_kpi(
+    state: State<Arc<AppState>>,
+    kind: Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match api_kpi_answer(state, kind, query, headers).await {
+        Ok(r) => r,
+        Err(e) => problem(e),
+    }
+}
+
+/// An error of the data API as `application/problem+json` (RFC 9457): status, a title, the
+/// message in German (`detail`) and English (`detail_en`). Control characters a client sent
+/// are escaped by JSON, never echoed raw.
+pub fn problem(e: WebError) -> Response {
+    let (status, text) = match e {
+        WebError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "Nicht gefunden / not found".to_string(),
+        ),
+        WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+        WebError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Gerade sehr viel los; bitte in ein paar Sekunden erneut versuchen / busy, please retry in a few seconds".to_string(),
+        ),
+        WebError::Internal(m) => {
+            tracing::error!("{m}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Interner Fehler; bitte später erneut versuchen / internal error, please retry later"
+                    .to_string(),
+            )
+        }
+    };
+    let (de, en) = match text.split_once(" / ") {
+        Some((de, en)) => (de.to_string(), en.to_string()),
+        None => (text.clone(), text),
+    };
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": de,
+        "detail_en": en,
+    });
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+async fn api_kpi_answer(
     State(state): State<Arc<AppState>>,
     Path(kind): Path<String>,
     RawQuery(query): RawQuery,
@@ -1029,13 +1089,13 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
     for (k, v) in form_pairs(query) {
         if !API_PARAMS.contains(&k.as_str()) {
             return Err(WebError::BadRequest(format!(
-                "Unbekannter Parameter {k:?}; erlaubt: {} / unknown parameter, allowed: the same",
-                API_PARAMS.join(", ")
+                "Unbekannter Parameter {k:?}; erlaubt: {allowed} / unknown parameter {k:?}; allowed: {allowed}",
+                allowed = API_PARAMS.join(", ")
             )));
         }
         if params.insert(k.clone(), v).is_some() {
             return Err(WebError::BadRequest(format!(
-                "Parameter {k:?} mehrfach angegeben / parameter given more than once"
+                "Parameter {k:?} mehrfach angegeben / parameter {k:?} given more than once"
             )));
         }
     }
@@ -1052,7 +1112,7 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
             .map(|v| {
                 crate::timefmt::parse_month_canonical(v).ok_or_else(|| {
                     WebError::BadRequest(format!(
-                        "{k}={v:?}: erwartet JJJJ-MM, z. B. 2026-03 / expected YYYY-MM"
+                        "{k}={v:?}: erwartet JJJJ-MM, z. B. 2026-03 / {k}={v:?}: expected YYYY-MM, e.g. 2026-03"
                     ))
                 })
             })
@@ -1062,9 +1122,8 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
         match params.get(k) {
             Some(v) if v.chars().count() > views::MAX_FILTER_CHARS => {
                 Err(WebError::BadRequest(format!(
-                    "{k}: höchstens {} Zeichen / at most {} characters",
-                    views::MAX_FILTER_CHARS,
-                    views::MAX_FILTER_CHARS
+                    "{k}: höchstens {n} Zeichen / {k}: at most {n} characters",
+                    n = views::MAX_FILTER_CHARS
                 )))
             }
             v => Ok(v.cloned()),
@@ -1081,7 +1140,7 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
         Some("true") | Some("1") => true,
         Some(v) => {
             return Err(WebError::BadRequest(format!(
-                "compare={v:?}: erwartet true oder false / expected true or false"
+                "compare={v:?}: erwartet true oder false / compare={v:?}: expected true or false"
             )));
         }
     };
@@ -1090,7 +1149,7 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
         Some("csv") => true,
         Some(v) => {
             return Err(WebError::BadRequest(format!(
-                "format={v:?}: erwartet json oder csv / expected json or csv"
+                "format={v:?}: erwartet json oder csv / format={v:?}: expected json or csv"
             )));
         }
     };
