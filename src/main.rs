@@ -793,14 +793,7 @@ fn import_read(
 fn same_part_twice<'a>(ready: &[(&'a PathBuf, ReadExport)]) -> Option<(&'a PathBuf, &'a PathBuf)> {
     for (i, (a, (ua, _))) in ready.iter().enumerate() {
         for (b, (ub, _)) in &ready[..i] {
-            let overlap = ua
-                .parsed
-                .partitions
-                .keys()
-                .any(|k| ub.parsed.partitions.contains_key(k));
-            let conflict = ua.kind == ub.kind
-                && (ua.part == ub.part || ua.part.is_empty() || ub.part.is_empty());
-            if overlap && conflict {
+            if ua.collides_with(ub) {
                 return Some((b, a));
             }
         }

@@ -211,6 +211,22 @@ pub struct Batch {
     pub part: String,
 }
 
+impl Batch {
+    /// Whether publishing both would make one replace the other: the same kind and a shared
+    /// (office, month), for the same part or where one of them is whole months. (The
+    /// catalogue's `current_revisions` view applies the same rule to published revisions.)
+    pub fn collides_with(&self, other: &Batch) -> bool {
+        let same_part = self.part == other.part || self.part.is_empty() || other.part.is_empty();
+        self.kind == other.kind
+            && same_part
+            && self
+                .parsed
+                .partitions
+                .keys()
+                .any(|k| other.parsed.partitions.contains_key(k))
+    }
+}
+
 /// The canonical rows of an upload and the (office, month) cells they cover, with the
 /// number of rows in each.
 #[derive(Debug)]

@@ -739,9 +739,28 @@ pub mod partials {
             .group_by(keys)
             .agg([col("value"), col("count")])
             .collect()?;
-        let values = grouped.column("value")?.list()?.clone();
-        let counts = grouped.column("count")?.list()?.clone();
-        let mut out: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(grouped.height()); qs.len()];
+        let qs_only: Vec<f64> = qs.iter().map(|(_, q)| *q).collect();
+        let out = list_quantiles(
+            grouped.column("value")?.list()?,
+            grouped.column("count")?.list()?,
+            &qs_only,
+        )?;
+        let _ = grouped.drop_in_place("value")?;
+        let _ = grouped.drop_in_place("count")?;
+        for ((name, _), values) in qs.iter().zip(out) {
+            grouped.with_column(Column::new((*name).into(), values))?;
+        }
+        Ok(grouped)
+    }
+
+    /// Per row of two list columns (a group's histogram values and counts), the quantiles
+    /// `qs`: one column of results per quantile.
+    pub fn list_quantiles(
+        values: &ListChunked,
+        counts: &ListChunked,
+        qs: &[f64],
+    ) -> PolarsResult<Vec<Vec<Option<f64>>>> {
+        let mut out: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(values.len()); qs.len()];
         for (v, c) in values.amortized_iter().zip(counts.amortized_iter()) {
             let mut hist: Vec<(f64, i64)> = match (v, c) {
                 (Some(v), Some(c)) => {
@@ -756,16 +775,11 @@ pub mod partials {
                 _ => Vec::new(),
             };
             hist.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (k, (_, q)) in qs.iter().enumerate() {
+            for (k, q) in qs.iter().enumerate() {
                 out[k].push(quantile(&hist, *q));
             }
         }
-        let _ = grouped.drop_in_place("value")?;
-        let _ = grouped.drop_in_place("count")?;
-        for ((name, _), values) in qs.iter().zip(out) {
-            grouped.with_column(Column::new((*name).into(), values))?;
-        }
-        Ok(grouped)
+        Ok(out)
     }
 
     /// A quantile of a histogram (value, count) sorted by value: linear between order

@@ -249,11 +249,17 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
 fn cells_of(q: &Query) -> crate::store::Cells {
     crate::store::Cells {
         office: q.office.clone(),
-        from: match (q.compare, q.from) {
-            (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
-            (_, f) => f,
-        },
+        from: first_month_read(q),
         to: q.to,
+    }
+}
+
+/// The first month a question reads: `from`, or the year and a month before it when it
+/// compares (the previous month and the same month last year).
+fn first_month_read(q: &Query) -> Option<i32> {
+    match (q.compare, q.from) {
+        (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
+        (_, f) => f,
     }
 }
 
@@ -266,13 +272,8 @@ pub fn compute_from_rows(store: &Store, q: &Query) -> Result<KpiTable, KpiError>
 
 /// The months a question reads (those before `from` too when it compares) and its filters.
 fn filtered(lf: LazyFrame, q: &Query) -> LazyFrame {
-    // Comparisons need the months before `from`.
-    let from = match (q.compare, q.from) {
-        (true, Some(f)) => Some((0..13).fold(f, |m, _| prev_month(m))),
-        (_, f) => f,
-    };
     let mut lf = lf;
-    if let Some(f) = from {
+    if let Some(f) = first_month_read(q) {
         lf = lf.filter(col("month").gt_eq(lit(f)));
     }
     if let Some(t) = q.to {

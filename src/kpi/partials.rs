@@ -15,7 +15,7 @@ use crate::store::Target;
 use polars::prelude::*;
 
 use crate::kinds::visits::partials::{
-    COUNTS, SERVICE_TIMES, SPLITS as SPLIT_COLUMNS, WAITS, quantile,
+    COUNTS, SERVICE_TIMES, SPLITS as SPLIT_COLUMNS, WAITS, list_quantiles,
 };
 
 /// The splits kept per (office, month), as dimensions.
@@ -227,28 +227,8 @@ pub fn aggregate_visits(
         ]
     };
     for (values, counts, outputs) in histograms {
-        let v = df.column(values)?.list()?.clone();
-        let c = df.column(counts)?.list()?.clone();
-        let mut columns: Vec<Vec<Option<f64>>> =
-            vec![Vec::with_capacity(df.height()); outputs.len()];
-        for (v, c) in v.amortized_iter().zip(c.amortized_iter()) {
-            let mut hist: Vec<(f64, i64)> = match (v, c) {
-                (Some(v), Some(c)) => {
-                    let v = v.as_ref().cast(&DataType::Float64)?;
-                    let c = c.as_ref().cast(&DataType::Int64)?;
-                    v.f64()?
-                        .iter()
-                        .zip(c.i64()?.iter())
-                        .filter_map(|(v, c)| Some((v?, c?)))
-                        .collect()
-                }
-                _ => Vec::new(),
-            };
-            hist.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (k, (_, q)) in outputs.iter().enumerate() {
-                columns[k].push(quantile(&hist, *q));
-            }
-        }
+        let qs: Vec<f64> = outputs.iter().map(|(_, q)| *q).collect();
+        let columns = list_quantiles(df.column(values)?.list()?, df.column(counts)?.list()?, &qs)?;
         for ((name, _), values) in outputs.iter().zip(columns) {
             df.with_column(Column::new((*name).into(), values))?;
         }

@@ -292,15 +292,7 @@ fn stage_several(
     }
     for (i, (a, fa)) in ready.iter().enumerate() {
         for (b, fb) in &ready[..i] {
-            let overlap = a
-                .parsed
-                .partitions
-                .keys()
-                .any(|k| b.parsed.partitions.contains_key(k));
-            if a.kind == b.kind
-                && overlap
-                && (a.part == b.part || a.part.is_empty() || b.part.is_empty())
-            {
+            if a.collides_with(b) {
                 total += 1;
                 problems.push(format!(
                     "{} und {} betreffen dieselben Monate desselben Berichts; bitte nur eine davon hochladen.",
