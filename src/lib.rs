@@ -16,6 +16,8 @@ pub mod ingest;
 pub mod kinds;
 pub mod kpi;
 pub mod net;
+/// Presentation shared by the web pages and the printed reports, below both of them.
+pub mod present;
 pub mod reports;
 pub mod rows;
 pub mod staff;

@@ -549,7 +549,7 @@ mod web {
     }
 
     fn urlencode(s: &str) -> String {
-        kennzahl::web::views::url_encode(s)
+        kennzahl::present::views::url_encode(s)
     }
 
     /// A logged-in browser.

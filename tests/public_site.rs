@@ -218,7 +218,7 @@ async fn names_from_uploads_are_escaped_in_html_and_svg() {
     let app = site(&d);
     let (_, _, home) = get(&app, "/").await;
     assert!(!home.contains(evil) && home.contains("&lt;script&gt;alert(1)&lt;"));
-    let slug = kennzahl::web::format::slug(evil);
+    let slug = kennzahl::present::format::slug(evil);
     let (status, _, page) = get(&app, &format!("/dashboards/{slug}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("<script"), "no raw script in the page");
@@ -362,7 +362,22 @@ async fn open_data_catalogue_downloads_and_openapi() {
     let (status, _, spec) = get(&app, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
-    assert!(spec["paths"]["/api/v1/kpi/{kind}"]["get"].is_object());
+    // One path per kind, with that kind's groupings and filters only.
+    let by = |kind: &str| -> Vec<String> {
+        let params = spec["paths"][format!("/api/v1/kpi/{kind}")]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let by = params.iter().find(|p| p["name"] == "by").unwrap();
+        serde_json::from_value(by["schema"]["items"]["enum"].clone()).unwrap()
+    };
+    assert!(by("visits").contains(&"appointment".to_string()));
+    assert!(by("contacts").contains(&"channel".to_string()));
+    assert!(!by("digital").contains(&"location".to_string()));
+    let digital = spec["paths"]["/api/v1/kpi/digital"]["get"]["parameters"].to_string();
+    assert!(!digital.contains("\"location\""), "{digital}");
+    let (status, _, body) = get(&app, "/api/v1/kpi/digital?location=Mitte").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -199,7 +199,7 @@ async fn log_in_from(
 }
 
 fn urlencode(s: &str) -> String {
-    kennzahl::web::views::url_encode(s)
+    kennzahl::present::views::url_encode(s)
 }
 
 impl Browser {

@@ -603,154 +603,387 @@ pub mod partials {
         ]
     }
 
-    /// Brings a part to the common schema: missing columns as typed nulls, in order.
-    fn conform(lf: LazyFrame, present: &[&str]) -> LazyFrame {
-        lf.select(
-            schema()
-                .into_iter()
-                .map(|(name, dtype)| {
-                    if present.contains(&name) {
-                        col(name).cast(dtype)
-                    } else {
-                        lit(NULL).cast(dtype).alias(name)
-                    }
-                })
-                .collect::<Vec<_>>(),
-        )
-    }
-
     /// The partials of a batch of visits rows (single visits and aggregates alike), per split
     /// in the order of [`SPLITS`]: the counts (with each group's quantiles and wait figures)
     /// and the histograms, apart, since most questions need the counts only.
-    pub fn of(rows: LazyFrame) -> PolarsResult<Vec<(DataFrame, DataFrame)>> {
+    ///
+    /// Plain passes over the rows, one per split, on two threads (a polars group-by per split
+    /// and histogram cost seconds per million rows; this costs a fraction of one). The
+    /// figures are the ones polars would give: sums skip missing weights, a group's maximum skips missing waits,
+    /// conditions on missing values count as false.
+    ///
+    /// Each split's tables go to `keep` as soon as they are computed (on the thread that
+    /// computed them), so that writing one overlaps computing the next.
+    pub fn each<E: From<PolarsError> + Send>(
+        rows: LazyFrame,
+        keep: impl Fn(usize, (DataFrame, DataFrame)) -> Result<(), E> + Sync,
+    ) -> Result<(), E> {
         let rows = with_aggregate_columns(rows)?
-            .with_column(
-                when(col("marginal").is_null())
-                    .then(lit(1i64))
-                    .otherwise(col("n").cast(DataType::Int64))
-                    .alias("_w"),
-            )
-            .collect()?
-            .lazy();
-        let w = || col("_w");
-        let mut tables = Vec::new();
-        for (i, split) in SPLITS.iter().enumerate() {
-            let mut keys = vec![col("office"), col("month"), col("marginal")];
-            keys.extend(split.iter().map(|c| col(*c)));
-            let mut present = vec!["split", "metric", "office", "month", "marginal"];
-            present.extend(split.iter().copied());
-            let tag = |lf: LazyFrame, metric: i32| {
-                lf.with_columns([lit(i as i32).alias("split"), lit(metric).alias("metric")])
-            };
-            let single = || col("marginal").is_null();
-            let counts = rows.clone().group_by(keys.clone()).agg([
-                // Waits of the group: how many, their sum and maximum, and how many single
-                // visits waited no longer than the default target.
-                w().filter(col("wait_min").is_not_null())
-                    .sum()
-                    .alias("w_served"),
-                (w().cast(DataType::Float64) * col("wait_min"))
-                    .filter(col("wait_min").is_not_null())
-                    .sum()
-                    .alias("w_sum"),
-                col("wait_min").max().alias("w_max"),
-                w().filter(
-                    single().and(col("wait_min").lt_eq(lit(super::DEFAULT_WAIT_TARGET_MIN))),
-                )
-                .sum()
-                .alias("w_within_default"),
-                w().filter(single().and(col("service_min").is_not_null()))
-                    .sum()
-                    .alias("s_count"),
-                w().sum().alias("c_rows"),
-                w().filter(col("no_show").not()).sum().alias("c_visitors"),
-                w().filter(col("appointment")).sum().alias("c_appointments"),
-                w().filter(col("no_show")).sum().alias("c_no_shows"),
-                w().filter(col("appointment").and(col("no_show").not()))
-                    .sum()
-                    .alias("c_appointment_visitors"),
-            ]);
-            let mut with_counts = present.clone();
-            with_counts.extend([
-                "w_served",
-                "w_sum",
-                "w_max",
-                "w_within_default",
-                "s_count",
-                "c_rows",
-                "c_visitors",
-                "c_appointments",
-                "c_no_shows",
-                "c_appointment_visitors",
-            ]);
-            let mut counts = counts;
-            let mut parts = Vec::new();
-            let mut with_values = present.clone();
-            with_values.extend(["value", "count"]);
-            for (metric, column, quantiles) in [
-                (
-                    WAITS,
-                    "wait_min",
-                    &[("q_wait_50", 0.5), ("q_wait_90", 0.9)][..],
-                ),
-                (SERVICE_TIMES, "service_min", &[("q_service_50", 0.5)][..]),
-            ] {
-                let mut hk = keys.clone();
-                hk.push(col(column).alias("value"));
-                let hist = rows
-                    .clone()
-                    .filter(col(column).is_not_null())
-                    .group_by(hk)
-                    .agg([w().sum().alias("count")])
-                    .collect()?;
-                // Quantiles of the group's single visits, for questions whose every group is
-                // one (office, month) cell: read off the histogram, not by sorting rows.
-                let q = group_quantiles(&hist, &keys, quantiles)?;
-                let on: Vec<Expr> = keys.clone();
-                counts = counts.join(
-                    q.lazy(),
-                    on.clone(),
-                    on,
-                    JoinArgs {
-                        nulls_equal: true,
-                        ..JoinArgs::new(JoinType::Left)
-                    },
-                );
-                parts.push(conform(tag(hist.lazy(), metric), &with_values));
-            }
-            with_counts.extend(["q_wait_50", "q_wait_90", "q_service_50"]);
-            let counts = conform(tag(counts, COUNTS), &with_counts).collect()?;
-            tables.push((counts, concat(parts, UnionArgs::default())?.collect()?));
+            .select([
+                col("office").cast(DataType::String),
+                col("month").cast(DataType::Int32),
+                col("marginal").cast(DataType::Int32),
+                col("n").cast(DataType::Int64),
+                col("location").cast(DataType::String),
+                col("service").cast(DataType::String),
+                col("appointment").cast(DataType::Boolean),
+                col("no_show").cast(DataType::Boolean),
+                col("wait_min").cast(DataType::Float64),
+                col("service_min").cast(DataType::Float64),
+            ])
+            .collect()?;
+        let text = |name: &str| rows.column(name).and_then(|c| c.str().cloned());
+        let (office, location, service) = (text("office")?, text("location")?, text("service")?);
+        let month = rows.column("month")?.i32()?.clone();
+        let marginal = rows.column("marginal")?.i32()?.clone();
+        let n = rows.column("n")?.i64()?.clone();
+        let appointment = rows.column("appointment")?.bool()?.clone();
+        let no_show = rows.column("no_show")?.bool()?.clone();
+        let wait = rows.column("wait_min")?.f64()?.clone();
+        let service_min = rows.column("service_min")?.f64()?.clone();
+
+        let mut texts = Texts::default();
+        fn ids<'a>(texts: &mut Texts<'a>, ca: &'a StringChunked) -> Vec<u32> {
+            ca.iter().map(|s| texts.id(s)).collect()
         }
-        Ok(tables)
+        let office_ids = ids(&mut texts, &office);
+        let location_ids = ids(&mut texts, &location);
+        let service_ids = ids(&mut texts, &service);
+        // Each split is one pass over the rows; the splits run on two threads.
+        let split = |i: usize| -> Result<(), E> {
+            let mut tables = SplitTables::default();
+            let rows = office_ids
+                .iter()
+                .zip(&location_ids)
+                .zip(&service_ids)
+                .zip(month.iter())
+                .zip(marginal.iter())
+                .zip(n.iter())
+                .zip(appointment.iter())
+                .zip(no_show.iter())
+                .zip(wait.iter())
+                .zip(service_min.iter());
+            for (
+                (
+                    (
+                        ((((((office, location), service), month), marginal), n), appointment),
+                        no_show,
+                    ),
+                    wait,
+                ),
+                service_min,
+            ) in rows
+            {
+                let row = Row {
+                    office: *office,
+                    month,
+                    marginal,
+                    weight: if marginal.is_none() { Some(1) } else { n },
+                    appointment,
+                    no_show,
+                    wait,
+                    service_min,
+                };
+                let split_value = match i {
+                    0 => None,
+                    1 => Some(appointment.map_or(MISSING, u32::from)),
+                    2 => Some(*location),
+                    _ => Some(*service),
+                };
+                tables.add(&row, split_value);
+            }
+            keep(i, tables.into_frames(i, &texts)?)
+        };
+        let (mine, other) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| [1, 2].into_iter().try_for_each(split));
+            ([0, 3].into_iter().try_for_each(split), other.join())
+        });
+        mine?;
+        other.map_err(|_| E::from(polars_err!(ComputeError: "partials thread panicked")))?
     }
 
-    /// Per group of single visits (`marginal` null) of a histogram (keys, value, count): the
-    /// quantiles `qs` as columns named by them, beside the keys.
-    fn group_quantiles(
-        hist: &DataFrame,
-        keys: &[Expr],
-        qs: &[(&str, f64)],
-    ) -> PolarsResult<DataFrame> {
-        let mut grouped = hist
-            .clone()
-            .lazy()
-            .filter(col("marginal").is_null())
-            .group_by(keys)
-            .agg([col("value"), col("count")])
-            .collect()?;
-        let qs_only: Vec<f64> = qs.iter().map(|(_, q)| *q).collect();
-        let out = list_quantiles(
-            grouped.column("value")?.list()?,
-            grouped.column("count")?.list()?,
-            &qs_only,
-        )?;
-        let _ = grouped.drop_in_place("value")?;
-        let _ = grouped.drop_in_place("count")?;
-        for ((name, _), values) in qs.iter().zip(out) {
-            grouped.with_column(Column::new((*name).into(), values))?;
+    /// Texts seen in a batch, each once; `u32::MAX` stands for a missing one.
+    #[derive(Default)]
+    struct Texts<'a> {
+        ids: PlHashMap<&'a str, u32>,
+        values: Vec<&'a str>,
+    }
+
+    impl<'a> Texts<'a> {
+        fn id(&mut self, s: Option<&'a str>) -> u32 {
+            let Some(s) = s else { return MISSING };
+            *self.ids.entry(s).or_insert_with(|| {
+                self.values.push(s);
+                (self.values.len() - 1) as u32
+            })
         }
-        Ok(grouped)
+
+        fn get(&self, id: u32) -> Option<&'a str> {
+            (id != MISSING).then(|| self.values[id as usize])
+        }
+    }
+
+    const MISSING: u32 = u32::MAX;
+
+    /// The fields of one row a partial needs.
+    struct Row {
+        office: u32,
+        month: Option<i32>,
+        marginal: Option<i32>,
+        /// How many visits the row stands for: 1 for a single visit, `n` for an aggregate.
+        weight: Option<i64>,
+        appointment: Option<bool>,
+        no_show: Option<bool>,
+        wait: Option<f64>,
+        service_min: Option<f64>,
+    }
+
+    /// A group: office, month, marginal and the split's value (`None` for split 0; for the
+    /// appointment split 0/1, for the others a text id; `MISSING` for a missing value).
+    type GroupKey = (u32, Option<i32>, Option<i32>, Option<u32>);
+
+    /// The sums of one group, named as the columns they become.
+    #[derive(Default)]
+    struct Sums {
+        c_rows: i64,
+        c_visitors: i64,
+        c_appointments: i64,
+        c_no_shows: i64,
+        c_appointment_visitors: i64,
+        w_served: i64,
+        w_sum: f64,
+        w_max: Option<f64>,
+        w_within_default: i64,
+        s_count: i64,
+    }
+
+    /// The groups of one split with their sums and their histograms of waits and service
+    /// times (group index, value bits) → count.
+    #[derive(Default)]
+    struct SplitTables {
+        index: PlHashMap<GroupKey, u32>,
+        keys: Vec<GroupKey>,
+        sums: Vec<Sums>,
+        waits: PlHashMap<(u32, u64), i64>,
+        service_times: PlHashMap<(u32, u64), i64>,
+    }
+
+    /// A float as a hash key, with -0.0 and 0.0 one value (as polars groups them).
+    fn bits(v: f64) -> u64 {
+        if v == 0.0 { 0 } else { v.to_bits() }
+    }
+
+    impl SplitTables {
+        fn add(&mut self, row: &Row, split_value: Option<u32>) {
+            let key = (row.office, row.month, row.marginal, split_value);
+            let g = match self.index.get(&key) {
+                Some(g) => *g,
+                None => {
+                    let g = self.keys.len() as u32;
+                    self.index.insert(key, g);
+                    self.keys.push(key);
+                    self.sums.push(Sums::default());
+                    g
+                }
+            };
+            let s = &mut self.sums[g as usize];
+            let w = row.weight.unwrap_or(0);
+            let single = row.marginal.is_none();
+            s.c_rows += w;
+            if row.no_show == Some(false) {
+                s.c_visitors += w;
+            }
+            if row.no_show == Some(true) {
+                s.c_no_shows += w;
+            }
+            if row.appointment == Some(true) {
+                s.c_appointments += w;
+                if row.no_show == Some(false) {
+                    s.c_appointment_visitors += w;
+                }
+            }
+            if let Some(wait) = row.wait {
+                s.w_served += w;
+                if let Some(weight) = row.weight {
+                    s.w_sum += weight as f64 * wait;
+                }
+                s.w_max = Some(s.w_max.map_or(wait, |m| m.max(wait)));
+                if single && wait <= super::DEFAULT_WAIT_TARGET_MIN {
+                    s.w_within_default += w;
+                }
+                *self.waits.entry((g, bits(wait))).or_default() += w;
+            }
+            if let Some(service) = row.service_min {
+                if single {
+                    s.s_count += w;
+                }
+                *self.service_times.entry((g, bits(service))).or_default() += w;
+            }
+        }
+
+        /// The counts table and the histograms table of split `split`.
+        fn into_frames(self, split: usize, texts: &Texts) -> PolarsResult<(DataFrame, DataFrame)> {
+            let SplitTables {
+                keys,
+                sums,
+                waits,
+                service_times,
+                ..
+            } = self;
+            let waits = histogram(waits);
+            let service_times = histogram(service_times);
+            // Quantiles of the groups of single visits, read off their histograms.
+            let quantiles = |h: &[(u32, f64, i64)], qs: &[f64]| {
+                let mut out = vec![vec![None; keys.len()]; qs.len()];
+                for run in h.chunk_by(|a, b| a.0 == b.0) {
+                    let g = run[0].0 as usize;
+                    if keys[g].2.is_some() {
+                        continue;
+                    }
+                    let hist: Vec<(f64, i64)> = run.iter().map(|(_, v, c)| (*v, *c)).collect();
+                    for (k, q) in qs.iter().enumerate() {
+                        out[k][g] = quantile(&hist, *q);
+                    }
+                }
+                out
+            };
+            let qw = quantiles(&waits, &[0.5, 0.9]);
+            let qs = quantiles(&service_times, &[0.5]);
+            let group_columns = |groups: &mut dyn Iterator<Item = u32>, len: usize| {
+                let mut cols = GroupColumns::with_capacity(len);
+                for g in groups {
+                    cols.push(&keys[g as usize], split, texts);
+                }
+                cols
+            };
+            let mut counts =
+                group_columns(&mut (0..keys.len() as u32), keys.len()).into_columns(split, COUNTS);
+            let sum_i64 = |f: fn(&Sums) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
+            counts.extend([
+                Column::new("c_rows".into(), sum_i64(|s| s.c_rows)),
+                Column::new("c_visitors".into(), sum_i64(|s| s.c_visitors)),
+                Column::new("c_appointments".into(), sum_i64(|s| s.c_appointments)),
+                Column::new("c_no_shows".into(), sum_i64(|s| s.c_no_shows)),
+                Column::new(
+                    "c_appointment_visitors".into(),
+                    sum_i64(|s| s.c_appointment_visitors),
+                ),
+                Column::new("q_wait_50".into(), &qw[0]),
+                Column::new("q_wait_90".into(), &qw[1]),
+                Column::new("q_service_50".into(), &qs[0]),
+                Column::new("w_served".into(), sum_i64(|s| s.w_served)),
+                Column::new(
+                    "w_sum".into(),
+                    sums.iter().map(|s| s.w_sum).collect::<Vec<f64>>(),
+                ),
+                Column::new(
+                    "w_max".into(),
+                    sums.iter().map(|s| s.w_max).collect::<Vec<Option<f64>>>(),
+                ),
+                Column::new("w_within_default".into(), sum_i64(|s| s.w_within_default)),
+                Column::new("s_count".into(), sum_i64(|s| s.s_count)),
+            ]);
+            let mut hist_parts = Vec::new();
+            for (metric, h) in [(WAITS, &waits), (SERVICE_TIMES, &service_times)] {
+                let mut cols = group_columns(&mut h.iter().map(|(g, _, _)| *g), h.len())
+                    .into_columns(split, metric);
+                cols.push(Column::new(
+                    "value".into(),
+                    h.iter().map(|(_, v, _)| *v).collect::<Vec<f64>>(),
+                ));
+                cols.push(Column::new(
+                    "count".into(),
+                    h.iter().map(|(_, _, c)| *c).collect::<Vec<i64>>(),
+                ));
+                hist_parts.push(conformed(cols)?);
+            }
+            let mut hist = hist_parts.remove(0);
+            hist.vstack_mut(&hist_parts[0])?;
+            Ok((conformed(counts)?, hist))
+        }
+    }
+
+    /// A histogram map as (group, value, count), sorted by group and value.
+    fn histogram(map: PlHashMap<(u32, u64), i64>) -> Vec<(u32, f64, i64)> {
+        let mut h: Vec<(u32, f64, i64)> = map
+            .into_iter()
+            .map(|((g, v), c)| (g, f64::from_bits(v), c))
+            .collect();
+        h.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        h
+    }
+
+    /// The key columns of a partials table, one row per group given.
+    struct GroupColumns<'a> {
+        office: Vec<Option<&'a str>>,
+        month: Vec<Option<i32>>,
+        marginal: Vec<Option<i32>>,
+        split_value: Vec<Option<u32>>,
+        texts_split: Vec<Option<&'a str>>,
+    }
+
+    impl<'a> GroupColumns<'a> {
+        fn with_capacity(n: usize) -> Self {
+            GroupColumns {
+                office: Vec::with_capacity(n),
+                month: Vec::with_capacity(n),
+                marginal: Vec::with_capacity(n),
+                split_value: Vec::with_capacity(n),
+                texts_split: Vec::with_capacity(n),
+            }
+        }
+
+        fn push(&mut self, key: &GroupKey, split: usize, texts: &Texts<'a>) {
+            self.office.push(texts.get(key.0));
+            self.month.push(key.1);
+            self.marginal.push(key.2);
+            let v = key.3.unwrap_or(MISSING);
+            if split >= 2 {
+                self.texts_split.push(texts.get(v));
+            } else {
+                self.split_value.push((v != MISSING).then_some(v));
+            }
+        }
+
+        /// The columns, with `split` and `metric`; the columns of other splits are added as
+        /// nulls by [`conformed`].
+        fn into_columns(self, split: usize, metric: i32) -> Vec<Column> {
+            let len = self.month.len();
+            let mut cols = vec![
+                Column::new("split".into(), vec![split as i32; len]),
+                Column::new("metric".into(), vec![metric; len]),
+                Column::new("office".into(), self.office),
+                Column::new("month".into(), self.month),
+                Column::new("marginal".into(), self.marginal),
+            ];
+            match SPLITS[split] {
+                ["appointment"] => cols.push(Column::new(
+                    "appointment".into(),
+                    self.split_value
+                        .iter()
+                        .map(|v| v.map(|v| v == 1))
+                        .collect::<Vec<Option<bool>>>(),
+                )),
+                [name] => cols.push(Column::new((*name).into(), self.texts_split)),
+                _ => {}
+            }
+            cols
+        }
+    }
+
+    /// A frame in the common schema: missing columns as typed nulls, in order.
+    fn conformed(columns: Vec<Column>) -> PolarsResult<DataFrame> {
+        let len = columns.first().map_or(0, |c| c.len());
+        let out = schema()
+            .into_iter()
+            .map(
+                |(name, dtype)| match columns.iter().find(|c| c.name() == name) {
+                    Some(c) => c.cast(&dtype),
+                    None => Ok(Column::full_null(name.into(), len, &dtype)),
+                },
+            )
+            .collect::<PolarsResult<Vec<_>>>()?;
+        DataFrame::new(len, out)
     }
 
     /// Per row of two list columns (a group's histogram values and counts), the quantiles

@@ -141,8 +141,8 @@ fn printed(
     min_cell: u32,
     cx: &ReportContext<'_>,
 ) -> Result<Vec<u8>, ReportError> {
-    use crate::web::format::month_long;
-    use crate::web::views::{self, ChartContext, Drawing, ViewFilter};
+    use crate::present::format::month_long;
+    use crate::present::views::{Drawing, ViewFilter};
     let title = format!("Monatsbericht {}", month_long(month));
     let mut doc = pdf::PdfDocument::new(&format!("{} – {title}", cx.site_name), "de-DE");
     doc.heading(1, &format!("{}: {title}", cx.site_name));
@@ -176,7 +176,7 @@ fn printed(
                 };
                 vec![
                     l.label.to_string(),
-                    crate::web::format::with_unit(&v, unit, Lang::De),
+                    crate::present::format::with_unit(&v, unit, Lang::De),
                 ]
             })
             .collect();
@@ -213,22 +213,19 @@ fn printed(
                     ..ViewFilter::default()
                 },
             };
-            let table = views::chart_table(store, spec, office, &filter, min_cell)?;
-            if table.rows.is_empty() {
+            let view = crate::present::office_chart(
+                store,
+                spec,
+                office,
+                &notes,
+                &filter,
+                min_cell,
+                Lang::De,
+            )?;
+            // The engine's table behind the chart (`raw`): a chart without data is left out.
+            if view.table.raw.rows.is_empty() {
                 continue;
             }
-            let target = views::chart_target(store, spec, office, Lang::De)?;
-            let view = views::chart_view(
-                spec,
-                table,
-                &ChartContext {
-                    office,
-                    notes: &notes,
-                    target,
-                    filter: &filter,
-                    lang: Lang::De,
-                },
-            );
             let size = match &view.drawing {
                 Drawing::Line(_) => (crate::charts::WIDTH, crate::charts::HEIGHT),
                 Drawing::Grid(grid) => grid.size(false),

@@ -221,27 +221,27 @@ impl Store {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let parquet_key = format!("batches/{}-{}-{}.parquet", batch.kind, &sha[..16], nanos);
-        // The rows are written while the partial aggregates are computed on the other core.
         let frame = batch.parsed.frame.clone();
         let visits = batch.kind == Kind::Visits;
+        let partials_key = if visits {
+            parquet_key.replace(".parquet", ".partials.parquet")
+        } else {
+            String::new()
+        };
+        // The rows are written while the partial aggregates are computed and written on the
+        // other core.
         let (written, partials) = std::thread::scope(|scope| {
             let partials = visits.then(|| {
                 let rows = frame.clone().lazy();
-                scope.spawn(move || crate::kinds::visits::partials::of(rows))
+                let (files, key) = (&self.files, &partials_key);
+                scope.spawn(move || write_partials(files, key, rows))
             });
             let written = self.write_parquet(&parquet_key, &mut batch.parsed.frame);
             let partials = partials.map(|h| h.join().expect("partials thread"));
             (written, partials)
         });
         written?;
-        let partials_key = match partials {
-            Some(tables) => {
-                let key = parquet_key.replace(".parquet", ".partials.parquet");
-                self.write_partial_tables(&key, tables?)?;
-                key
-            }
-            None => String::new(),
-        };
+        partials.transpose()?;
         let cells: Vec<(String, i32, usize)> = batch
             .parsed
             .partitions
@@ -486,7 +486,7 @@ impl Store {
                             .into(),
                         ScanArgsParquet::default(),
                     )?;
-                    self.write_partials(&key, rows)?;
+                    write_partials(&self.files, &key, rows)?;
                     self.catalog.set_partials(c.batch_id, &key)?;
                     made.push(c.batch_id);
                 }
@@ -517,44 +517,10 @@ impl Store {
         })
     }
 
-    /// Computes and writes the partial aggregates of a batch of visits rows, a file per split
-    /// (a question reads one split).
-    fn write_partials(&self, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
-        self.write_partial_tables(key, crate::kinds::visits::partials::of(rows)?)
-    }
-
-    /// Writes the partial aggregates of a batch: per split its counts and its histograms.
-    fn write_partial_tables(
-        &self,
-        key: &str,
-        tables: Vec<(DataFrame, DataFrame)>,
-    ) -> Result<(), StoreError> {
-        for (i, (mut counts, mut hist)) in tables.into_iter().enumerate() {
-            self.write_parquet(&split_file(key, i, false), &mut counts)?;
-            self.write_parquet(&split_file(key, i, true), &mut hist)?;
-        }
-        Ok(())
-    }
-
     /// Writes a frame as zstd Parquet (about two thirds of LZ4's size for rows of visits),
     /// atomically.
     fn write_parquet(&self, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
-        let mut write_err = None;
-        self.files.put(key, |f| {
-            ParquetWriter::new(f)
-                .with_compression(ParquetCompression::Zstd(None))
-                .finish(frame)
-                .map(|_| ())
-                .map_err(|e| {
-                    let msg = e.to_string();
-                    write_err = Some(e);
-                    std::io::Error::other(msg)
-                })
-        })?;
-        match write_err {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
+        write_parquet(&self.files, key, frame)
     }
 
     /// The partial counts of `cells` (sorted by batch) as one frame, each file read once and
@@ -762,4 +728,33 @@ fn describe_cells(cells: &[(String, i32)]) -> String {
         .map(|(o, m)| format!("{o} {}", crate::timefmt::format_month(*m)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Writes a frame as zstd Parquet, atomically (see [`Store::write_parquet`]).
+fn write_parquet(files: &LocalFiles, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
+    let mut write_err = None;
+    files.put(key, |f| {
+        ParquetWriter::new(f)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(frame)
+            .map(|_| ())
+            .map_err(|e| {
+                let msg = e.to_string();
+                write_err = Some(e);
+                std::io::Error::other(msg)
+            })
+    })?;
+    match write_err {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// Computes and writes the partial aggregates of a batch of visits rows, two files per split
+/// (its counts and its histograms; a question reads one split).
+fn write_partials(files: &LocalFiles, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
+    crate::kinds::visits::partials::each(rows, |i, (mut counts, mut hist)| {
+        write_parquet(files, &split_file(key, i, false), &mut counts)?;
+        write_parquet(files, &split_file(key, i, true), &mut hist)
+    })
 }

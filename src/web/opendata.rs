@@ -3,7 +3,9 @@
 //! `municipality_centroid` set it passes GovData's SHACL shapes (DCAT-AP.de 3.0 and 2.0 with
 //! conventions) without a violation or warning (`tests/govdata.rs`).
 
-use super::{AppState, LICENCE_URI, WebError, cached, kind_title};
+use super::pages::kind_title;
+use super::state::{AppState, cached};
+use super::{LICENCE_URI, WebError};
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::kinds::Kind;

@@ -15,7 +15,8 @@
 // the error variant is what axum handlers return anyway.
 #![allow(clippy::result_large_err)]
 
-use super::{AppState, WebError, form_urlencoded};
+use super::form::form_urlencoded;
+use super::{AppState, WebError};
 use crate::i18n::Lang;
 use crate::ingest::{self, Options};
 use crate::kinds::Kind;
@@ -263,7 +264,7 @@ fn page(
         site => site,
         user => user,
         csrf => session.map(|s| s.csrf.clone()),
-        css => super::css_version(),
+        css => super::router::css_version(),
         lang => "de",
         ..ctx
     }) {
@@ -464,7 +465,7 @@ async fn known_offices(state: &Arc<AppState>) -> Result<Vec<String>, WebError> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let store = store(&st)?;
-        Ok(crate::web::views::offices(&store)?
+        Ok(crate::present::views::offices(&store)?
             .into_iter()
             .map(|(o, _)| o)
             .collect())

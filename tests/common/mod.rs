@@ -176,3 +176,84 @@ pub async fn get(
         String::from_utf8_lossy(&bytes).into_owned(),
     )
 }
+
+/// `kennzahl serve` on a data folder, killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary (optionally under a lower open-file limit) with settings from the
+/// environment, and waits until it answers.
+pub fn serve(d: &DataDir, env: &[(&str, &str)], open_files: Option<u32>) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let bin = env!("CARGO_BIN_EXE_kennzahl");
+    let data = d.path().to_string_lossy().into_owned();
+    let mut cmd = match open_files {
+        Some(n) => {
+            let mut c = std::process::Command::new("sh");
+            c.arg("-c").arg(format!(
+                "ulimit -n {n} && exec \"$0\" --data \"$1\" serve --listen \"$2\""
+            ));
+            c.args([bin, &data, &addr]);
+            c
+        }
+        None => {
+            let mut c = std::process::Command::new(bin);
+            c.args(["--data", &data, "serve", "--listen", &addr]);
+            c
+        }
+    };
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, addr };
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(status) = http_get(&server.addr, "/healthz", std::time::Duration::from_secs(2))
+            && status == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+/// A complete GET on a new connection; the status code.
+pub fn http_get(addr: &str, path: &str, timeout: std::time::Duration) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(timeout))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head)?;
+    let text = String::from_utf8_lossy(&head);
+    text.get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not HTTP: {text}")))
+}

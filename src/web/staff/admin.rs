@@ -110,7 +110,7 @@ pub(super) async fn admin(
             title => "Benutzer und Ziele",
             users => users.iter().map(|u| minijinja::context! {
                 name => u.name.clone(),
-                url => crate::web::views::url_encode(&u.name),
+                url => crate::present::views::url_encode(&u.name),
                 role => u.role.as_str(),
                 offices => u.offices.clone(),
                 disabled => u.disabled,

@@ -177,7 +177,7 @@ pub(super) async fn rollback(
             }
             Redirect::to(&format!(
                 "/staff/history?kind={kind}&office={}&month={}",
-                crate::web::views::url_encode(&office),
+                crate::present::views::url_encode(&office),
                 crate::timefmt::format_month(month)
             ))
             .into_response()

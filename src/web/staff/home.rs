@@ -7,7 +7,7 @@ use super::*;
 pub(super) fn kinds() -> Vec<minijinja::Value> {
     Kind::ALL
         .iter()
-        .map(|k| minijinja::context! { kind => k.as_str(), title => crate::web::kind_title(*k, Lang::De) })
+        .map(|k| minijinja::context! { kind => k.as_str(), title => crate::web::pages::kind_title(*k, Lang::De) })
         .collect()
 }
 
@@ -48,7 +48,7 @@ pub(super) async fn home(
         Ok(n) => n
             .into_iter()
             .filter(|n| session.user.may_edit(&n.1))
-            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => crate::web::format::until_text(&until, Lang::De) })
+            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => crate::present::format::until_text(&until, Lang::De) })
             .collect(),
         Err(e) => return e.into_response(),
     };

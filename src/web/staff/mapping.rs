@@ -214,7 +214,7 @@ async fn render(
             reason => pending.reason.clone(),
             header_line => guess.line,
             kind => kind.map(Kind::as_str),
-            kind_title => kind.map(|k| crate::web::kind_title(k, Lang::De)),
+            kind_title => kind.map(|k| crate::web::pages::kind_title(k, Lang::De)),
             kinds => kinds(),
             required => kind.map(required_text).unwrap_or_default(),
             columns => columns,

@@ -609,9 +609,9 @@ pub(super) fn preview(
                     .unwrap_or(crate::kpi::definitions::Unit::Count);
                 let before = published
                     .and_then(|p| now.column(name).map(|j| p[j].clone()))
-                    .map(|v| crate::web::format::value(&v, unit))
+                    .map(|v| crate::present::format::value(&v, unit))
                     .unwrap_or_else(|| "–".into());
-                let after = crate::web::format::value(&row[i], unit);
+                let after = crate::present::format::value(&row[i], unit);
                 let changed = before != after;
                 changes.push(minijinja::context! {
                     office => office,
@@ -627,7 +627,7 @@ pub(super) fn preview(
     Ok(minijinja::context! {
         file_name => file_name,
         kind => kind.as_str(),
-        kind_title => crate::web::kind_title(kind, Lang::De),
+        kind_title => crate::web::pages::kind_title(kind, Lang::De),
         rows => upload.parsed.rows,
         period => if from == to { crate::timefmt::format_month(from) } else { format!("{} bis {}", crate::timefmt::format_month(from), crate::timefmt::format_month(to)) },
         offices => offices,
