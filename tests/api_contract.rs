@@ -35,6 +35,8 @@ fn schemathesis_finds_nothing_against_the_openapi_document() {
             "2",
             "--no-color",
         ])
+        // Schemathesis keeps a cache in its working folder: the data folder, not the checkout.
+        .current_dir(d.path())
         .output()
         .unwrap_or_else(|e| panic!("{python} could not run: {e}"));
     let report = format!(
