@@ -38,6 +38,9 @@ pub struct Settings {
     /// A point in the municipality as WKT, `POINT(7.18 51.26)` (longitude latitude): GovData
     /// asks for a geometry with the spatial coverage.
     pub municipality_centroid: Option<String>,
+    /// Origins whose pages may frame the `/embed/…` charts (`https://www.example.de`): they
+    /// become the embed pages' CSP `frame-ancestors`; every other page stays unframeable.
+    pub embed_origins: Vec<String>,
     /// Reverse proxies (addresses or CIDR ranges like `10.0.0.0/8`) whose `X-Forwarded-For`
     /// names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<String>,
@@ -70,6 +73,7 @@ impl Default for Settings {
             govdata_contributor: None,
             municipality_key: None,
             municipality_centroid: None,
+            embed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             cache_max_bytes: 256 << 20,
             max_computations: 0,
@@ -126,6 +130,13 @@ impl Settings {
         }
         if let Some(v) = env("KENNZAHL_MUNICIPALITY_CENTROID") {
             s.municipality_centroid = Some(v);
+        }
+        if let Some(v) = env("KENNZAHL_EMBED_ORIGINS") {
+            s.embed_origins = v
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect();
         }
         if let Some(v) = env("KENNZAHL_TRUSTED_PROXIES") {
             s.trusted_proxies = v
@@ -203,6 +214,13 @@ impl Settings {
                 ));
             }
         }
+        for o in &self.embed_origins {
+            if !is_origin(o) {
+                return Err(format!(
+                    "embed_origins: {o:?} ist kein Ursprung wie https://www.example.de (Schema und Rechner, ohne Pfad) / is not an origin like https://www.example.de (scheme and host, no path)"
+                ));
+            }
+        }
         for p in &self.trusted_proxies {
             if crate::net::IpRange::parse(p).is_none() {
                 return Err(format!(
@@ -243,6 +261,58 @@ impl Settings {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Whether `o` is a web origin and nothing else (`https://host[:port]`): it is written into a
+/// CSP header, so nothing that could end or extend the directive may pass.
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embed_origins_are_origins_only() {
+        for ok in [
+            "https://www.wuppertal.de",
+            "http://localhost:8081",
+            "https://a-b.example",
+        ] {
+            assert!(is_origin(ok), "{ok}");
+        }
+        for bad in [
+            "www.wuppertal.de",
+            "https://www.wuppertal.de/",
+            "https://www.wuppertal.de/seite",
+            "https://x.de; script-src *",
+            "https://x.de 'unsafe-inline'",
+            "https://*.x.de",
+            "https://",
+            "https://x.de:",
+            "https://x.de:123456",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
         }
     }
 }

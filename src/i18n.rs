@@ -46,6 +46,16 @@ pub fn english(de: &str) -> Option<&'static str> {
         "CSV (maschinenlesbar)" => "CSV (machine-readable)",
         "CSV für Excel" => "CSV for Excel (German)",
         "Daten als Tabelle" => "Data as a table",
+        "Datenlizenz Deutschland – Namensnennung – Version 2.0" => {
+            "Data licence Germany – attribution – version 2.0"
+        }
+        "Diese Grafik mit Beschreibung, Tabelle, Quelle und Lizenz in die eigene Seite einbinden: diesen Code kopieren." => {
+            "To show this chart with its description, table, source and licence on your own page, copy this code."
+        }
+        "Einbetten" => "Embed",
+        "Lizenz" => "Licence",
+        "Quelle" => "Source",
+        "Veröffentlichungen und Korrekturen" => "Publications and corrections",
         "Daten" => "Data",
         "Datenart" => "Kind of data",
         "Datensätze" => "Datasets",

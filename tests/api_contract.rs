@@ -10,13 +10,7 @@ use common::*;
 
 #[test]
 fn schemathesis_finds_nothing_against_the_openapi_document() {
-    let d = DataDir::new();
-    d.ok(&[
-        "demo",
-        "load",
-        "--from",
-        &format!("{}/datasets/demo", env!("CARGO_MANIFEST_DIR")),
-    ]);
+    let d = with_demo_city();
     let server = serve(&d, &[], None);
     let python = std::env::var("KENNZAHL_SCHEMATHESIS_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = std::process::Command::new(&python)

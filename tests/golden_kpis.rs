@@ -280,3 +280,73 @@ fn quarters_and_years() {
     assert_num(&rows[0], "visitors", 8.0);
     assert_num(&rows[0], "wait_median_min", 10.0);
 }
+
+/// tests/fixtures/golden/visits_walk_ins.csv: walk-ins only. March 2025: 3 visitors, no
+/// appointments: the no-show rate is not meaningful ("x" in CSV, null with the reason in
+/// JSON), not suppressed; the waits 6, 2, 20 give a median of 6. April: 2 visitors, a cell
+/// too small to show anything: "." everywhere, also where the base is zero ("x" would tell
+/// that there were no appointments).
+#[test]
+fn a_rate_of_nothing_is_x_not_a_dot() {
+    let d = DataDir::new();
+    d.ok(&[
+        "import",
+        &fixture("golden/visits_walk_ins.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+    ]);
+    let rows = d.kpi_json(&["--kind", "visits", "--by", "month,office"]);
+    let march = row(&rows, &[("month", "2025-03")]);
+    assert_num(march, "visitors", 3.0);
+    assert_num(march, "appointments", 0.0);
+    assert_num(march, "wait_median_min", 6.0);
+    assert_eq!(march["no_show_rate"], serde_json::Value::Null);
+    assert!(
+        march["not_applicable"]["no_show_rate"]
+            .as_str()
+            .unwrap()
+            .starts_with("not meaningful"),
+        "{march:?}"
+    );
+    let april = row(&rows, &[("month", "2025-04")]);
+    for col in ["visitors", "no_show_rate", "wait_median_min"] {
+        assert_suppressed(april, col);
+    }
+    let csv = d.ok(&[
+        "kpi",
+        "--kind",
+        "visits",
+        "--by",
+        "month,office",
+        "--format",
+        "csv",
+    ]);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let rate = header.iter().position(|c| *c == "no_show_rate").unwrap();
+    let cell = |month: &str| {
+        let line = csv.lines().find(|l| l.starts_with(month)).unwrap();
+        line.split(',').nth(rate).unwrap().to_string()
+    };
+    assert_eq!(cell("2025-03"), "x");
+    assert_eq!(cell("2025-04"), ".");
+}
+
+/// The backlog is a stock at the end of a month: by year it is not meaningful, "x" (JSON
+/// null with the reason), whatever the number of cases.
+#[test]
+fn the_backlog_by_year_is_x() {
+    let d = with_demo_city();
+    let rows = d.kpi_json(&["--kind", "cases", "--by", "year,office"]);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(r["backlog"], serde_json::Value::Null, "{r:?}");
+        assert!(
+            r["not_applicable"]["backlog"]
+                .as_str()
+                .unwrap()
+                .starts_with("not meaningful for this grouping"),
+            "{r:?}"
+        );
+    }
+}

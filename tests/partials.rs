@@ -11,13 +11,7 @@ use kennzahl::kpi::{self, Dim, KpiTable, Query, Value};
 use kennzahl::store::{Store, Target};
 
 fn data() -> DataDir {
-    let d = DataDir::new();
-    d.ok(&[
-        "demo",
-        "load",
-        "--from",
-        &format!("{}/datasets/demo", env!("CARGO_MANIFEST_DIR")),
-    ]);
+    let d = with_demo_city();
     for report in ["clientstatistic", "waitingstatistic", "requeststatistic"] {
         d.ok(&[
             "import",

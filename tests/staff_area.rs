@@ -96,10 +96,12 @@ fn csrf_of(html: &str) -> String {
     html[at..at + 64].to_string()
 }
 
-/// A logged-in browser: its session cookie and the CSRF token of its pages.
+/// A logged-in browser: its session cookie, the CSRF token of its pages, and any further
+/// cookies it sends ("; kennzahl_lang=en").
 struct Browser {
     session: String,
     csrf: String,
+    cookies: String,
 }
 
 /// Where a request comes from: the TCP peer (as the server puts it in `ConnectInfo`) and the
@@ -195,6 +197,7 @@ async fn log_in_from(
     Ok(Browser {
         csrf: csrf_of(&home.body),
         session,
+        cookies: String::new(),
     })
 }
 
@@ -207,7 +210,10 @@ impl Browser {
         send(
             app,
             Request::get(uri)
-                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .header(
+                    header::COOKIE,
+                    format!("kz_session={}{}", self.session, self.cookies),
+                )
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -222,7 +228,10 @@ impl Browser {
         send(
             app,
             Request::post(uri)
-                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .header(
+                    header::COOKIE,
+                    format!("kz_session={}{}", self.session, self.cookies),
+                )
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(Body::from(body))
                 .unwrap(),
@@ -269,7 +278,10 @@ impl Browser {
         send(
             app,
             Request::post("/staff/upload")
-                .header(header::COOKIE, format!("kz_session={}", self.session))
+                .header(
+                    header::COOKIE,
+                    format!("kz_session={}{}", self.session, self.cookies),
+                )
                 .header(
                     header::CONTENT_TYPE,
                     format!("multipart/form-data; boundary={boundary}"),
@@ -441,6 +453,7 @@ async fn login_gives_a_fresh_secure_session_and_forms_need_its_csrf_token() {
     let mut stranger = Browser {
         session: anna.session.clone(),
         csrf: "0".repeat(64),
+        cookies: String::new(),
     };
     assert_eq!(
         stranger.post(&app, "/staff/notes", &note).await.status,
@@ -1771,4 +1784,304 @@ async fn the_three_zms_reports_of_a_month_in_one_form() {
         "{}",
         r.body
     );
+}
+
+/// The language link of a page's header (`hreflang` names the language it leads to), as a
+/// request path.
+fn language_link(html: &str, lang: &str) -> String {
+    let at = html
+        .find(&format!("hreflang=\"{lang}\""))
+        .expect("a language link");
+    let start = html[..at].rfind("href=\"").unwrap() + 6;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+/// German words of the staff pages' header and navigation, none of which an English page shows.
+const GERMAN_NAVIGATION: [&str; 8] = [
+    "Arbeitsbereich",
+    "Zum Inhalt springen",
+    "Hochladen",
+    "Freigaben",
+    "Verlauf",
+    "Passwort",
+    "Öffentliche Seite",
+    "Abmelden",
+];
+
+fn assert_english(r: &Resp, what: &str) {
+    assert!(
+        r.body.contains("<html lang=\"en\">"),
+        "{what}: {}",
+        &r.body[..300.min(r.body.len())]
+    );
+    for word in GERMAN_NAVIGATION {
+        assert!(!r.body.contains(word), "{what} says {word:?}: {}", r.body);
+    }
+}
+
+/// A newcomer reads the staff area in English: the browser's Accept-Language chooses the
+/// login page's language, `?lang=en` is remembered in a cookie across forms and redirects
+/// (home, upload preview, refusals, history), and `?lang=de` switches back. Another browser
+/// stays German meanwhile.
+#[tokio::test]
+async fn a_newcomer_reads_the_staff_area_in_english() {
+    let d = DataDir::new();
+    add_user(&d, "anna", "editor", &[]);
+    add_user(&d, "paul", "publisher", &[]);
+    let app = app(&d, Settings::default());
+
+    // The browser asks for English: the login page is English.
+    let login = send(
+        &app,
+        Request::get("/staff/login")
+            .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,de;q=0.3")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_english(&login, "login");
+    assert!(
+        login
+            .body
+            .contains("lang=\"de\" hreflang=\"de\">Deutsch</a>"),
+        "{}",
+        login.body
+    );
+    assert_eq!(language_link(&login.body, "de"), "/staff/login?lang=de");
+    assert!(login.body.contains("<h1>Log in</h1>"), "{}", login.body);
+    assert!(
+        login
+            .body
+            .contains("<label for=\"password\">Password</label>")
+    );
+    assert!(
+        login
+            .body
+            .contains("<button type=\"submit\">Log in</button>")
+    );
+    assert!(login.body.contains(">Skip to content</a>"));
+    assert!(!login.body.contains("Anmelden"));
+    // Without a wish the login stays German, with the way to English.
+    let login = send(
+        &app,
+        Request::get("/staff/login").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert!(login.body.contains("<html lang=\"de\">"));
+    assert!(login.body.contains("<h1>Anmelden</h1>"));
+    assert_eq!(language_link(&login.body, "en"), "/staff/login?lang=en");
+
+    // A wrong password, answered in the language of the login form.
+    let r = send(
+        &app,
+        Request::get("/staff/login?lang=en")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let lang_cookie = set_cookie(&r, "kennzahl_lang").expect("the choice is kept");
+    let login_cookie = cookie_value(&set_cookie(&r, "kz_login").unwrap());
+    let r = send(
+        &app,
+        Request::post("/staff/login")
+            .header(
+                header::COOKIE,
+                format!(
+                    "kz_login={login_cookie}; kennzahl_lang={}",
+                    cookie_value(&lang_cookie)
+                ),
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&name=anna&password=falsches+passwort",
+                csrf_of(&r.body)
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_english(&r, "failed login");
+    assert_eq!(language_link(&r.body, "de"), "/staff/login?lang=de");
+    assert!(
+        r.body.contains("The name or the password is wrong."),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("stimmen nicht"));
+
+    // Logged in, Anna asks for English once; a cookie for the staff area keeps the choice.
+    let mut anna = log_in(&app, "anna", PASSWORD).await.ok().unwrap();
+    let r = anna.get(&app, "/staff?lang=en").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_english(&r, "home with ?lang=en");
+    let set = set_cookie(&r, "kennzahl_lang").expect("the choice is kept");
+    for part in [
+        "kennzahl_lang=en;",
+        "Path=/staff",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=31536000",
+    ] {
+        assert!(set.contains(part), "{set}");
+    }
+    anna.cookies = format!("; kennzahl_lang={}", cookie_value(&set));
+
+    let home = anna.get(&app, "/staff").await;
+    assert_english(&home, "home");
+    assert!(set_cookie(&home, "kennzahl_lang").is_none(), "set once");
+    assert_eq!(language_link(&home.body, "de"), "/staff?lang=de");
+    for text in [
+        "<h1>Staff area</h1>",
+        "Logged in as <strong>anna</strong>",
+        ">Upload and approvals</a>",
+        ">History</a>",
+        "Log out (anna)",
+        "<h2 id=\"h-upload\">Upload an export</h2>",
+        "<label for=\"kind\">Kind of data</label>",
+        "<option value=\"visits\">Visits and waiting times</option>",
+        "Upload and check</button>",
+        "<h2 id=\"h-note\">Note on a month</h2>",
+    ] {
+        assert!(
+            home.body.contains(text),
+            "home lacks {text:?}: {}",
+            home.body
+        );
+    }
+
+    // An upload with mistakes: the problems are listed in English.
+    let bad = std::fs::read(fixture("malformed/many_problems.csv")).unwrap();
+    let r = anna.upload(&app, "march.csv", &bad, "visits").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_english(&r, "refused upload");
+    assert!(r.body.contains("<h1>Upload refused</h1>"), "{}", r.body);
+    assert!(r.body.contains("was not accepted"), "{}", r.body);
+    assert!(r.body.contains("<li>line "), "{}", r.body);
+    assert!(r.body.contains(", column &quot;"), "{}", r.body);
+    assert!(!r.body.contains("Zeile ") && !r.body.contains("Spalte „"));
+    // Its language link shows the same list again, in German.
+    let list = language_link(&r.body, "de");
+    assert!(
+        list.starts_with("/staff/uploads/") && list.ends_with("?lang=de"),
+        "{list}"
+    );
+
+    // The corrected file: the preview is English, down to the figures' names.
+    let good = std::fs::read(fixture("independent/visits_clean.csv")).unwrap();
+    let r = anna.upload(&app, "march.csv", &good, "auto").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_english(&r, "preview");
+    for text in [
+        "<h1>Preview: march.csv</h1>",
+        "<strong>not published yet</strong>",
+        "<dt>Kind of data</dt><dd>Visits and waiting times</dd>",
+        "<th scope=\"col\">published now</th>",
+        "<td>Median wait</td>",
+        "Submit for approval</button>",
+    ] {
+        assert!(r.body.contains(text), "preview lacks {text:?}: {}", r.body);
+    }
+    assert!(!r.body.contains("noch nicht veröffentlicht"));
+    assert!(!r.body.contains("Wartezeit (Median)"));
+    let batch = batch_of(&r.body);
+
+    // A form the handler refuses: its message page is English too.
+    let r = anna
+        .post(
+            &app,
+            "/staff/notes",
+            &[
+                ("office", "Einwohnermeldeamt"),
+                ("month", "März"),
+                ("text", "Umzug"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_english(&r, "refused note");
+    assert!(r.body.contains("<h1>No note saved</h1>"), "{}", r.body);
+    assert!(
+        r.body.contains("Please give the month as YYYY-MM"),
+        "{}",
+        r.body
+    );
+
+    // Submitted through a form and a redirect, still English.
+    let r = anna
+        .post(&app, &format!("/staff/batches/{batch}/submit"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/staff");
+    let home = anna.get(&app, "/staff").await;
+    assert_english(&home, "home after submitting");
+    assert!(home.body.contains("waiting for approval"), "{}", home.body);
+
+    // Paul's browser asked for nothing: German, whatever Anna chose.
+    let paul = log_in(&app, "paul", PASSWORD).await.ok().unwrap();
+    let his = paul.get(&app, "/staff").await;
+    assert!(his.body.contains("<html lang=\"de\">"));
+    assert!(his.body.contains(&format!("Lieferung {batch}: march.csv")));
+    let r = paul
+        .post(&app, &format!("/staff/batches/{batch}/approve"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The history in English, its language link keeping the selection.
+    let hist = anna
+        .get(
+            &app,
+            "/staff/history?kind=visits&office=Einwohnermeldeamt&month=2025-01",
+        )
+        .await;
+    assert_eq!(hist.status, StatusCode::OK);
+    assert_english(&hist, "history");
+    for text in [
+        "<h1>History</h1>",
+        "<th scope=\"col\">Office and month</th>",
+        "(batch ",
+        ", uploaded by anna)",
+        " by paul</td>",
+    ] {
+        assert!(
+            hist.body.contains(text),
+            "history lacks {text:?}: {}",
+            hist.body
+        );
+    }
+    let german = language_link(&hist.body, "de");
+    assert_eq!(
+        german,
+        "/staff/history?kind=visits&office=Einwohnermeldeamt&month=2025-01&lang=de"
+    );
+
+    // `?lang=de` switches back, and the cookie keeps that too.
+    let r = anna.get(&app, &german).await;
+    assert!(r.body.contains("<html lang=\"de\">"));
+    assert!(r.body.contains("<h1>Verlauf</h1>"));
+    let set = set_cookie(&r, "kennzahl_lang").expect("the new choice is kept");
+    assert!(set.starts_with("kennzahl_lang=de;"), "{set}");
+    anna.cookies = format!("; kennzahl_lang={}", cookie_value(&set));
+    let home = anna.get(&app, "/staff").await;
+    assert!(home.body.contains("<html lang=\"de\">"));
+    assert!(home.body.contains("Abmelden (anna)"));
+    assert!(home.body.contains("freigegeben von paul"), "{}", home.body);
+    assert_eq!(language_link(&home.body, "en"), "/staff?lang=en");
+    // The German page wins over an English browser once German was chosen.
+    let r = send(
+        &app,
+        Request::get("/staff")
+            .header(
+                header::COOKIE,
+                format!("kz_session={}{}", anna.session, anna.cookies),
+            )
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.body.contains("<html lang=\"de\">"));
 }

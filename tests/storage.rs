@@ -57,7 +57,7 @@ fn republishing_makes_a_revision_and_rollback_restores_the_old_figures() {
     ]);
     assert_ne!(first, second);
     assert!(
-        second.contains(",3,0,0,.,0,3,40,40,"),
+        second.contains(",3,0,0,x,0,3,40,40,"),
         "3 visitors, waits 30/40/50: {second}"
     );
 

@@ -53,7 +53,8 @@ const COLOURS: [RGBColor; 4] = [
     RGBColor(0x6b, 0x2c, 0x91), // purple, 8.0:1
 ];
 
-/// Escapes text for XML attributes and elements.
+/// Escapes text for XML attributes and elements (SVG, Atom), leaving out the characters XML
+/// 1.0 cannot carry (control characters pasted into an office name or a note).
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -63,6 +64,8 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
     }

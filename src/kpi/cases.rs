@@ -57,6 +57,10 @@ pub const KPIS: &[KpiDef] = &[
     },
 ];
 
+/// KPIs that are a stock at the end of a month: not meaningful summed over months (by
+/// quarter or year, or without month), where they are "x".
+pub const STOCKS: &[&str] = &["backlog"];
+
 /// The lazy plan: newest row per case, processing statistics of decided cases per group,
 /// and the backlog at the end of each month (only when grouped by month).
 pub fn aggregate(lf: LazyFrame, keys: &[Expr], by: &[Dim]) -> PolarsResult<LazyFrame> {

@@ -1,7 +1,7 @@
 //! The KPI definitions: formula, base for suppression, unit, which direction is better, and
 //! the plain-language definition shown beside every number.
 
-use super::table::Value;
+use super::table::{NotApplicable, Value};
 use std::collections::HashMap;
 
 /// How a KPI value is formed from the aggregate columns of its kind's plan.
@@ -56,10 +56,22 @@ pub struct KpiDef {
 }
 
 impl KpiDef {
-    /// The value in row `i` of the aggregates, "." when its base is below `min_cell`.
-    pub fn value(&self, raw: &HashMap<String, Vec<Option<f64>>>, i: usize, min_cell: u32) -> Value {
+    /// The value in row `i` of the aggregates: "x" (not applicable) when, for a rate, mean or
+    /// quantile, its base is zero; "." when the base is below `min_cell`. A zero base shows
+    /// as "x" only where that zero is public anyway (`zero_public`: the count of the base is
+    /// shown): elsewhere "x" would tell a count that "." hides.
+    pub fn value(
+        &self,
+        raw: &HashMap<String, Vec<Option<f64>>>,
+        i: usize,
+        min_cell: u32,
+        zero_public: bool,
+    ) -> Value {
+        let base = self.base_in(raw, i).unwrap_or(0.0);
+        if base == 0.0 && self.unit != Unit::Count && zero_public {
+            return Value::NotApplicable(NotApplicable::NothingToMeasure);
+        }
         let get = |c: &str| raw.get(c).and_then(|v| v.get(i).copied().flatten());
-        let base = get(self.base).unwrap_or(0.0);
         if base < min_cell as f64 {
             return Value::Suppressed;
         }
@@ -75,6 +87,13 @@ impl KpiDef {
             (Some(v), Unit::Count) => Value::Int(v.round() as i64),
             (Some(v), _) => Value::Float(v),
         }
+    }
+}
+
+impl KpiDef {
+    /// The number of rows the value in row `i` is computed from (`None`: none).
+    pub fn base_in(&self, raw: &HashMap<String, Vec<Option<f64>>>, i: usize) -> Option<f64> {
+        raw.get(self.base).and_then(|v| v.get(i).copied().flatten())
     }
 }
 

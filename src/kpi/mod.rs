@@ -18,7 +18,7 @@ pub use definitions::{Direction, KpiDef, Measure};
 use polars::prelude::*;
 use std::collections::HashMap;
 use std::str::FromStr;
-pub use table::{KpiTable, NotAvailable, Value};
+pub use table::{KpiTable, NotApplicable, NotAvailable, Value};
 use thiserror::Error;
 
 /// What can go wrong computing KPIs.
@@ -36,6 +36,16 @@ pub enum KpiError {
         dim: String,
         allowed: String,
     },
+    #[error(
+        "{kind} ist ein Bestand am Monatsende und wird nur je Monat gezählt: by muss month enthalten / {kind} is a stock at month end, counted per month only: by must include month"
+    )]
+    NeedsMonth { kind: Kind },
+}
+
+/// Whether a kind is only meaningful per month (a stock at month end: the services
+/// catalogue), so that every question about it must group by month.
+pub fn needs_month(kind: Kind) -> bool {
+    kind == Kind::Services
 }
 
 /// A grouping dimension.
@@ -223,6 +233,9 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
             });
         }
     }
+    if needs_month(q.kind) && !q.by.contains(&Dim::Month) {
+        return Err(KpiError::NeedsMonth { kind: q.kind });
+    }
     let targets = store.targets(q.kind)?;
     let cells = cells_of(q);
     if q.kind == Kind::Visits
@@ -376,11 +389,29 @@ fn finish(df: DataFrame, q: &Query, targets: &[Target]) -> Result<KpiTable, KpiE
             let m = month_of(&row[mi]);
             row.push(Value::Bool(m.is_some_and(|m| m >= current)));
         }
+        // Whether the cell shows any figure at all (see `KpiDef::value`).
+        let shows = |d: &definitions::KpiDef| {
+            d.base_in(&raw, i)
+                .is_some_and(|b| b >= f64::from(q.min_cell))
+        };
+        let published = defs.iter().any(shows);
+        // Whether a zero in `base` is public already: the count that shows it is shown (or,
+        // where no KPI shows that count, the cell shows anything).
+        let zero_public = |base: &str| match defs
+            .iter()
+            .find(|d| matches!(d.measure, definitions::Measure::Col(c) if c == base))
+        {
+            Some(count) => shows(count),
+            None => published,
+        };
         for def in defs {
-            row.push(
+            let stock = q.kind == Kind::Cases && cases::STOCKS.contains(&def.name);
+            row.push(if stock && !by_month {
+                Value::NotApplicable(NotApplicable::NotForThisGrouping)
+            } else {
                 not_available(q.kind, def.name, &raw, i)
-                    .unwrap_or_else(|| def.value(&raw, i, q.min_cell)),
-            );
+                    .unwrap_or_else(|| def.value(&raw, i, q.min_cell, zero_public(def.base)))
+            });
         }
         out_rows.push(row);
     }

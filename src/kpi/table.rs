@@ -19,6 +19,35 @@ pub enum Value {
     /// Cannot be computed from what the source gives (aggregates instead of single visits):
     /// null in JSON with the reason, empty in CSV, "nicht verfügbar" on pages.
     NotAvailable(NotAvailable),
+    /// Not meaningful (Destatis' "x", as against "." for suppressed): a rate or mean of
+    /// nothing, or a figure the grouping cannot give. "x" in CSV and on pages, null in JSON
+    /// with the reason.
+    NotApplicable(NotApplicable),
+}
+
+/// Why a KPI is not meaningful for a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotApplicable {
+    /// Its base is zero: a no-show rate without appointments, a median wait of nobody.
+    NothingToMeasure,
+    /// The grouping cannot give it: a stock such as the backlog by year or quarter.
+    NotForThisGrouping,
+}
+
+impl NotApplicable {
+    /// The reason in words, for pages and the API.
+    pub fn reason(self, lang: crate::i18n::Lang) -> &'static str {
+        match self {
+            NotApplicable::NothingToMeasure => lang.pick(
+                "nicht sinnvoll: keine Fälle, auf die sich der Wert bezieht",
+                "not meaningful: there is nothing the value would describe",
+            ),
+            NotApplicable::NotForThisGrouping => lang.pick(
+                "nicht sinnvoll für diese Gruppierung (ein Bestand lässt sich nicht über Monate summieren)",
+                "not meaningful for this grouping (a stock cannot be summed over months)",
+            ),
+        }
+    }
 }
 
 /// Why a KPI is not available for a cell.
@@ -67,6 +96,7 @@ impl Value {
         match self {
             Value::Null | Value::NotAvailable(_) => String::new(),
             Value::Suppressed => ".".into(),
+            Value::NotApplicable(_) => "x".into(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format_float(*f),
             Value::Text(s) => s.clone(),
@@ -76,7 +106,9 @@ impl Value {
 
     fn json(&self) -> serde_json::Value {
         match self {
-            Value::Null | Value::NotAvailable(_) => serde_json::Value::Null,
+            Value::Null | Value::NotAvailable(_) | Value::NotApplicable(_) => {
+                serde_json::Value::Null
+            }
             Value::Suppressed => ".".into(),
             Value::Int(i) => (*i).into(),
             Value::Float(f) => serde_json::Number::from_f64(significant(*f))
@@ -295,19 +327,27 @@ impl KpiTable {
                         .cloned()
                         .zip(r.iter().map(Value::json))
                         .collect();
-                    let reasons: serde_json::Map<String, serde_json::Value> = self
-                        .columns
-                        .iter()
-                        .zip(r)
-                        .filter_map(|(c, v)| match v {
-                            Value::NotAvailable(why) => {
-                                Some((c.clone(), why.reason(crate::i18n::Lang::En).into()))
-                            }
-                            _ => None,
-                        })
-                        .collect();
-                    if !reasons.is_empty() {
-                        object.insert("not_available".into(), reasons.into());
+                    // Why a value is null: the source cannot give it, or it is not meaningful.
+                    let reasons = |keep: &dyn Fn(&Value) -> Option<&'static str>| {
+                        self.columns
+                            .iter()
+                            .zip(r)
+                            .filter_map(|(c, v)| keep(v).map(|why| (c.clone(), why.into())))
+                            .collect::<serde_json::Map<String, serde_json::Value>>()
+                    };
+                    let not_available = reasons(&|v| match v {
+                        Value::NotAvailable(why) => Some(why.reason(crate::i18n::Lang::En)),
+                        _ => None,
+                    });
+                    let not_applicable = reasons(&|v| match v {
+                        Value::NotApplicable(why) => Some(why.reason(crate::i18n::Lang::En)),
+                        _ => None,
+                    });
+                    if !not_available.is_empty() {
+                        object.insert("not_available".into(), not_available.into());
+                    }
+                    if !not_applicable.is_empty() {
+                        object.insert("not_applicable".into(), not_applicable.into());
                     }
                     serde_json::Value::Object(object)
                 })

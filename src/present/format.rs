@@ -33,6 +33,7 @@ pub fn value(v: &Value, unit: Unit) -> String {
 pub fn value_in(v: &Value, unit: Unit, lang: Lang) -> String {
     match v {
         Value::Suppressed => ".".into(),
+        Value::NotApplicable(_) => "x".into(),
         Value::Null => "–".into(),
         Value::NotAvailable(why) => why.reason(lang).into(),
         Value::Int(i) => int_in(*i, lang),

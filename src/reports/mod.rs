@@ -69,6 +69,7 @@ pub fn lines(store: &Store, month: i32, min_cell: u32) -> Result<Vec<Line>, KpiE
                 let Some(i) = t.column(d.name) else { continue };
                 let value = match &row[i] {
                     Value::Suppressed => ".".into(),
+                    Value::NotApplicable(_) => "x".into(),
                     Value::Int(n) => (*n).into(),
                     Value::Float(f) => serde_json::Number::from_f64(significant(*f))
                         .map(Into::into)
@@ -147,7 +148,7 @@ fn printed(
     let mut doc = pdf::PdfDocument::new(&format!("{} – {title}", cx.site_name), "de-DE");
     doc.heading(1, &format!("{}: {title}", cx.site_name));
     doc.paragraph(&format!(
-        "Kennzahlen der Ämter für {}, berechnet aus den Exporten ihrer Fachverfahren. Die Grafiken zeigen die zwölf Monate davor zum Vergleich. Ein Punkt (.) steht für Werte aus weniger als {min_cell} Fällen. Was jede Kennzahl bedeutet, steht am Ende des Berichts.",
+        "Kennzahlen der Ämter für {}, berechnet aus den Exporten ihrer Fachverfahren. Die Grafiken zeigen die zwölf Monate davor zum Vergleich. Ein Punkt (.) steht für Werte aus weniger als {min_cell} Fällen, ein x für Werte, die nicht sinnvoll sind (etwa eine Quote ohne Termine). Was jede Kennzahl bedeutet, steht am Ende des Berichts.",
         month_long(month)
     ));
     let mut by_office: BTreeMap<&str, Vec<&Line>> = BTreeMap::new();
@@ -171,6 +172,9 @@ fn printed(
                         Value::Int(n.as_f64().unwrap_or(0.0).round() as i64)
                     }
                     serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+                    serde_json::Value::String(s) if s == "x" => {
+                        Value::NotApplicable(crate::kpi::NotApplicable::NothingToMeasure)
+                    }
                     serde_json::Value::String(_) => Value::Suppressed,
                     _ => Value::Null,
                 };

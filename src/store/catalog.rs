@@ -151,6 +151,18 @@ pub struct Revision {
     pub part: String,
 }
 
+/// A notice that is running now, as a feed shows it.
+#[derive(Debug, Clone)]
+pub struct RunningNotice {
+    pub id: i64,
+    pub office: String,
+    pub text: String,
+    /// Local time the notice ends (`YYYY-MM-DDTHH:MM`).
+    pub until: String,
+    /// Local time it was written.
+    pub written: String,
+}
+
 /// A published cell: which batch file holds its rows.
 #[derive(Debug, Clone)]
 pub struct PublishedCell {
@@ -602,11 +614,30 @@ impl Catalog {
         office: Option<&str>,
         now: &str,
     ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+        Ok(self
+            .current_notices_dated(office, now)?
+            .into_iter()
+            .map(|n| (n.id, n.office, n.text, n.until))
+            .collect())
+    }
+
+    /// Like [`Catalog::current_notices`], with when each was written (for feeds).
+    pub fn current_notices_dated(
+        &self,
+        office: Option<&str>,
+        now: &str,
+    ) -> Result<Vec<RunningNotice>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, office, text, until FROM notices WHERE until > ?2 AND (?1 IS NULL OR office = ?1) ORDER BY until, id",
+            "SELECT id, office, text, until, created_at FROM notices WHERE until > ?2 AND (?1 IS NULL OR office = ?1) ORDER BY until, id",
         )?;
         let rows = stmt.query_map(params![office, now], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok(RunningNotice {
+                id: r.get(0)?,
+                office: r.get(1)?,
+                text: r.get(2)?,
+                until: r.get(3)?,
+                written: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -14,7 +14,7 @@ pub mod files;
 
 use crate::kinds::{Batch, Kind};
 use catalog::Catalog;
-pub use catalog::{BatchInfo, PublishedCell, Revision, Target};
+pub use catalog::{BatchInfo, PublishedCell, Revision, RunningNotice, Target};
 use files::{LocalFiles, sha256_hex};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -657,6 +657,15 @@ impl Store {
     ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
         let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         self.catalog.current_notices(office, &now)
+    }
+
+    /// The running notices with when each was written.
+    pub fn current_notices_dated(
+        &self,
+        office: Option<&str>,
+    ) -> Result<Vec<RunningNotice>, StoreError> {
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+        self.catalog.current_notices_dated(office, &now)
     }
 
     /// When the next running notice ends (local `YYYY-MM-DDTHH:MM…`), for caches.

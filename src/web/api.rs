@@ -151,6 +151,11 @@ fn api_query(kind: Kind, query: &str) -> Result<(Query, bool), WebError> {
             .unwrap_or("month,office"),
     )
     .map_err(WebError::BadRequest)?;
+    if kpi::needs_month(kind) && !by.contains(&kpi::Dim::Month) {
+        return Err(WebError::BadRequest(
+            kpi::KpiError::NeedsMonth { kind }.to_string(),
+        ));
+    }
     if by.is_empty() {
         return Err(WebError::BadRequest(
             "by: mindestens eine Gruppierung, z. B. by=month,office / by: at least one grouping, e.g. by=month,office".into(),

@@ -4,16 +4,17 @@
 //!
 //! - `state`: what every handler shares ([`AppState`]) and the response cache around `cache`
 //! - `router`: the routes, templates, stylesheet, health and metrics; [`serve`] runs them
-//! - `pages`: the public pages, chart files, downloads and monthly reports
+//! - `pages`: the public pages, chart files, embeddable charts, downloads and monthly reports
 //! - `api`: the data API under `/api/v1`, its errors as [`problem`]s; `openapi`: its
 //!   OpenAPI document, built from the engine's lists of kinds, groupings and KPIs
-//! - `opendata`: the open-data catalogue; `form`: the form decoder
+//! - `opendata`: the open-data catalogue; `feed`: the Atom feeds; `form`: the form decoder
 //! - [`server`]: the accept loop and its limits; [`staff`]: the staff area under `/staff`
 //!
 //! This file holds what they all use: errors, the page language and shared constants.
 
 mod api;
 mod cache;
+mod feed;
 mod form;
 mod openapi;
 mod opendata;
@@ -83,7 +84,9 @@ impl IntoResponse for WebError {
 impl From<kpi::KpiError> for WebError {
     fn from(e: kpi::KpiError) -> Self {
         match e {
-            kpi::KpiError::BadDimension { .. } => WebError::BadRequest(e.to_string()),
+            kpi::KpiError::BadDimension { .. } | kpi::KpiError::NeedsMonth { .. } => {
+                WebError::BadRequest(e.to_string())
+            }
             other => WebError::Internal(other.to_string()),
         }
     }

@@ -74,7 +74,14 @@ fn dim_schema(d: Dim) -> Value {
 fn operation(kind: Kind) -> Value {
     let dims: Vec<&str> = Dim::allowed(kind).iter().map(|d| d.as_str()).collect();
     let kpis = for_kind(kind);
-    let mut params = vec![
+    let by = if crate::kpi::needs_month(kind) {
+        // A stock at month end: every grouping the kind allows, always with month.
+        json!({
+            "name": "by", "in": "query",
+            "description": "Grouping: month, with or without office (a stock at month end is counted per month only)",
+            "schema": {"type": "string", "enum": ["month", "month,office", "office,month"], "default": "month,office"}
+        })
+    } else {
         json!({
             "name": "by", "in": "query", "style": "form", "explode": false,
             "description": "Grouping, comma-separated, each at most once",
@@ -83,7 +90,10 @@ fn operation(kind: Kind) -> Value {
                 "items": {"type": "string", "enum": dims},
                 "default": ["month", "office"]
             }
-        }),
+        })
+    };
+    let mut params = vec![
+        by,
         json!({"name": "from", "in": "query", "description": "First month, YYYY-MM",
                "schema": {"type": "string", "pattern": MONTH_PATTERN}}),
         json!({"name": "to", "in": "query", "description": "Last month, YYYY-MM",
@@ -97,7 +107,7 @@ fn operation(kind: Kind) -> Value {
     }
     params.push(json!({
         "name": "compare", "in": "query",
-        "description": "Add {kpi}_prev_month and {kpi}_prev_year (closed months only; with month in by)",
+        "description": "Add {kpi}_prev_month and {kpi}_prev_year (closed months only). Only with month in by: without it there is nothing to compare and the parameter has no effect",
         "schema": {"type": "boolean", "default": false}
     }));
     params.push(json!({
@@ -129,7 +139,15 @@ fn operation(kind: Kind) -> Value {
         "not_available".into(),
         json!({
             "type": "object",
-            "description": "For KPIs given as null: why the source cannot give them",
+            "description": "For KPIs given as null because the source cannot give them: why",
+            "additionalProperties": {"type": "string"}
+        }),
+    );
+    properties.insert(
+        "not_applicable".into(),
+        json!({
+            "type": "object",
+            "description": "For KPIs given as null because they are not meaningful (the CSV's x): why",
             "additionalProperties": {"type": "string"}
         }),
     );

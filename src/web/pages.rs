@@ -102,21 +102,46 @@ fn find_office(store: &Store, slug: &str) -> Result<(String, Vec<Kind>), WebErro
         .ok_or(WebError::NotFound)
 }
 
+/// The office of a slug and one chart of its page (by id), if it has published that chart's
+/// kind.
+fn find_chart(
+    store: &Store,
+    dash: &crate::dashboards::Dashboards,
+    slug: &str,
+    id: &str,
+) -> Result<(String, crate::dashboards::ChartSpec), WebError> {
+    let (office, kinds) = find_office(store, slug)?;
+    let spec = dash
+        .office_page(&office)
+        .charts()
+        .find(|c| c.id == id && kinds.contains(&c.kind))
+        .ok_or(WebError::NotFound)?
+        .clone();
+    Ok((office, spec))
+}
+
+/// A view an office's filters narrow (`from`, `to`, `location`, `service`): its language,
+/// the filter, and its links (the cache key names the filter in one spelling).
+fn filtered_view(
+    path: String,
+    query: &Option<String>,
+    headers: &HeaderMap,
+) -> Result<(Lang, views::ViewFilter, PageLinks), WebError> {
+    let params = params_of(query);
+    let lang = negotiate(&params, headers);
+    let filter = views::ViewFilter::from_params(&params).map_err(WebError::BadRequest)?;
+    let query = filter.query(Lang::De).trim_start_matches('?').to_string();
+    Ok((lang, filter, PageLinks::new(lang, path, query)))
+}
+
 pub(super) async fn office_page(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let params = params_of(&query);
-    let lang = negotiate(&params, &headers);
-    let filter = views::ViewFilter::from_params(&params).map_err(WebError::BadRequest)?;
+    let (lang, filter, links) = filtered_view(format!("/dashboards/{slug}"), &query, &headers)?;
     let fq = filter.query(lang);
-    let links = PageLinks::new(
-        lang,
-        format!("/dashboards/{slug}"),
-        filter.query(Lang::De).trim_start_matches('?').to_string(),
-    );
     cached(state, links.cache_key(), &headers, HTML, move |st, store, dash| {
         let (office, kinds) = find_office(store, &slug)?;
         let page = dash.office_page(&office);
@@ -178,9 +203,59 @@ pub(super) async fn office_page(
             show_period => with(crate::dashboards::Filter::Period) && !options.months.is_empty(),
             show_location => with(crate::dashboards::Filter::Location) && !options.locations.is_empty(),
             show_service => with(crate::dashboards::Filter::Service) && !options.services.is_empty(),
+            // The snippet to copy is shown only where the embed pages may be framed.
+            embed_base => (!st.settings.embed_origins.is_empty()).then(|| st.settings.base_url()),
         })
     })
     .await
+}
+
+/// One chart for another website's page (`<iframe>`): the chart, its sentence, its table,
+/// the source and the licence, nothing else. Only the origins in `embed_origins` may frame
+/// it (its own CSP); every other page keeps `frame-ancestors 'none'`.
+pub(super) async fn embed(
+    State(state): State<Arc<AppState>>,
+    Path((slug, chart)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let (lang, filter, links) = filtered_view(format!("/embed/{slug}/{chart}"), &query, &headers)?;
+    let fq = filter.query(lang);
+    let csp = super::router::embed_csp(&state.settings.embed_origins);
+    let mut resp = cached(
+        state,
+        links.cache_key(),
+        &headers,
+        HTML,
+        move |st, store, dash| {
+            let (office, spec) = find_chart(store, dash, &slug, &chart)?;
+            let notes = present::office_notes(store, &office)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let view = present::office_chart(
+                store,
+                &spec,
+                &office,
+                &notes,
+                &filter,
+                st.settings.min_cell,
+                lang,
+            )?;
+            render(
+                st,
+                "embed.html",
+                &links,
+                minijinja::context! {
+                    office => office,
+                    chart => minijinja::Value::from(minijinja::value::Serde(&view)),
+                    source_url => format!("{}/dashboards/{slug}{fq}", st.settings.base_url()),
+                },
+            )
+        },
+    )
+    .await?;
+    resp.headers_mut()
+        .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+    Ok(resp)
 }
 
 pub(super) async fn chart_file(
@@ -220,13 +295,7 @@ pub(super) async fn chart_file(
         &headers,
         content_type,
         move |st, store, dash| {
-            let (office, kinds) = find_office(store, &slug)?;
-            let spec = dash
-                .office_page(&office)
-                .charts()
-                .find(|c| c.id == id && kinds.contains(&c.kind))
-                .ok_or(WebError::NotFound)?
-                .clone();
+            let (office, spec) = find_chart(store, dash, &slug, &id)?;
             let table = views::chart_table(store, &spec, &office, &filter, st.settings.min_cell)?;
             Ok(match ext.as_str() {
                 "csv" => table.to_csv().into_bytes(),

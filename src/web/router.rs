@@ -3,7 +3,7 @@
 
 use super::api::{api_kpi, openapi};
 use super::pages::{
-    accessibility, chart_file, download, easy_language, methodology, office_page, opendata,
+    accessibility, chart_file, download, easy_language, embed, methodology, office_page, opendata,
     overview, report,
 };
 use super::state::{AppState, DashboardsWatch, KnownVersion, computations, dashboards_stamp};
@@ -47,6 +47,7 @@ fn templates() -> minijinja::Environment<'static> {
         ),
         ("easy.html", include_str!("templates/easy.html")),
         ("opendata.html", include_str!("templates/opendata.html")),
+        ("embed.html", include_str!("templates/embed.html")),
         ("staff_base.html", include_str!("templates/staff_base.html")),
         (
             "staff_login.html",
@@ -150,6 +151,9 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         .route("/", get(overview))
         .route("/dashboards/{slug}", get(office_page))
         .route("/charts/{slug}/{file}", get(chart_file))
+        .route("/embed/{slug}/{chart}", get(embed))
+        .route("/feed.atom", get(super::feed::site))
+        .route("/feed/{file}", get(super::feed::office))
         .route("/api/v1/kpi/{kind}", get(api_kpi))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/downloads/{file}", get(download))
@@ -165,10 +169,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         .merge(staff::routes(max_upload))
         .fallback(|| async { WebError::NotFound })
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
+        .layer(axum::middleware::map_response(frame_policy))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -177,11 +178,44 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
         .with_state(state))
+}
+
+/// [`CSP`] on every response that does not bring its own (only the embed pages do, to name
+/// the origins that may frame them), and `X-Frame-Options: DENY` wherever framing is
+/// forbidden, for browsers that do not read `frame-ancestors`.
+async fn frame_policy(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    let unframeable = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.contains("frame-ancestors 'none'"));
+    if unframeable {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    resp
+}
+
+/// The CSP of an embed page: [`CSP`] with the configured origins as `frame-ancestors`
+/// (none configured: still unframeable).
+pub(super) fn embed_csp(origins: &[String]) -> HeaderValue {
+    let ancestors = if origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        origins.join(" ")
+    };
+    let csp = CSP.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {ancestors}"),
+    );
+    // The origins were checked at start-up (`Settings::check`): only scheme, host and port.
+    HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static(CSP))
 }
 
 /// The stylesheet's content hash: its URL changes with it, so it can be cached for a year.

@@ -10,6 +10,10 @@
 //! - `history`: revisions, original files, rollback
 //! - `notes`: notes on a month, current notices
 //! - `admin`: users, targets, the audit log
+//!
+//! The pages speak German or English like the public pages: `?lang=de|en` wins (and is
+//! remembered in a cookie, since forms and redirects do not carry the query on), then that
+//! cookie, then the browser's Accept-Language ([`PageLang`]).
 
 // Guards return a finished response to send instead (a redirect, a refusal): a Response in
 // the error variant is what axum handlers return anyway.
@@ -30,7 +34,8 @@ use axum::extract::{
     ConnectInfo, FromRequest, FromRequestParts, Multipart, Path, RawQuery, Request, State,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
@@ -40,6 +45,9 @@ use std::time::{Duration, Instant};
 
 const SESSION_COOKIE: &str = "kz_session";
 const LOGIN_COOKIE: &str = "kz_login";
+/// The language chosen with `?lang=`, kept for a year.
+const LANG_COOKIE: &str = "kennzahl_lang";
+const LANG_COOKIE_SECS: u32 = 365 * 24 * 3600;
 mod account;
 mod admin;
 mod history;
@@ -92,6 +100,127 @@ pub fn routes(max_upload: u64) -> Router<Arc<AppState>> {
         .route("/staff/admin/users", post(admin::admin_add_user))
         .route("/staff/admin/users/{name}", post(admin::admin_change_user))
         .route("/staff/admin/targets", post(admin::admin_set_target))
+        .layer(axum::middleware::from_fn(remember_lang))
+}
+
+/// The language of a staff page, and the address that shows the same page again by GET: the
+/// header's language link goes there in the other language. A page answering a form post has
+/// such an address only where its handler names one ([`PageLang::at`]); elsewhere the link is
+/// left out rather than leading away from what the post answered (a preview, say).
+#[derive(Clone, Debug)]
+pub struct PageLang {
+    pub lang: Lang,
+    here: Option<String>,
+}
+
+impl PageLang {
+    /// `?lang=` wins, then the language chosen before (its cookie), then Accept-Language.
+    fn of(parts: &Parts) -> Self {
+        let query = parts.uri.query().unwrap_or("");
+        let mut params = form_urlencoded(query);
+        if query_lang(query).is_none() {
+            params.remove("lang");
+            if let Some(chosen) =
+                raw_cookie(&parts.headers, LANG_COOKIE).and_then(|c| c.parse::<Lang>().ok())
+            {
+                params.insert("lang".into(), super::lang_code(chosen).into());
+            }
+        }
+        let lang = super::negotiate(&params, &parts.headers);
+        let here = (parts.method == Method::GET).then(|| without_lang(parts.uri.path(), query));
+        PageLang { lang, here }
+    }
+
+    /// The same language, with the language link going to `here` (an address for GET).
+    fn at(&self, here: impl Into<String>) -> Self {
+        PageLang {
+            lang: self.lang,
+            here: Some(here.into()),
+        }
+    }
+
+    /// The German or the English text.
+    fn pick<'a>(&self, de: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(de, en)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PageLang::of(parts))
+    }
+}
+
+/// The language a query asks for with `lang=`, if it names one.
+fn query_lang(query: &str) -> Option<Lang> {
+    form_urlencoded(query).get("lang")?.parse().ok()
+}
+
+/// `path?query` without its `lang` parameters.
+fn without_lang(path: &str, query: &str) -> String {
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !form_urlencoded(p).contains_key("lang"))
+        .collect();
+    if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
+}
+
+/// Keeps a language chosen with `?lang=` in a cookie (Path=/staff), so that it holds across
+/// the forms and redirects of the staff area, which do not carry the query on.
+async fn remember_lang(req: Request, next: Next) -> Response {
+    let chosen = req.uri().query().and_then(query_lang);
+    let https = forwarded_https(req.headers());
+    let mut resp = next.run(req).await;
+    if let Some(lang) = chosen {
+        set_cookie(
+            &mut resp,
+            format!(
+                "{LANG_COOKIE}={}; Path=/staff; HttpOnly; SameSite=Strict; Max-Age={LANG_COOKIE_SECS}{}",
+                super::lang_code(lang),
+                if https { "; Secure" } else { "" }
+            ),
+        );
+    }
+    resp
+}
+
+/// One language of a message written "Deutsch / English", the way the store's, the
+/// accounts' and the reader's messages are (they reach the command line too); a message
+/// without an English part stays whole.
+fn in_lang(text: &str, lang: Lang) -> &str {
+    match text.split_once(" / ") {
+        Some((de, en)) => lang.pick(de, en),
+        None => text,
+    }
+}
+
+/// A message of the staff records in one language; failures of the catalogue itself stay
+/// whole (their German part says nothing without the detail).
+fn staff_error_text(e: &crate::staff::StaffError, lang: Lang) -> String {
+    use crate::staff::StaffError;
+    let text = e.to_string();
+    match e {
+        StaffError::Db(_) | StaffError::Hash(_) => text,
+        _ => in_lang(&text, lang).to_string(),
+    }
+}
+
+/// A message of the store in one language; failures of the store itself stay whole.
+fn store_error_text(e: &crate::store::StoreError, lang: Lang) -> String {
+    use crate::store::StoreError;
+    let text = e.to_string();
+    match e {
+        StoreError::Io { .. }
+        | StoreError::Sql(_)
+        | StoreError::Parquet(_)
+        | StoreError::Damaged { .. } => text,
+        _ => in_lang(&text, lang).to_string(),
+    }
 }
 
 /// The client's address, for the audit log and the login brake: the TCP peer, or behind a
@@ -132,7 +261,13 @@ impl FromRequestParts<Arc<AppState>> for Remote {
     }
 }
 
+/// A token cookie: 64 hex digits, or nothing.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    raw_cookie(headers, name).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A cookie's value as sent.
+fn raw_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -141,16 +276,19 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether a proxy says the site was reached over HTTPS.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// `Secure` when the site is reached over HTTPS (directly or behind a proxy that says so).
 fn secure(state: &AppState, headers: &HeaderMap) -> &'static str {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    if https || state.settings.secure_cookies {
+    if forwarded_https(headers) || state.settings.secure_cookies {
         "; Secure"
     } else {
         ""
@@ -206,7 +344,8 @@ fn need_session(state: &AppState, headers: &HeaderMap) -> Result<Session, Respon
     }
 }
 
-/// Form posts need a session and its CSRF token; anything else is refused outright.
+/// Form posts need a session and its CSRF token; anything else is refused outright (with a
+/// plain text in both languages: it answers no page of ours).
 fn need_form_session(
     state: &AppState,
     headers: &HeaderMap,
@@ -240,8 +379,10 @@ fn refused(status: StatusCode, text: &str) -> Response {
         .into_response()
 }
 
+/// A staff page in the language of `pl`, with the header's link to the other language.
 fn page(
     state: &AppState,
+    pl: &PageLang,
     name: &str,
     session: Option<&Session>,
     ctx: minijinja::Value,
@@ -260,12 +401,20 @@ fn page(
         }
     });
     let site = minijinja::context! { site_name => state.settings.site_name.clone() };
+    let other = pl.pick("en", "de");
+    let switch_url = pl.here.as_ref().map(|here| {
+        let sep = if here.contains('?') { '&' } else { '?' };
+        format!("{here}{sep}lang={other}")
+    });
     match t.render(minijinja::context! {
         site => site,
         user => user,
         csrf => session.map(|s| s.csrf.clone()),
         css => super::router::css_version(),
-        lang => "de",
+        lang => super::lang_code(pl.lang),
+        switch_url => switch_url,
+        switch_lang => other,
+        switch_label => pl.pick("English", "Deutsch"),
         ..ctx
     }) {
         Ok(html) => {
@@ -282,6 +431,7 @@ fn page(
 
 fn message(
     state: &AppState,
+    pl: &PageLang,
     session: Option<&Session>,
     status: StatusCode,
     title: &str,
@@ -289,6 +439,7 @@ fn message(
 ) -> Response {
     let mut r = page(
         state,
+        pl,
         "staff_message.html",
         session,
         minijinja::context! { title => title, text => text },
@@ -297,8 +448,9 @@ fn message(
     r
 }
 
-/// A staff page request: the session, or (as the rejection) the way to the login.
-pub struct StaffPage(pub Session);
+/// A staff page request: the session and the page's language, or (as the rejection) the way
+/// to the login.
+pub struct StaffPage(pub Session, pub PageLang);
 
 impl FromRequestParts<Arc<AppState>> for StaffPage {
     type Rejection = Response;
@@ -306,7 +458,7 @@ impl FromRequestParts<Arc<AppState>> for StaffPage {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        need_session(state, &parts.headers).map(StaffPage)
+        need_session(state, &parts.headers).map(|s| StaffPage(s, PageLang::of(parts)))
     }
 }
 
@@ -319,19 +471,24 @@ const FORM_LIMIT: usize = 32 << 10;
 const LOGIN_LIMIT: usize = 16 << 10;
 
 /// The first field of a form longer than [`MAX_TEXT`] characters, refused with its name.
-fn too_long(form: &HashMap<String, String>) -> Option<String> {
+fn too_long(form: &HashMap<String, String>, lang: Lang) -> Option<String> {
     let (name, _) = form.iter().find(|(_, v)| v.chars().count() > MAX_TEXT)?;
     let label = match name.as_str() {
-        "reason" => "Grund",
+        "reason" => lang.pick("Grund", "Reason"),
         "text" => "Text",
         "name" => "Name",
-        "office" => "Amt",
-        "password" | "old" | "new" | "repeat" => "Passwort",
+        "office" => lang.pick("Amt", "Office"),
+        "password" | "old" | "new" | "repeat" => lang.pick("Passwort", "Password"),
         other => other,
     };
-    Some(format!(
-        "Das Feld „{label}“ ist zu lang: höchstens {MAX_TEXT} Zeichen. Es wurde nichts gespeichert. / The field is too long: at most {MAX_TEXT} characters; nothing was saved."
-    ))
+    Some(match lang {
+        Lang::De => format!(
+            "Das Feld „{label}“ ist zu lang: höchstens {MAX_TEXT} Zeichen. Es wurde nichts gespeichert."
+        ),
+        Lang::En => format!(
+            "The field \"{label}\" is too long: at most {MAX_TEXT} characters. Nothing was saved."
+        ),
+    })
 }
 
 /// A staff form post: the session, checked against the form's CSRF token, and its fields.
@@ -341,6 +498,8 @@ pub struct StaffForm {
     pub form: HashMap<String, String>,
     /// Fields in order, for multi-selects that send one pair per choice.
     pub pairs: Vec<(String, String)>,
+    /// The language of the page that answers the post.
+    pub lang: PageLang,
 }
 
 impl FromRequest<Arc<AppState>> for StaffForm {
@@ -356,13 +515,16 @@ impl FromRequest<Arc<AppState>> for StaffForm {
         let body = String::from_utf8_lossy(&bytes);
         let form = form_urlencoded(&body);
         let session = need_form_session(state, &parts.headers, form.get("csrf"))?;
-        if let Some(text) = too_long(&form) {
-            return Err(unprocessable(state, &session, "Zu lang", &text));
+        let lang = PageLang::of(&parts);
+        if let Some(text) = too_long(&form, lang.lang) {
+            let title = lang.pick("Zu lang", "Too long");
+            return Err(unprocessable(state, &lang, &session, title, &text));
         }
         Ok(StaffForm {
             session,
             form,
             pairs: form_pairs(&body),
+            lang,
         })
     }
 }
@@ -397,20 +559,28 @@ impl<S: Send + Sync> FromRequestParts<S> for BatchId {
 }
 
 /// The refusal page for something the user's role or offices do not allow.
-fn forbidden(state: &AppState, session: &Session, text: &str) -> Response {
+fn forbidden(state: &AppState, pl: &PageLang, session: &Session, text: &str) -> Response {
     message(
         state,
+        pl,
         Some(session),
         StatusCode::FORBIDDEN,
-        "Nicht erlaubt",
+        pl.pick("Nicht erlaubt", "Not allowed"),
         text,
     )
 }
 
 /// The page for a form whose content cannot be used, saying what to change.
-fn unprocessable(state: &AppState, session: &Session, title: &str, text: &str) -> Response {
+fn unprocessable(
+    state: &AppState,
+    pl: &PageLang,
+    session: &Session,
+    title: &str,
+    text: &str,
+) -> Response {
     message(
         state,
+        pl,
         Some(session),
         StatusCode::UNPROCESSABLE_ENTITY,
         title,
@@ -433,6 +603,7 @@ type Outcome = Result<Result<(), String>, WebError>;
 /// with the reason on a page titled `refused_title`.
 async fn run_action(
     state: &AppState,
+    pl: &PageLang,
     session: &Session,
     done: &str,
     refused_title: &str,
@@ -440,23 +611,34 @@ async fn run_action(
 ) -> Response {
     match tokio::task::spawn_blocking(action).await {
         Ok(Ok(Ok(()))) => Redirect::to(done).into_response(),
-        Ok(Ok(Err(text))) => unprocessable(state, session, refused_title, &text),
+        Ok(Ok(Err(text))) => unprocessable(state, pl, session, refused_title, &text),
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }
 }
 
 /// Approving, rejecting and rolling back are for publishers and admins; `what` names the
-/// action in the refusal ("Freigeben").
-fn need_publisher(state: &AppState, session: &Session, what: &str) -> Result<(), Response> {
+/// action in the refusal in German and English, as in `("Freigeben", "approve")`.
+fn need_publisher(
+    state: &AppState,
+    pl: &PageLang,
+    session: &Session,
+    what: (&str, &str),
+) -> Result<(), Response> {
     if session.user.may_publish() {
         Ok(())
     } else {
-        Err(forbidden(
-            state,
-            session,
-            &format!("{what} dürfen nur Personen mit der Rolle publisher oder admin."),
-        ))
+        let text = match pl.lang {
+            Lang::De => format!(
+                "{} dürfen nur Personen mit der Rolle publisher oder admin.",
+                what.0
+            ),
+            Lang::En => format!(
+                "Only people with the role publisher or admin may {}.",
+                what.1
+            ),
+        };
+        Err(forbidden(state, pl, session, &text))
     }
 }
 
@@ -475,7 +657,12 @@ async fn known_offices(state: &Arc<AppState>) -> Result<Vec<String>, WebError> {
 }
 
 /// The user may act on a batch only if every office it covers is theirs.
-fn need_batch_access(state: &AppState, session: &Session, batch: i64) -> Result<(), Response> {
+fn need_batch_access(
+    state: &AppState,
+    pl: &PageLang,
+    session: &Session,
+    batch: i64,
+) -> Result<(), Response> {
     let cells = store(state)
         .and_then(|s| s.batch_cells(batch).map_err(internal))
         .map_err(IntoResponse::into_response)?;
@@ -484,8 +671,12 @@ fn need_batch_access(state: &AppState, session: &Session, batch: i64) -> Result<
     } else {
         Err(forbidden(
             state,
+            pl,
             session,
-            "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
+            pl.pick(
+                "Diese Lieferung betrifft ein Amt, für das Sie nicht zuständig sind.",
+                "This batch concerns an office you are not responsible for.",
+            ),
         ))
     }
 }

@@ -145,6 +145,18 @@ pub fn with_clean_visits() -> DataDir {
     d
 }
 
+/// A data folder with the demo city (all five kinds, 16 months) loaded from `datasets/demo`.
+pub fn with_demo_city() -> DataDir {
+    let d = DataDir::new();
+    d.ok(&[
+        "demo",
+        "load",
+        "--from",
+        &format!("{}/datasets/demo", env!("CARGO_MANIFEST_DIR")),
+    ]);
+    d
+}
+
 /// The site's router over a data folder, with these settings.
 pub fn router_with(d: &DataDir, settings: kennzahl::config::Settings) -> axum::Router {
     kennzahl::web::router(kennzahl::store::Store::open(d.path()).unwrap(), settings).unwrap()

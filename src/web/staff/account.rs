@@ -5,16 +5,21 @@ use super::*;
 
 /// `GET /staff/login`: the login form, bound to a token in its own cookie (a logged-in user
 /// goes on to `/staff`).
-pub(super) async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(super) async fn login_form(
+    State(state): State<Arc<AppState>>,
+    pl: PageLang,
+    headers: HeaderMap,
+) -> Response {
     if let Ok(Some(_)) = current(&state, &headers) {
         return Redirect::to("/staff").into_response();
     }
     let token = crate::staff::random_token();
     let mut r = page(
         &state,
+        &pl,
         "staff_login.html",
         None,
-        minijinja::context! { title => "Anmelden", login_token => token.clone() },
+        minijinja::context! { title => pl.pick("Anmelden", "Log in"), login_token => token.clone() },
     );
     set_cookie(
         &mut r,
@@ -29,6 +34,7 @@ pub(super) async fn login_form(State(state): State<Arc<AppState>>, headers: Head
 /// The login page again with `error`, answered with `status`.
 fn login_again(
     state: &AppState,
+    pl: &PageLang,
     headers: &HeaderMap,
     status: StatusCode,
     error: &str,
@@ -37,9 +43,10 @@ fn login_again(
     let token = cookie(headers, LOGIN_COOKIE).unwrap_or_default();
     let mut r = page(
         state,
+        &pl.at("/staff/login"),
         "staff_login.html",
         None,
-        minijinja::context! { title => "Anmelden", login_token => token, error => error, name => name },
+        minijinja::context! { title => pl.pick("Anmelden", "Log in"), login_token => token, error => error, name => name },
     );
     *r.status_mut() = status;
     r
@@ -65,6 +72,7 @@ fn wait_text(secs: i64) -> (String, String) {
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
+    pl: PageLang,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
@@ -93,24 +101,23 @@ pub(super) async fn login(
     }
     use crate::staff::accounts::{MAX_NAME, MAX_PASSWORD_BYTES};
     if name.trim().chars().count() > MAX_NAME {
-        return login_again(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "Der Name ist zu lang: Namen haben höchstens {MAX_NAME} Zeichen. / The name is too long: names have at most {MAX_NAME} characters."
-            ),
-            None,
-        );
+        let text = match pl.lang {
+            Lang::De => format!("Der Name ist zu lang: Namen haben höchstens {MAX_NAME} Zeichen."),
+            Lang::En => format!("The name is too long: names have at most {MAX_NAME} characters."),
+        };
+        return login_again(&state, &pl, &headers, StatusCode::BAD_REQUEST, &text, None);
     }
     if password.len() > MAX_PASSWORD_BYTES {
+        let text = match pl.lang {
+            Lang::De => format!("Das Passwort ist zu lang: höchstens {MAX_PASSWORD_BYTES} Bytes."),
+            Lang::En => format!("The password is too long: at most {MAX_PASSWORD_BYTES} bytes."),
+        };
         return login_again(
             &state,
+            &pl,
             &headers,
             StatusCode::BAD_REQUEST,
-            &format!(
-                "Das Passwort ist zu lang: höchstens {MAX_PASSWORD_BYTES} Bytes. / The password is too long: at most {MAX_PASSWORD_BYTES} bytes."
-            ),
+            &text,
             Some(name),
         );
     }
@@ -165,13 +172,20 @@ pub(super) async fn login(
         }
         Ok(Ok(Err(wait))) if wait > 0 => {
             let (de, en) = wait_text(wait);
+            let text = match pl.lang {
+                Lang::De => format!(
+                    "Zu viele Fehlversuche. Bitte in {de} erneut versuchen; das Passwort wurde nicht geprüft."
+                ),
+                Lang::En => format!(
+                    "Too many failed attempts. Please try again in {en}; the password was not checked."
+                ),
+            };
             let mut r = login_again(
                 &state,
+                &pl,
                 &headers,
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "Zu viele Fehlversuche. Bitte in {de} erneut versuchen; das Passwort wurde nicht geprüft. / Too many failed attempts; try again in {en} (the password was not checked)."
-                ),
+                &text,
                 form.get("name").map(String::as_str),
             );
             r.headers_mut()
@@ -180,9 +194,13 @@ pub(super) async fn login(
         }
         Ok(Ok(Err(_))) => login_again(
             &state,
+            &pl,
             &headers,
             StatusCode::UNAUTHORIZED,
-            "Name oder Passwort stimmen nicht. / Name or password is wrong.",
+            pl.pick(
+                "Name oder Passwort stimmen nicht.",
+                "The name or the password is wrong.",
+            ),
             form.get("name").map(String::as_str),
         ),
         Ok(Err(e)) => e.into_response(),
@@ -212,13 +230,14 @@ pub(super) async fn logout(
 /// `GET /staff/password`: the form to change one's own password.
 pub(super) async fn password_form(
     State(state): State<Arc<AppState>>,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
     page(
         &state,
+        &pl,
         "staff_password.html",
         Some(&session),
-        minijinja::context! { title => "Passwort ändern", min => crate::staff::accounts::MIN_PASSWORD },
+        minijinja::context! { title => pl.pick("Passwort ändern", "Change password"), min => crate::staff::accounts::MIN_PASSWORD },
     )
 }
 
@@ -227,20 +246,31 @@ pub(super) async fn password_form(
 pub(super) async fn change_password(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (old, new, repeat) = (get("old"), get("new"), get("repeat"));
+    let not_changed = pl.pick("Passwort nicht geändert", "Password not changed");
     if new != repeat {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Passwort nicht geändert",
-            "Die beiden neuen Passwörter sind nicht gleich.",
+            not_changed,
+            pl.pick(
+                "Die beiden neuen Passwörter sind nicht gleich.",
+                "The two new passwords are not the same.",
+            ),
         );
     }
     let st = state.clone();
     let name = session.user.name.clone();
+    let lang = pl.lang;
     let result = tokio::task::spawn_blocking(move || -> Result<Result<(), String>, WebError> {
         let db = staff_db(&st)?;
         // The current password is asked for here too: the same brake as at the login, so a
@@ -248,15 +278,21 @@ pub(super) async fn change_password(
         let wait = db.login_wait(&name, &remote).map_err(internal)?;
         if wait > 0 {
             let (de, en) = wait_text(wait);
-            return Ok(Err(format!(
-                "Zu viele Fehlversuche. Bitte in {de} erneut versuchen. / Too many failed attempts; try again in {en}."
-            )));
+            return Ok(Err(match lang {
+                Lang::De => format!("Zu viele Fehlversuche. Bitte in {de} erneut versuchen."),
+                Lang::En => format!("Too many failed attempts. Please try again in {en}."),
+            }));
         }
         if db.verify(&name, &old).map_err(internal)?.is_none() {
             db.login_failed(&name, &remote).map_err(internal)?;
             db.audit(&name, "password change failed", "", &remote)
                 .map_err(internal)?;
-            return Ok(Err("Das bisherige Passwort stimmt nicht.".into()));
+            return Ok(Err(lang
+                .pick(
+                    "Das bisherige Passwort stimmt nicht.",
+                    "The current password is wrong.",
+                )
+                .into()));
         }
         match db.set_password(&name, &new) {
             Ok(()) => {
@@ -264,14 +300,14 @@ pub(super) async fn change_password(
                     .map_err(internal)?;
                 Ok(Ok(()))
             }
-            Err(e) => Ok(Err(e.to_string())),
+            Err(e) => Ok(Err(staff_error_text(&e, lang))),
         }
     })
     .await;
     match result {
         // All sessions end with a new password: log in again.
         Ok(Ok(Ok(()))) => Redirect::to("/staff/login").into_response(),
-        Ok(Ok(Err(text))) => unprocessable(&state, &session, "Passwort nicht geändert", &text),
+        Ok(Ok(Err(text))) => unprocessable(&state, &pl, &session, not_changed, &text),
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }

@@ -11,14 +11,18 @@ const AUDIT_PAGE: i64 = 100;
 pub(super) async fn audit_log(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
     use crate::staff::audit::AuditPage;
     if !session.user.is_admin() {
         return forbidden(
             &state,
+            &pl,
             &session,
-            "Das Protokoll sehen nur Personen mit der Rolle admin.",
+            pl.pick(
+                "Das Protokoll sehen nur Personen mit der Rolle admin.",
+                "Only people with the role admin see the audit log.",
+            ),
         );
     }
     let params = form_urlencoded(query.as_deref().unwrap_or(""));
@@ -37,10 +41,11 @@ pub(super) async fn audit_log(
     match found {
         Ok(Ok(p)) => page(
             &state,
+            &pl,
             "staff_audit.html",
             Some(&session),
             minijinja::context! {
-                title => "Protokoll",
+                title => pl.pick("Protokoll", "Audit log"),
                 entries => minijinja::Value::from(minijinja::value::Serde(&p.entries)),
                 newest => wanted == AuditPage::Newest,
                 newer => p.newer.then(|| p.entries.first().map(|e| e.id)).flatten(),
@@ -53,16 +58,22 @@ pub(super) async fn audit_log(
 }
 
 /// Admins only; everyone else gets a refusal page.
-pub(super) fn need_admin(state: &AppState, session: &Session) -> Result<(), Response> {
+pub(super) fn need_admin(
+    state: &AppState,
+    pl: &PageLang,
+    session: &Session,
+) -> Result<(), Response> {
     if session.user.is_admin() {
         Ok(())
     } else {
-        Err(message(
+        Err(forbidden(
             state,
-            Some(session),
-            StatusCode::FORBIDDEN,
-            "Nicht erlaubt",
-            "Benutzer und Ziele verwalten nur Personen mit der Rolle admin.",
+            pl,
+            session,
+            pl.pick(
+                "Benutzer und Ziele verwalten nur Personen mit der Rolle admin.",
+                "Only people with the role admin manage users and targets.",
+            ),
         ))
     }
 }
@@ -70,9 +81,9 @@ pub(super) fn need_admin(state: &AppState, session: &Session) -> Result<(), Resp
 /// `GET /staff/admin`: users and targets (admins).
 pub(super) async fn admin(
     State(state): State<Arc<AppState>>,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
-    if let Err(r) = need_admin(&state, &session) {
+    if let Err(r) = need_admin(&state, &pl, &session) {
         return r;
     }
     let users = match staff_db(&state).and_then(|db| db.users().map_err(internal)) {
@@ -89,13 +100,21 @@ pub(super) async fn admin(
             Err(e) => return e.into_response(),
         }
         for d in crate::kpi::definitions::for_kind(kind) {
-            kpis.push(minijinja::context! { value => format!("{kind}:{}", d.name), label => format!("{} ({kind}: {})", d.label_de, d.name) });
+            kpis.push(minijinja::context! { value => format!("{kind}:{}", d.name), label => format!("{} ({kind}: {})", pl.pick(d.label_de, d.label_en), d.name) });
         }
         if kind == Kind::Visits {
-            kpis.push(minijinja::context! { value => format!("visits:{}", crate::kpi::visits::WAIT_TARGET_KPI), label => "Zielwartezeit in Minuten für „Anteil innerhalb der Zielwartezeit“ (visits: wait_target_min)".to_string() });
+            let label = pl.pick(
+                "Zielwartezeit in Minuten für „Anteil innerhalb der Zielwartezeit“",
+                "Target wait in minutes for \"share within the target wait\"",
+            );
+            kpis.push(minijinja::context! { value => format!("visits:{}", crate::kpi::visits::WAIT_TARGET_KPI), label => format!("{label} (visits: wait_target_min)") });
         }
         if kind == Kind::Contacts {
-            kpis.push(minijinja::context! { value => format!("contacts:{}", crate::kpi::contacts::ANSWER_TARGET_KPI), label => "Zielannahmezeit in Sekunden für den Servicelevel (contacts: answer_target_s)".to_string() });
+            let label = pl.pick(
+                "Zielannahmezeit in Sekunden für den Servicelevel",
+                "Target answer time in seconds for the service level",
+            );
+            kpis.push(minijinja::context! { value => format!("contacts:{}", crate::kpi::contacts::ANSWER_TARGET_KPI), label => format!("{label} (contacts: answer_target_s)") });
         }
     }
     let offices = match known_offices(&state).await {
@@ -104,10 +123,11 @@ pub(super) async fn admin(
     };
     page(
         &state,
+        &pl,
         "staff_admin.html",
         Some(&session),
         minijinja::context! {
-            title => "Benutzer und Ziele",
+            title => pl.pick("Benutzer und Ziele", "Users and targets"),
             users => users.iter().map(|u| minijinja::context! {
                 name => u.name.clone(),
                 url => crate::present::views::url_encode(&u.name),
@@ -132,9 +152,10 @@ pub(super) async fn admin_add_user(
         session,
         form,
         pairs,
+        lang: pl,
     }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_admin(&state, &session) {
+    if let Err(r) = need_admin(&state, &pl, &session) {
         return r;
     }
     let offices: Vec<String> = pairs
@@ -146,16 +167,18 @@ pub(super) async fn admin_add_user(
     let st = state.clone();
     let (name, role, password) = (get("name"), get("role"), get("password"));
     let by = session.user.name.clone();
+    let lang = pl.lang;
     run_action(
         &state,
+        &pl,
         &session,
         "/staff/admin",
-        "Nicht angelegt",
+        pl.pick("Nicht angelegt", "Not added"),
         move || {
             let db = staff_db(&st)?;
             let role: crate::staff::accounts::Role = match role.parse() {
                 Ok(r) => r,
-                Err(e) => return Ok(Err(format!("{e}"))),
+                Err(e) => return Ok(Err(staff_error_text(&e, lang))),
             };
             match db.add_user(&name, role, &offices, &password) {
                 Ok(u) => {
@@ -168,7 +191,7 @@ pub(super) async fn admin_add_user(
                     .map_err(internal)?;
                     Ok(Ok(()))
                 }
-                Err(e) => Ok(Err(e.to_string())),
+                Err(e) => Ok(Err(staff_error_text(&e, lang))),
             }
         },
     )
@@ -181,35 +204,50 @@ pub(super) async fn admin_change_user(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_admin(&state, &session) {
+    if let Err(r) = need_admin(&state, &pl, &session) {
         return r;
     }
     let action = form.get("action").cloned().unwrap_or_default();
     if name == session.user.name && action == "disable" {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Nicht gesperrt",
-            "Sie können sich nicht selbst sperren.",
+            pl.pick("Nicht gesperrt", "Not disabled"),
+            pl.pick(
+                "Sie können sich nicht selbst sperren.",
+                "You cannot disable yourself.",
+            ),
         );
     }
     let password = form.get("password").cloned().unwrap_or_default();
     let st = state.clone();
     let by = session.user.name.clone();
+    let lang = pl.lang;
     run_action(
         &state,
+        &pl,
         &session,
         "/staff/admin",
-        "Nicht geändert",
+        pl.pick("Nicht geändert", "Not changed"),
         move || {
             let db = staff_db(&st)?;
             let done = match action.as_str() {
                 "disable" => db.set_disabled(&name, true),
                 "enable" => db.set_disabled(&name, false),
                 "password" => db.set_password(&name, &password),
-                _ => return Ok(Err("Unbekannte Aktion.".into())),
+                _ => {
+                    return Ok(Err(lang
+                        .pick("Unbekannte Aktion.", "Unknown action.")
+                        .into()));
+                }
             };
             match done {
                 Ok(()) => {
@@ -217,7 +255,7 @@ pub(super) async fn admin_change_user(
                         .map_err(internal)?;
                     Ok(Ok(()))
                 }
-                Err(e) => Ok(Err(e.to_string())),
+                Err(e) => Ok(Err(staff_error_text(&e, lang))),
             }
         },
     )
@@ -228,18 +266,24 @@ pub(super) async fn admin_change_user(
 pub(super) async fn admin_set_target(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_admin(&state, &session) {
+    if let Err(r) = need_admin(&state, &pl, &session) {
         return r;
     }
-    let fail = |text: &str| unprocessable(&state, &session, "Ziel nicht gespeichert", text);
+    let title = pl.pick("Ziel nicht gespeichert", "Target not saved");
+    let fail = |de: &str, en: &str| unprocessable(&state, &pl, &session, title, pl.pick(de, en));
     let office = field(&form, "office");
     let Some((kind, kpi)) = form.get("kpi").and_then(|k| k.split_once(':')) else {
-        return fail("Bitte eine Kennzahl wählen.");
+        return fail("Bitte eine Kennzahl wählen.", "Please choose a figure.");
     };
     let Ok(kind) = kind.parse::<Kind>() else {
-        return fail("Unbekannte Datenart.");
+        return fail("Unbekannte Datenart.", "Unknown kind of data.");
     };
     let known = crate::kpi::takes_target(kind, kpi);
     let value: Option<f64> = form
@@ -248,15 +292,22 @@ pub(super) async fn admin_set_target(
         .filter(|v: &f64| v.is_finite() && *v >= 0.0);
     let direction = form.get("direction").map(String::as_str).unwrap_or("lower");
     if !known || office.is_empty() {
-        return fail("Bitte Amt und Kennzahl angeben.");
+        return fail(
+            "Bitte Amt und Kennzahl angeben.",
+            "Please give the office and the figure.",
+        );
     }
     let Some(value) = value else {
         return fail(
             "Der Zielwert muss eine Zahl ab 0 sein, z. B. 20 (Minuten) oder 0,8 (für 80 %).",
+            "The target must be a number from 0 on, for example 20 (minutes) or 0.8 (for 80 %).",
         );
     };
     if direction != "lower" && direction != "higher" {
-        return fail("Richtung: niedriger oder höher ist besser.");
+        return fail(
+            "Richtung: niedriger oder höher ist besser.",
+            "Direction: lower or higher is better.",
+        );
     }
     let target = crate::store::catalog::Target {
         office: office.clone(),

@@ -8,9 +8,9 @@ pub(super) async fn original(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
     Remote(remote): Remote,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
-    if let Err(r) = need_batch_access(&state, &session, id) {
+    if let Err(r) = need_batch_access(&state, &pl, &session, id) {
         return r;
     }
     let found = store(&state).and_then(|s| {
@@ -57,7 +57,7 @@ pub(super) async fn original(
 pub(super) async fn history(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
     let params = form_urlencoded(query.as_deref().unwrap_or(""));
     let kind: Kind = params
@@ -68,7 +68,15 @@ pub(super) async fn history(
     if let Some(o) = &office
         && !session.user.may_edit(o)
     {
-        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
+        return forbidden(
+            &state,
+            &pl,
+            &session,
+            pl.pick(
+                "Für dieses Amt sind Sie nicht zuständig.",
+                "You are not responsible for this office.",
+            ),
+        );
     }
     let month = params
         .get("month")
@@ -103,11 +111,12 @@ pub(super) async fn history(
     };
     page(
         &state,
+        &pl,
         "staff_history.html",
         Some(&session),
         minijinja::context! {
-            title => "Verlauf",
-            kinds => kinds(),
+            title => pl.pick("Verlauf", "History"),
+            kinds => kinds(pl.lang),
             kind => kind.as_str(),
             office => office,
             month => month.map(crate::timefmt::format_month),
@@ -121,11 +130,17 @@ pub(super) async fn history(
 pub(super) async fn rollback(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_publisher(&state, &session, "Zurücksetzen") {
+    if let Err(r) = need_publisher(&state, &pl, &session, ("Zurücksetzen", "roll back")) {
         return r;
     }
+    let not_rolled_back = pl.pick("Nicht zurückgesetzt", "Not rolled back");
     let kind: Option<Kind> = form.get("kind").and_then(|k| k.parse().ok());
     let office = form.get("office").cloned().unwrap_or_default();
     let month = form
@@ -136,30 +151,42 @@ pub(super) async fn rollback(
     let (Some(kind), Some(month), Some(revision)) = (kind, month, revision) else {
         return message(
             &state,
+            &pl,
             Some(&session),
             StatusCode::BAD_REQUEST,
-            "Nicht zurückgesetzt",
-            "Datenart, Monat und Revision fehlen.",
+            not_rolled_back,
+            pl.pick(
+                "Datenart, Monat und Revision fehlen.",
+                "The kind of data, the month and the revision are missing.",
+            ),
         );
     };
     if !session.user.may_edit(&office) {
         return forbidden(
             &state,
+            &pl,
             &session,
-            "Für dieses Amt sind Sie nicht zuständig: zurücksetzen dürfen nur Personen mit der Rolle publisher für dieses Amt. / Not your office.",
+            pl.pick(
+                "Für dieses Amt sind Sie nicht zuständig: zurücksetzen dürfen nur Personen mit der Rolle publisher für dieses Amt.",
+                "You are not responsible for this office: only people with the role publisher for this office may roll it back.",
+            ),
         );
     }
     if reason.is_empty() {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Nicht zurückgesetzt",
-            "Bitte einen Grund angeben (er wird öffentlich gezeigt).",
+            not_rolled_back,
+            pl.pick(
+                "Bitte einen Grund angeben (er wird öffentlich gezeigt).",
+                "Please give a reason (it is shown publicly).",
+            ),
         );
     }
     let done = store(&state).and_then(|mut s| {
         s.rollback(kind, &office, month, revision, &session.user.name, &reason)
-            .map_err(|e| WebError::BadRequest(e.to_string()))
+            .map_err(|e| WebError::BadRequest(store_error_text(&e, pl.lang)))
     });
     match done {
         Ok(rev) => {
@@ -183,7 +210,7 @@ pub(super) async fn rollback(
             .into_response()
         }
         Err(WebError::BadRequest(text)) => {
-            unprocessable(&state, &session, "Nicht zurückgesetzt", &text)
+            unprocessable(&state, &pl, &session, not_rolled_back, &text)
         }
         Err(e) => e.into_response(),
     }

@@ -4,10 +4,10 @@
 use super::*;
 
 /// The kinds staff upload, for the form.
-pub(super) fn kinds() -> Vec<minijinja::Value> {
+pub(super) fn kinds(lang: Lang) -> Vec<minijinja::Value> {
     Kind::ALL
         .iter()
-        .map(|k| minijinja::context! { kind => k.as_str(), title => crate::web::pages::kind_title(*k, Lang::De) })
+        .map(|k| minijinja::context! { kind => k.as_str(), title => crate::web::pages::kind_title(*k, lang) })
         .collect()
 }
 
@@ -16,7 +16,7 @@ pub(super) fn kinds() -> Vec<minijinja::Value> {
 /// they uploaded or submitted themselves.
 pub(super) async fn home(
     State(state): State<Arc<AppState>>,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
     let reviews = match staff_db(&state).and_then(|db| db.reviews(false).map_err(internal)) {
         Ok(r) => r,
@@ -48,18 +48,19 @@ pub(super) async fn home(
         Ok(n) => n
             .into_iter()
             .filter(|n| session.user.may_edit(&n.1))
-            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => crate::present::format::until_text(&until, Lang::De) })
+            .map(|(id, office, text, until)| minijinja::context! { id => id, office => office, text => text, until => crate::present::format::until_text(&until, pl.lang) })
             .collect(),
         Err(e) => return e.into_response(),
     };
     page(
         &state,
+        &pl,
         "staff_home.html",
         Some(&session),
         minijinja::context! {
-            title => "Arbeitsbereich",
+            title => pl.pick("Arbeitsbereich", "Staff area"),
             notices => notices,
-            kinds => kinds(),
+            kinds => kinds(pl.lang),
             offices => offices,
             mine => minijinja::Value::from(minijinja::value::Serde(&mine)),
             waiting => waiting,

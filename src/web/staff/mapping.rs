@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::ingest::map::{self, Profile};
+use crate::ingest::problem::HeaderError;
 use crate::rows::parse::DateFormat;
 use crate::staff::accounts::User;
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ pub struct PendingMapping {
     user: String,
     file: UploadedFile,
     /// Why the headers were not enough, as the reader said it.
-    reason: String,
+    reason: HeaderError,
     /// The header row found for each kind the form asked about: the file is decoded once
     /// per kind, not at every step of the form.
     guesses: Mutex<Vec<(Option<Kind>, ingest::HeaderGuess)>>,
@@ -38,7 +39,7 @@ impl PendingMapping {
     pub(super) fn new(
         user: &User,
         file: UploadedFile,
-        reason: String,
+        reason: HeaderError,
         guess: Option<ingest::HeaderGuess>,
     ) -> Self {
         let guesses = guess.map(|g| vec![(file.kind, g)]).unwrap_or_default();
@@ -52,9 +53,45 @@ impl PendingMapping {
     }
 }
 
+/// Why the headers were not enough, for the form (no command-line hints) in one language.
+fn reason_text(e: &HeaderError, lang: Lang) -> String {
+    if lang == Lang::De {
+        return e.for_mapping_form();
+    }
+    let quoted = |v: &[String]| {
+        v.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match e {
+        HeaderError::Unknown { kind, missing, .. } => format!(
+            "The columns do not fit the kind of data \"{kind}\": missing {}.",
+            missing.join(", ")
+        ),
+        HeaderError::PersonalData { columns, .. } => format!(
+            "The columns {} hold personal data: please choose \"leave out\".",
+            quoted(columns)
+        ),
+        HeaderError::DuplicateColumn { canonical, headers } => format!(
+            "Several columns mean the same ({canonical}): {}. Please map only one of them.",
+            quoted(headers)
+        ),
+        HeaderError::KindNotRecognised { .. } => {
+            "The kind of data cannot be told from the columns: please choose it.".to_string()
+        }
+        HeaderError::MixedLayout { totals, per_call } => format!(
+            "The columns mix totals ({}) and single calls ({}): please map only one of the two forms.",
+            quoted(totals),
+            quoted(per_call)
+        ),
+    }
+}
+
 /// Keeps an upload for mapping and shows the form.
 pub(super) async fn start(
     state: &Arc<AppState>,
+    pl: &PageLang,
     session: &Session,
     pending: PendingMapping,
 ) -> Response {
@@ -74,6 +111,7 @@ pub(super) async fn start(
     let kind = pending.file.kind;
     render(
         state,
+        pl,
         session,
         &token,
         &pending,
@@ -88,6 +126,7 @@ pub(super) async fn start(
 /// The user's upload waiting under `token` (shared, not copied: it holds the file).
 fn pending(
     state: &AppState,
+    pl: &PageLang,
     session: &Session,
     token: &str,
 ) -> Result<Arc<PendingMapping>, Response> {
@@ -100,10 +139,14 @@ fn pending(
         .ok_or_else(|| {
             message(
                 state,
+                pl,
                 Some(session),
                 StatusCode::NOT_FOUND,
-                "Nicht mehr vorhanden",
-                "Diese Zuordnung ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+                pl.pick("Nicht mehr vorhanden", "No longer there"),
+                pl.pick(
+                    "Diese Zuordnung ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+                    "This mapping has expired. Please upload the file again.",
+                ),
             )
         })
 }
@@ -118,7 +161,8 @@ async fn offices(state: &Arc<AppState>, user: &User) -> Result<Vec<String>, WebE
 }
 
 /// "arrived_at oder date + arrived" for each group of required columns.
-fn required_text(kind: Kind) -> Vec<String> {
+fn required_text(kind: Kind, lang: Lang) -> Vec<String> {
+    let or = lang.pick(" oder ", " or ");
     kind.required()
         .iter()
         .map(|alternatives| {
@@ -126,7 +170,7 @@ fn required_text(kind: Kind) -> Vec<String> {
                 .iter()
                 .map(|a| a.replace('+', " + "))
                 .collect::<Vec<_>>()
-                .join(" oder ")
+                .join(or)
         })
         .collect()
 }
@@ -136,6 +180,7 @@ fn required_text(kind: Kind) -> Vec<String> {
 #[allow(clippy::too_many_arguments)]
 async fn render(
     state: &Arc<AppState>,
+    pl: &PageLang,
     session: &Session,
     token: &str,
     pending: &Arc<PendingMapping>,
@@ -149,10 +194,11 @@ async fn render(
         Err(e) => {
             return message(
                 state,
+                pl,
                 Some(session),
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Hochladen abgelehnt",
-                &e.render(Lang::De),
+                pl.pick("Hochladen abgelehnt", "Upload refused"),
+                &e.render(pl.lang),
             );
         }
     };
@@ -178,7 +224,12 @@ async fn render(
                 .map(|c| {
                     minijinja::context! {
                         value => c.name,
-                        label => format!("{}: {}", c.name, c.help),
+                        // German shows the help as written ("Amt / office"); English
+                        // only its English part where it has one.
+                        label => format!("{}: {}", c.name, match pl.lang {
+                            Lang::De => c.help,
+                            Lang::En => in_lang(c.help, Lang::En),
+                        }),
                         selected => c.name == selected,
                     }
                 })
@@ -203,20 +254,26 @@ async fn render(
         .and_then(|c| c.get("office").cloned())
         .or_else(|| pending.file.office.clone())
         .unwrap_or_default();
+    // The language link shows the form again (as it was first shown, for this kind).
+    let here = match kind {
+        Some(k) => format!("/staff/mapping/{token}?kind={}", k.as_str()),
+        None => format!("/staff/mapping/{token}"),
+    };
     let mut resp = page(
         state,
+        &pl.at(here),
         "staff_mapping.html",
         Some(session),
         minijinja::context! {
-            title => "Spalten zuordnen",
+            title => pl.pick("Spalten zuordnen", "Map the columns"),
             token => token,
             file_name => pending.file.file_name.clone(),
-            reason => pending.reason.clone(),
+            reason => reason_text(&pending.reason, pl.lang),
             header_line => guess.line,
             kind => kind.map(Kind::as_str),
-            kind_title => kind.map(|k| crate::web::pages::kind_title(k, Lang::De)),
-            kinds => kinds(),
-            required => kind.map(required_text).unwrap_or_default(),
+            kind_title => kind.map(|k| crate::web::pages::kind_title(k, pl.lang)),
+            kinds => kinds(pl.lang),
+            required => kind.map(|k| required_text(k, pl.lang)).unwrap_or_default(),
             columns => columns,
             offices => offices,
             office => office,
@@ -236,9 +293,9 @@ pub(super) async fn form(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
-    let pending = match pending(&state, &session, &token) {
+    let pending = match pending(&state, &pl, &session, &token) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -248,6 +305,7 @@ pub(super) async fn form(
         .or(pending.file.kind);
     render(
         &state,
+        &pl,
         &session,
         &token,
         &pending,
@@ -292,10 +350,11 @@ async fn profile_from_form(
     kind: Kind,
     office: Option<&str>,
     form: &HashMap<String, String>,
+    lang: Lang,
 ) -> Result<Profile, Vec<String>> {
     let guess = guess_headers(pending, Some(kind))
         .await
-        .map_err(|e| vec![e.render(Lang::De)])?;
+        .map_err(|e| vec![e.render(lang)])?;
     let mut problems = Vec::new();
     let mut columns: BTreeMap<String, String> = BTreeMap::new();
     let mut drop = Vec::new();
@@ -305,24 +364,40 @@ async fn profile_from_form(
         }
         let position = i + 1;
         match form.get(&format!("c{i}")).map(String::as_str).unwrap_or("") {
-            "" => problems.push(format!(
-                "Spalte {position} „{header}“: bitte eine Spalte wählen oder „nicht übernehmen“."
-            )),
+            "" => problems.push(match lang {
+                Lang::De => format!(
+                    "Spalte {position} „{header}“: bitte eine Spalte wählen oder „nicht übernehmen“."
+                ),
+                Lang::En => format!(
+                    "Column {position} \"{header}\": please choose a column or \"leave out\"."
+                ),
+            }),
             "drop" => drop.push(header.clone()),
             name => match kind.columns().iter().find(|c| c.name == name) {
                 Some(c) => {
                     if let Some(first) = columns.get(c.name) {
-                        problems.push(format!(
-                            "Spalte {position} „{header}“: „{}“ ist schon „{first}“ zugeordnet; jede Spalte nur einmal.",
-                            c.name
-                        ));
+                        problems.push(match lang {
+                            Lang::De => format!(
+                                "Spalte {position} „{header}“: „{}“ ist schon „{first}“ zugeordnet; jede Spalte nur einmal.",
+                                c.name
+                            ),
+                            Lang::En => format!(
+                                "Column {position} \"{header}\": \"{}\" is already mapped to \"{first}\"; each column only once.",
+                                c.name
+                            ),
+                        });
                     } else {
                         columns.insert(c.name.to_string(), header.clone());
                     }
                 }
-                None => problems.push(format!(
-                    "Spalte {position} „{header}“: „{name}“ ist keine Spalte dieser Datenart."
-                )),
+                None => problems.push(match lang {
+                    Lang::De => format!(
+                        "Spalte {position} „{header}“: „{name}“ ist keine Spalte dieser Datenart."
+                    ),
+                    Lang::En => format!(
+                        "Column {position} \"{header}\": \"{name}\" is not a column of this kind of data."
+                    ),
+                }),
             },
         }
     }
@@ -333,17 +408,21 @@ async fn profile_from_form(
     if let Some(f) = date_format
         && let Err(e) = DateFormat::new(f)
     {
-        let de = e.split(" / ").next().unwrap_or(&e);
-        problems.push(format!("Datumsformat: {de}."));
+        let label = lang.pick("Datumsformat", "Date format");
+        problems.push(format!("{label}: {}.", in_lang(&e, lang)));
     }
-    let empty = match empty_values(form.get("empty").map(String::as_str).unwrap_or("")) {
+    let empty = match empty_values(form.get("empty").map(String::as_str).unwrap_or(""), lang) {
         Ok(v) => v,
         Err(p) => {
             problems.push(p);
             Vec::new()
         }
     };
-    let values = match code_mapping(form.get("values").map(String::as_str).unwrap_or(""), kind) {
+    let values = match code_mapping(
+        form.get("values").map(String::as_str).unwrap_or(""),
+        kind,
+        lang,
+    ) {
         Ok(v) => v,
         Err(mut p) => {
             problems.append(&mut p);
@@ -353,8 +432,11 @@ async fn profile_from_form(
     let has = |n: &str| columns.contains_key(n);
     for missing in kind.missing_columns(&has, office.is_some()) {
         let text = if missing == "office" {
-            "Es fehlt das Amt: bitte oben ein Amt wählen oder eine Spalte „office“ zuordnen."
-                .to_string()
+            lang.pick(
+                "Es fehlt das Amt: bitte oben ein Amt wählen oder eine Spalte „office“ zuordnen.",
+                "The office is missing: please choose an office above or map a column to \"office\".",
+            )
+            .to_string()
         } else {
             let help = kind
                 .columns()
@@ -362,7 +444,13 @@ async fn profile_from_form(
                 .find(|c| c.name == missing.split('+').next().unwrap_or(missing))
                 .map(|c| c.help)
                 .unwrap_or("");
-            format!("Es fehlt eine Zuordnung für „{missing}“ ({help}).")
+            match lang {
+                Lang::De => format!("Es fehlt eine Zuordnung für „{missing}“ ({help})."),
+                Lang::En => format!(
+                    "No column is mapped to \"{missing}\" ({}).",
+                    in_lang(help, lang)
+                ),
+            }
         };
         problems.push(text);
     }
@@ -389,8 +477,8 @@ const MAX_CODE_CHARS: usize = 40;
 
 /// The form's code mapping, one line per column: `outcome: answered = AGENT, OK; ignore =
 /// PHANTOM` (the export's codes for each canonical value; `ignore` leaves the rows out).
-/// Every mistake is listed.
-fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
+/// Every mistake is listed, in `lang`.
+fn code_mapping(text: &str, kind: Kind, lang: Lang) -> Result<CodeMapping, Vec<String>> {
     let mut out: CodeMapping = BTreeMap::new();
     let mut problems = Vec::new();
     let lines: Vec<&str> = text
@@ -399,29 +487,47 @@ fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
         .filter(|l| !l.is_empty())
         .collect();
     if lines.len() > MAX_CODE_LINES {
-        return Err(vec![format!("Codes: höchstens {MAX_CODE_LINES} Zeilen.")]);
+        return Err(vec![match lang {
+            Lang::De => format!("Codes: höchstens {MAX_CODE_LINES} Zeilen."),
+            Lang::En => format!("Codes: at most {MAX_CODE_LINES} lines."),
+        }]);
     }
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         let Some((column, rest)) = line.split_once(':') else {
-            problems.push(format!(
-                "Codes, Zeile {n}: bitte „Spalte: Wert = Code, Code; …“ schreiben, z. B. „outcome: answered = AGENT; abandoned = HANG“."
-            ));
+            problems.push(match lang {
+                Lang::De => format!(
+                    "Codes, Zeile {n}: bitte „Spalte: Wert = Code, Code; …“ schreiben, z. B. „outcome: answered = AGENT; abandoned = HANG“."
+                ),
+                Lang::En => format!(
+                    "Codes, line {n}: please write \"column: value = code, code; …\", for example \"outcome: answered = AGENT; abandoned = HANG\"."
+                ),
+            });
             continue;
         };
         let column = column.trim();
         if !kind.columns().iter().any(|c| c.name == column) {
-            problems.push(format!(
-                "Codes, Zeile {n}: „{column}“ ist keine Spalte dieser Datenart."
-            ));
+            problems.push(match lang {
+                Lang::De => {
+                    format!("Codes, Zeile {n}: „{column}“ ist keine Spalte dieser Datenart.")
+                }
+                Lang::En => {
+                    format!("Codes, line {n}: \"{column}\" is not a column of this kind of data.")
+                }
+            });
             continue;
         }
         let table = out.entry(column.to_string()).or_default();
         for pair in rest.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((value, codes)) = pair.split_once('=') else {
-                problems.push(format!(
-                    "Codes, Zeile {n}: „{pair}“ hat kein „=“; bitte „Wert = Code, Code“ schreiben."
-                ));
+                problems.push(match lang {
+                    Lang::De => format!(
+                        "Codes, Zeile {n}: „{pair}“ hat kein „=“; bitte „Wert = Code, Code“ schreiben."
+                    ),
+                    Lang::En => format!(
+                        "Codes, line {n}: \"{pair}\" has no \"=\"; please write \"value = code, code\"."
+                    ),
+                });
                 continue;
             };
             let codes: Vec<String> = codes
@@ -431,10 +537,16 @@ fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
                 .map(str::to_string)
                 .collect();
             if codes.is_empty() || codes.iter().any(|c| c.chars().count() > MAX_CODE_CHARS) {
-                problems.push(format!(
-                    "Codes, Zeile {n}: für „{}“ bitte einen oder mehrere Codes (je höchstens {MAX_CODE_CHARS} Zeichen) nennen.",
-                    value.trim()
-                ));
+                problems.push(match lang {
+                    Lang::De => format!(
+                        "Codes, Zeile {n}: für „{}“ bitte einen oder mehrere Codes (je höchstens {MAX_CODE_CHARS} Zeichen) nennen.",
+                        value.trim()
+                    ),
+                    Lang::En => format!(
+                        "Codes, line {n}: please give one or more codes for \"{}\" (each at most {MAX_CODE_CHARS} characters).",
+                        value.trim()
+                    ),
+                });
                 continue;
             }
             table
@@ -449,7 +561,7 @@ fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
             ..Profile::default()
         };
         if let Err(e) = check.check_values(kind) {
-            problems.push(format!("Codes: {}", e.render(Lang::De)));
+            problems.push(format!("Codes: {}", upload_error_text(&e, lang)));
         }
     }
     if problems.is_empty() {
@@ -463,23 +575,47 @@ fn code_mapping(text: &str, kind: Kind) -> Result<CodeMapping, Vec<String>> {
 const MAX_EMPTY_VALUES: usize = 20;
 const MAX_EMPTY_VALUE_CHARS: usize = 40;
 
+/// A refusal of the reader in one language. A profile's own message is "Deutsch / English"
+/// inside the reader's two-language sentence, so it is picked from separately.
+fn upload_error_text(e: &ingest::problem::UploadError, lang: Lang) -> String {
+    match e {
+        ingest::problem::UploadError::Profile(inner) => format!(
+            "{} {}",
+            lang.pick(
+                "Das Zuordnungsprofil ist fehlerhaft:",
+                "The mapping profile is invalid:"
+            ),
+            in_lang(inner, lang)
+        ),
+        other => other.render(lang),
+    }
+}
+
 /// The form's "values meaning no value", separated by commas: trimmed, each once.
-fn empty_values(text: &str) -> Result<Vec<String>, String> {
+fn empty_values(text: &str, lang: Lang) -> Result<Vec<String>, String> {
     let mut values: Vec<String> = Vec::new();
     for v in text.split(',').map(str::trim).filter(|v| !v.is_empty()) {
         if v.chars().count() > MAX_EMPTY_VALUE_CHARS {
-            return Err(format!(
-                "Leere Werte: „{v}“ ist länger als {MAX_EMPTY_VALUE_CHARS} Zeichen."
-            ));
+            return Err(match lang {
+                Lang::De => {
+                    format!("Leere Werte: „{v}“ ist länger als {MAX_EMPTY_VALUE_CHARS} Zeichen.")
+                }
+                Lang::En => format!(
+                    "Empty values: \"{v}\" is longer than {MAX_EMPTY_VALUE_CHARS} characters."
+                ),
+            });
         }
         if !values.iter().any(|x| x == v) {
             values.push(v.to_string());
         }
     }
     if values.len() > MAX_EMPTY_VALUES {
-        return Err(format!(
-            "Leere Werte: höchstens {MAX_EMPTY_VALUES}, durch Komma getrennt."
-        ));
+        return Err(match lang {
+            Lang::De => {
+                format!("Leere Werte: höchstens {MAX_EMPTY_VALUES}, durch Komma getrennt.")
+            }
+            Lang::En => format!("Empty values: at most {MAX_EMPTY_VALUES}, separated by commas."),
+        });
     }
     Ok(values)
 }
@@ -491,21 +627,33 @@ pub(super) async fn apply(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    let pending = match pending(&state, &session, &token) {
+    let pending = match pending(&state, &pl, &session, &token) {
         Ok(p) => p,
         Err(r) => return r,
     };
     let Some(kind) = form.get("kind").and_then(|k| k.parse::<Kind>().ok()) else {
         return render(
             &state,
+            &pl,
             &session,
             &token,
             &pending,
             None,
             Some(&form),
-            vec!["Bitte zuerst die Datenart wählen.".into()],
+            vec![
+                pl.pick(
+                    "Bitte zuerst die Datenart wählen.",
+                    "Please choose the kind of data first.",
+                )
+                .into(),
+            ],
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -517,11 +665,11 @@ pub(super) async fn apply(
     if let Some(o) = chosen
         && !session.user.may_edit(o)
     {
-        return forbidden(
-            &state,
-            &session,
-            &format!("Sie dürfen nicht für „{o}“ hochladen."),
-        );
+        let text = match pl.lang {
+            Lang::De => format!("Sie dürfen nicht für „{o}“ hochladen."),
+            Lang::En => format!("You may not upload for \"{o}\"."),
+        };
+        return forbidden(&state, &pl, &session, &text);
     }
     // Without an office the profile would be one for files naming their offices, tried for
     // everyone: only for those responsible for all offices. An editor of one office gets it
@@ -533,25 +681,30 @@ pub(super) async fn apply(
         (None, _) => {
             return render(
                 &state,
+                &pl,
                 &session,
                 &token,
                 &pending,
                 Some(kind),
                 Some(&form),
                 vec![
-                    "Bitte das Amt wählen, für das die Zuordnung gilt: Sie sind nicht für alle Ämter zuständig. / Please choose the office the mapping is for."
-                        .into(),
+                    pl.pick(
+                        "Bitte das Amt wählen, für das die Zuordnung gilt: Sie sind nicht für alle Ämter zuständig.",
+                        "Please choose the office the mapping is for: you are not responsible for all offices.",
+                    )
+                    .into(),
                 ],
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
         }
     };
-    let profile = match profile_from_form(&pending, kind, office, &form).await {
+    let profile = match profile_from_form(&pending, kind, office, &form, pl.lang).await {
         Ok(p) => p,
         Err(problems) => {
             return render(
                 &state,
+                &pl,
                 &session,
                 &token,
                 &pending,
@@ -571,19 +724,22 @@ pub(super) async fn apply(
     let st = state.clone();
     let user = session.user.clone();
     let key = office.unwrap_or("").to_string();
-    let staged =
-        tokio::task::spawn_blocking(move || stage(&st, &user, &remote, file, Some((key, profile))))
-            .await;
+    let lang = pl.lang;
+    let staged = tokio::task::spawn_blocking(move || {
+        stage(&st, &user, &remote, file, Some((key, profile)), lang)
+    })
+    .await;
     match staged {
         Ok(Ok(Staged::NeedsMapping(again))) => {
             render(
                 &state,
+                &pl,
                 &session,
                 &token,
                 &pending,
                 Some(kind),
                 Some(&form),
-                vec![again.reason],
+                vec![reason_text(&again.reason, pl.lang)],
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -592,7 +748,7 @@ pub(super) async fn apply(
             if let Ok(mut map) = state.mappings.lock() {
                 map.remove(&token);
             }
-            staged_response(&state, &session, staged).await
+            staged_response(&state, &pl, &session, staged).await
         }
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
@@ -659,6 +815,7 @@ mod tests {
         let m = code_mapping(
             "outcome: answered = AGENT, OK; ignore = PHANTOM\n\n outcome: abandoned = HANG",
             Kind::Contacts,
+            Lang::De,
         )
         .unwrap();
         assert_eq!(m["outcome"]["answered"], vec!["AGENT", "OK"]);
@@ -667,25 +824,33 @@ mod tests {
         let errors = code_mapping(
             "colour: red = R\noutcome answered\noutcome: answered\noutcome: a = X; b = X",
             Kind::Contacts,
+            Lang::De,
         )
         .unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("„colour“ ist keine Spalte"));
         assert!(errors[1].contains("Zeile 2"));
         assert!(errors[2].contains("kein „=“"));
-        let twice = code_mapping("outcome: a = X; b = X", Kind::Contacts).unwrap_err();
+        let twice = code_mapping("outcome: a = X; b = X", Kind::Contacts, Lang::De).unwrap_err();
         assert!(twice[0].contains("„X“"), "{twice:?}");
+        let twice = code_mapping("outcome: a = X; b = X", Kind::Contacts, Lang::En).unwrap_err();
+        assert!(
+            twice[0].starts_with("Codes: The mapping profile is invalid:")
+                && twice[0].contains("\"X\" is listed under")
+                && !twice[0].contains("steht unter"),
+            "{twice:?}"
+        );
     }
 
     #[test]
     fn empty_values_from_the_form() {
         assert_eq!(
-            empty_values(" NA, -,,0:00:00 , NA").unwrap(),
+            empty_values(" NA, -,,0:00:00 , NA", Lang::De).unwrap(),
             vec!["NA", "-", "0:00:00"]
         );
-        assert!(empty_values("").unwrap().is_empty());
-        assert!(empty_values(&"x".repeat(41)).is_err());
+        assert!(empty_values("", Lang::De).unwrap().is_empty());
+        assert!(empty_values(&"x".repeat(41), Lang::De).is_err());
         let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
-        assert!(empty_values(&many.join(",")).is_err());
+        assert!(empty_values(&many.join(","), Lang::De).is_err());
     }
 }

@@ -7,7 +7,12 @@ use super::*;
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
     let office = field(&form, "office");
     let month = form
@@ -15,22 +20,31 @@ pub(super) async fn add_note(
         .and_then(|m| crate::timefmt::parse_month_arg(m));
     let text = field(&form, "text");
     if office.is_empty() || !session.user.may_edit(&office) {
-        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
+        return forbidden(&state, &pl, &session, not_yours(&pl));
     }
+    let not_saved = pl.pick("Kein Hinweis gespeichert", "No note saved");
     let Some(month) = month else {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Kein Hinweis gespeichert",
-            "Bitte den Monat als JJJJ-MM angeben, z. B. 2026-03.",
+            not_saved,
+            pl.pick(
+                "Bitte den Monat als JJJJ-MM angeben, z. B. 2026-03.",
+                "Please give the month as YYYY-MM, for example 2026-03.",
+            ),
         );
     };
     if text.is_empty() || text.chars().count() > 500 {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Kein Hinweis gespeichert",
-            "Der Hinweis muss 1 bis 500 Zeichen lang sein.",
+            not_saved,
+            pl.pick(
+                "Der Hinweis muss 1 bis 500 Zeichen lang sein.",
+                "The note must be 1 to 500 characters long.",
+            ),
         );
     }
     let done = store(&state).and_then(|s| {
@@ -53,24 +67,42 @@ pub(super) async fn add_note(
     }
 }
 
+/// The refusal for an office the user is not responsible for.
+fn not_yours(pl: &PageLang) -> &'static str {
+    pl.pick(
+        "Für dieses Amt sind Sie nicht zuständig.",
+        "You are not responsible for this office.",
+    )
+}
+
 /// `POST /staff/notices`: a current notice for an office, shown until its end time.
 pub(super) async fn add_notice(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
     let office = field(&form, "office");
     let text = field(&form, "text");
     let until = field(&form, "until");
     if office.is_empty() || !session.user.may_edit(&office) {
-        return forbidden(&state, &session, "Für dieses Amt sind Sie nicht zuständig.");
+        return forbidden(&state, &pl, &session, not_yours(&pl));
     }
+    let not_published = pl.pick("Keine Mitteilung veröffentlicht", "No notice published");
     if text.is_empty() || text.chars().count() > 300 {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Keine Mitteilung veröffentlicht",
-            "Die Mitteilung muss 1 bis 300 Zeichen lang sein.",
+            not_published,
+            pl.pick(
+                "Die Mitteilung muss 1 bis 300 Zeichen lang sein.",
+                "The notice must be 1 to 300 characters long.",
+            ),
         );
     }
     // `datetime-local` sends 2026-11-25T15:30; seconds are kept if given.
@@ -79,17 +111,25 @@ pub(super) async fn add_notice(
     else {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Keine Mitteilung veröffentlicht",
-            "Bitte das Ende als Datum und Uhrzeit angeben, z. B. 2026-11-25T15:30.",
+            not_published,
+            pl.pick(
+                "Bitte das Ende als Datum und Uhrzeit angeben, z. B. 2026-11-25T15:30.",
+                "Please give the end as a date and time, for example 2026-11-25T15:30.",
+            ),
         );
     };
     if end <= chrono::Local::now().naive_local() {
         return unprocessable(
             &state,
+            &pl,
             &session,
-            "Keine Mitteilung veröffentlicht",
-            "Das Ende liegt in der Vergangenheit.",
+            not_published,
+            pl.pick(
+                "Das Ende liegt in der Vergangenheit.",
+                "The end lies in the past.",
+            ),
         );
     }
     let until = end.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -117,7 +157,9 @@ pub(super) async fn end_notice(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Remote(remote): Remote,
-    StaffForm { session, .. }: StaffForm,
+    StaffForm {
+        session, lang: pl, ..
+    }: StaffForm,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return refused(StatusCode::NOT_FOUND, "Diese Mitteilung gibt es nicht");
@@ -144,10 +186,14 @@ pub(super) async fn end_notice(
         }
         Ok(false) => message(
             &state,
+            &pl,
             Some(&session),
             StatusCode::NOT_FOUND,
-            "Nicht gefunden",
-            "Diese Mitteilung läuft nicht mehr oder betrifft ein anderes Amt.",
+            pl.pick("Nicht gefunden", "Not found"),
+            pl.pick(
+                "Diese Mitteilung läuft nicht mehr oder betrifft ein anderes Amt.",
+                "This notice is no longer running or concerns another office.",
+            ),
         ),
         Err(e) => e.into_response(),
     }

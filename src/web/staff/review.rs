@@ -10,9 +10,14 @@ pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_batch_access(&state, &session, id) {
+    if let Err(r) = need_batch_access(&state, &pl, &session, id) {
         return r;
     }
     let uploader = match store(&state).and_then(|s| s.batch(id).map_err(internal)) {
@@ -23,8 +28,12 @@ pub(super) async fn submit(
     if !crate::staff::reviews::may_submit(&uploader, &session.user) {
         return forbidden(
             &state,
+            &pl,
             &session,
-            "Nur wer die Datei hochgeladen hat (oder eine Person mit der Rolle admin), kann sie zur Freigabe einreichen. / Only the uploader (or an admin) can submit an upload.",
+            pl.pick(
+                "Nur wer die Datei hochgeladen hat (oder eine Person mit der Rolle admin), kann sie zur Freigabe einreichen.",
+                "Only the person who uploaded the file (or a person with the role admin) can submit it for approval.",
+            ),
         );
     }
     let reason = field(&form, "reason");
@@ -36,10 +45,10 @@ pub(super) async fn submit(
             .map_err(internal)?
             .ok_or(WebError::NotFound)?;
         if batch.status != "pending" {
-            return Ok(Err(format!(
-                "Lieferung {id} ist nicht mehr offen ({}).",
-                batch.status
-            )));
+            return Ok(Err(match pl.lang {
+                Lang::De => format!("Lieferung {id} ist nicht mehr offen ({}).", batch.status),
+                Lang::En => format!("Batch {id} is no longer open ({}).", batch.status),
+            }));
         }
         let kind: Kind = batch
             .kind
@@ -58,18 +67,19 @@ pub(super) async fn submit(
                 &cells,
                 Some(reason.as_str()).filter(|r| !r.is_empty()),
             )
-            .map_err(|e| e.to_string()))
+            .map_err(|e| store_error_text(&e, pl.lang)))
     })();
+    let not_submitted = pl.pick("Nicht eingereicht", "Not submitted");
     match check {
         Ok(Ok(())) => {}
         Ok(Err(text)) => {
-            return unprocessable(&state, &session, "Nicht eingereicht", &text);
+            return unprocessable(&state, &pl, &session, not_submitted, &text);
         }
         Err(e) => return e.into_response(),
     }
     let done = staff_db(&state).and_then(|db| {
         db.submit(id, &session.user.name, &reason)
-            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            .map_err(|e| WebError::BadRequest(staff_error_text(&e, pl.lang)))?;
         db.audit(
             &session.user.name,
             "submit",
@@ -82,9 +92,10 @@ pub(super) async fn submit(
         Ok(()) => Redirect::to("/staff").into_response(),
         Err(WebError::BadRequest(text)) => message(
             &state,
+            &pl,
             Some(&session),
             StatusCode::CONFLICT,
-            "Nicht eingereicht",
+            not_submitted,
             &text,
         ),
         Err(e) => e.into_response(),
@@ -97,23 +108,30 @@ pub(super) async fn approve(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
     Remote(remote): Remote,
-    StaffForm { session, .. }: StaffForm,
+    StaffForm {
+        session, lang: pl, ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_publisher(&state, &session, "Freigeben") {
+    if let Err(r) = need_publisher(&state, &pl, &session, ("Freigeben", "approve")) {
         return r;
     }
-    if let Err(r) = need_batch_access(&state, &session, id) {
+    if let Err(r) = need_batch_access(&state, &pl, &session, id) {
         return r;
     }
+    let not_approved = pl.pick("Nicht freigegeben", "Not approved");
     let review = match staff_db(&state).and_then(|db| db.review(id).map_err(internal)) {
         Ok(Some(r)) if r.state == "submitted" => r,
         Ok(_) => {
             return message(
                 &state,
+                &pl,
                 Some(&session),
                 StatusCode::CONFLICT,
-                "Nicht freigegeben",
-                "Diese Lieferung wartet nicht auf Freigabe.",
+                not_approved,
+                pl.pick(
+                    "Diese Lieferung wartet nicht auf Freigabe.",
+                    "This batch is not waiting for approval.",
+                ),
             );
         }
         Err(e) => return e.into_response(),
@@ -121,10 +139,14 @@ pub(super) async fn approve(
     if !review.may_be_approved_by(&session.user.name, state.settings.allow_self_approval) {
         return message(
             &state,
+            &pl,
             Some(&session),
             StatusCode::FORBIDDEN,
-            "Vier-Augen-Prinzip",
-            "Eine Lieferung, die Sie hochgeladen oder eingereicht haben, kann nicht von Ihnen freigegeben werden: eine zweite Person mit der Rolle publisher gibt sie frei. / You uploaded or submitted this batch: a second publisher approves it.",
+            pl.pick("Vier-Augen-Prinzip", "Four-eyes principle"),
+            pl.pick(
+                "Eine Lieferung, die Sie hochgeladen oder eingereicht haben, kann nicht von Ihnen freigegeben werden: eine zweite Person mit der Rolle publisher gibt sie frei.",
+                "You cannot approve a batch that you uploaded or submitted yourself: a second person with the role publisher approves it.",
+            ),
         );
     }
     let published = store(&state).and_then(|mut s| {
@@ -133,7 +155,7 @@ pub(super) async fn approve(
             &session.user.name,
             Some(review.reason.as_str()).filter(|r| !r.is_empty()),
         )
-        .map_err(|e| WebError::BadRequest(e.to_string()))
+        .map_err(|e| WebError::BadRequest(store_error_text(&e, pl.lang)))
     });
     match published {
         Ok(revs) => {
@@ -149,9 +171,10 @@ pub(super) async fn approve(
         }
         Err(WebError::BadRequest(text)) => message(
             &state,
+            &pl,
             Some(&session),
             StatusCode::CONFLICT,
-            "Nicht freigegeben",
+            not_approved,
             &text,
         ),
         Err(e) => e.into_response(),
@@ -164,18 +187,23 @@ pub(super) async fn reject(
     State(state): State<Arc<AppState>>,
     BatchId(id): BatchId,
     Remote(remote): Remote,
-    StaffForm { session, form, .. }: StaffForm,
+    StaffForm {
+        session,
+        form,
+        lang: pl,
+        ..
+    }: StaffForm,
 ) -> Response {
-    if let Err(r) = need_publisher(&state, &session, "Ablehnen") {
+    if let Err(r) = need_publisher(&state, &pl, &session, ("Ablehnen", "reject")) {
         return r;
     }
-    if let Err(r) = need_batch_access(&state, &session, id) {
+    if let Err(r) = need_batch_access(&state, &pl, &session, id) {
         return r;
     }
     let reason = form.get("reason").cloned().unwrap_or_default();
     let done = staff_db(&state).and_then(|mut db| {
         db.reject(id, &session.user.name, &reason)
-            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            .map_err(|e| WebError::BadRequest(staff_error_text(&e, pl.lang)))?;
         db.audit(
             &session.user.name,
             "reject",
@@ -186,9 +214,13 @@ pub(super) async fn reject(
     });
     match done {
         Ok(()) => Redirect::to("/staff").into_response(),
-        Err(WebError::BadRequest(text)) => {
-            unprocessable(&state, &session, "Nicht abgelehnt", &text)
-        }
+        Err(WebError::BadRequest(text)) => unprocessable(
+            &state,
+            &pl,
+            &session,
+            pl.pick("Nicht abgelehnt", "Not rejected"),
+            &text,
+        ),
         Err(e) => e.into_response(),
     }
 }

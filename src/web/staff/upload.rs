@@ -26,14 +26,35 @@ pub fn clean_file_name(name: &str) -> Option<String> {
     if bad { None } else { Some(name.to_string()) }
 }
 
+/// A text kept in both languages: a page shows it again later in the language it then has.
+#[derive(Clone, Debug)]
+pub struct Bilingual {
+    pub de: String,
+    pub en: String,
+}
+
+impl Bilingual {
+    fn new(de: impl Into<String>, en: impl Into<String>) -> Self {
+        Bilingual {
+            de: de.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The text in one language.
+    pub fn text(&self, lang: Lang) -> &str {
+        lang.pick(&self.de, &self.en)
+    }
+}
+
 /// What an upload is refused for, kept a while (a user's newest few) so that long problem
-/// lists can be paged.
+/// lists can be paged, in either language.
 #[derive(Clone)]
 pub struct RefusedUpload {
     pub user: String,
     pub file_name: String,
-    pub summary: String,
-    pub problems: Vec<String>,
+    pub summary: Bilingual,
+    pub problems: Vec<Bilingual>,
     pub total: usize,
     pub at: std::time::Instant,
 }
@@ -43,6 +64,7 @@ pub struct RefusedUpload {
 pub(super) async fn upload(
     State(state): State<Arc<AppState>>,
     Remote(remote): Remote,
+    pl: PageLang,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
@@ -66,10 +88,16 @@ pub(super) async fn upload(
         } else {
             format!("{} KB", limit >> 10)
         };
-        format!(
-            "Die Datei ist größer als erlaubt (höchstens {size}). Bitte den Export auf einen Monat beschränken. / The file is larger than allowed (at most {size})."
-        )
+        match pl.lang {
+            Lang::De => format!(
+                "Die Datei ist größer als erlaubt (höchstens {size}). Bitte den Export auf einen Monat beschränken."
+            ),
+            Lang::En => format!(
+                "The file is larger than allowed (at most {size}). Please limit the export to one month."
+            ),
+        }
     };
+    let refused_title = pl.pick("Hochladen abgelehnt", "Upload refused");
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -78,13 +106,21 @@ pub(super) async fn upload(
                 let text = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large()
                 } else {
-                    format!("Das Formular kam unvollständig an ({e}). Bitte noch einmal senden.")
+                    match pl.lang {
+                        Lang::De => format!(
+                            "Das Formular kam unvollständig an ({e}). Bitte noch einmal senden."
+                        ),
+                        Lang::En => {
+                            format!("The form arrived incomplete ({e}). Please send it again.")
+                        }
+                    }
                 };
                 return message(
                     &state,
+                    &pl,
                     None,
                     StatusCode::BAD_REQUEST,
-                    "Hochladen abgelehnt",
+                    refused_title,
                     &text,
                 );
             }
@@ -93,14 +129,17 @@ pub(super) async fn upload(
         if name == "file" {
             let file_name = field.file_name().unwrap_or("").to_string();
             if files.len() >= MAX_FILES {
+                let text = match pl.lang {
+                    Lang::De => format!("Höchstens {MAX_FILES} Dateien auf einmal."),
+                    Lang::En => format!("At most {MAX_FILES} files at once."),
+                };
                 return message(
                     &state,
+                    &pl,
                     None,
                     StatusCode::BAD_REQUEST,
-                    "Hochladen abgelehnt",
-                    &format!(
-                        "Höchstens {MAX_FILES} Dateien auf einmal. / At most {MAX_FILES} files at once."
-                    ),
+                    refused_title,
+                    &text,
                 );
             }
             match field.bytes().await {
@@ -109,13 +148,21 @@ pub(super) async fn upload(
                     let text = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                         too_large()
                     } else {
-                        format!("Die Datei kam unvollständig an ({e}). Bitte noch einmal senden.")
+                        match pl.lang {
+                            Lang::De => format!(
+                                "Die Datei kam unvollständig an ({e}). Bitte noch einmal senden."
+                            ),
+                            Lang::En => {
+                                format!("The file arrived incomplete ({e}). Please send it again.")
+                            }
+                        }
                     };
                     return message(
                         &state,
+                        &pl,
                         None,
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        "Hochladen abgelehnt",
+                        refused_title,
                         &text,
                     );
                 }
@@ -123,14 +170,21 @@ pub(super) async fn upload(
         } else if let Ok(text) = field.text().await {
             // The other fields are a token, a kind and an office: short, or not ours.
             if text.chars().count() > MAX_TEXT {
+                let text = match pl.lang {
+                    Lang::De => format!(
+                        "Ein Feld des Formulars ist zu lang (höchstens {MAX_TEXT} Zeichen)."
+                    ),
+                    Lang::En => {
+                        format!("A field of the form is too long (at most {MAX_TEXT} characters).")
+                    }
+                };
                 return message(
                     &state,
+                    &pl,
                     None,
                     StatusCode::BAD_REQUEST,
-                    "Hochladen abgelehnt",
-                    &format!(
-                        "Ein Feld des Formulars ist zu lang (höchstens {MAX_TEXT} Zeichen). / A form field is too long."
-                    ),
+                    refused_title,
+                    &text,
                 );
             }
             fields.insert(name, text);
@@ -140,10 +194,13 @@ pub(super) async fn upload(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let refuse = |text: String| unprocessable(&state, &session, "Hochladen abgelehnt", &text);
+    let refuse = |text: String| unprocessable(&state, &pl, &session, refused_title, &text);
     files.retain(|(n, b)| !n.is_empty() || !b.is_empty());
     if files.is_empty() {
-        return refuse("Bitte eine Datei auswählen. / Please choose a file.".into());
+        return refuse(
+            pl.pick("Bitte eine Datei auswählen.", "Please choose a file.")
+                .into(),
+        );
     }
     let kind: Option<Kind> = fields
         .get("kind")
@@ -156,26 +213,37 @@ pub(super) async fn upload(
     if let Some(o) = &office
         && !session.user.may_edit(o)
     {
-        return refuse(format!(
-            "Sie dürfen nicht für „{o}“ hochladen. / You may not upload for {o}."
-        ));
+        return refuse(match pl.lang {
+            Lang::De => format!("Sie dürfen nicht für „{o}“ hochladen."),
+            Lang::En => format!("You may not upload for \"{o}\"."),
+        });
     }
     let mut uploaded = Vec::with_capacity(files.len());
     for (raw_name, bytes) in files {
         let Some(file_name) = clean_file_name(&raw_name) else {
-            return refuse(format!(
-                "Der Dateiname „{}“ ist ungültig: bitte eine Datei mit einfachem Namen ohne Pfadangaben wie ../ wählen. Es wurde nichts gespeichert. / The file name is invalid: choose a file with a plain name, no path like ../. Nothing was stored.",
-                raw_name.chars().take(200).collect::<String>()
-            ));
+            let shown = raw_name.chars().take(200).collect::<String>();
+            return refuse(match pl.lang {
+                Lang::De => format!(
+                    "Der Dateiname „{shown}“ ist ungültig: bitte eine Datei mit einfachem Namen ohne Pfadangaben wie ../ wählen. Es wurde nichts gespeichert."
+                ),
+                Lang::En => format!(
+                    "The file name \"{shown}\" is invalid: please choose a file with a plain name, without a path such as ../. Nothing was stored."
+                ),
+            });
         };
         let ext = file_name
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
             .unwrap_or_default();
         if !["csv", "txt", "tsv", "xlsx"].contains(&ext.as_str()) {
-            return refuse(format!(
-                "„{file_name}“ ist keine CSV- oder XLSX-Datei. Bitte den Export als CSV oder Excel-Arbeitsmappe (.xlsx) speichern. Es wurde nichts gespeichert. / Not a CSV or XLSX file. Nothing was stored."
-            ));
+            return refuse(match pl.lang {
+                Lang::De => format!(
+                    "„{file_name}“ ist keine CSV- oder XLSX-Datei. Bitte den Export als CSV oder Excel-Arbeitsmappe (.xlsx) speichern. Es wurde nichts gespeichert."
+                ),
+                Lang::En => format!(
+                    "\"{file_name}\" is not a CSV or XLSX file. Please save the export as CSV or as an Excel workbook (.xlsx). Nothing was stored."
+                ),
+            });
         }
         if bytes.len() as u64 > limit {
             return refuse(too_large());
@@ -189,17 +257,18 @@ pub(super) async fn upload(
     }
     let st = state.clone();
     let user = session.user.clone();
+    let lang = pl.lang;
     let staged = tokio::task::spawn_blocking(move || {
         if uploaded.len() == 1 {
             let file = uploaded.pop().expect("one file");
-            stage(&st, &user, &remote, file, None)
+            stage(&st, &user, &remote, file, None, lang)
         } else {
-            stage_several(&st, &user, &remote, uploaded)
+            stage_several(&st, &user, &remote, uploaded, lang)
         }
     })
     .await;
     match staged {
-        Ok(Ok(staged)) => staged_response(&state, &session, staged).await,
+        Ok(Ok(staged)) => staged_response(&state, &pl, &session, staged).await,
         Ok(Err(e)) => e.into_response(),
         Err(e) => internal(e).into_response(),
     }
@@ -235,13 +304,15 @@ enum Reading {
 /// Reads an upload and keeps it as a pending batch. Headers the built-in aliases do not know
 /// are tried against the saved profiles of the user's offices; `mapped` is a profile just made
 /// in the mapping form, with the office it is saved for: saved only together with the batch
-/// it read, so a mapping whose upload is refused decides nothing about later files.
+/// it read, so a mapping whose upload is refused decides nothing about later files. The
+/// preview is made in `lang`.
 pub(super) fn stage(
     state: &Arc<AppState>,
     user: &crate::staff::accounts::User,
     remote: &str,
     file: UploadedFile,
     mapped: Option<(String, ingest::map::Profile)>,
+    lang: Lang,
 ) -> Result<Staged, WebError> {
     Ok(match read_for(state, user, file, mapped.as_ref())? {
         Reading::Ready(upload, file) => Staged::Previews(vec![keep(
@@ -251,6 +322,7 @@ pub(super) fn stage(
             *upload,
             &file,
             mapped.as_ref(),
+            lang,
         )?]),
         Reading::Refused(r) => Staged::Refused(r),
         Reading::NeedsMapping(p) => Staged::NeedsMapping(p),
@@ -265,6 +337,7 @@ fn stage_several(
     user: &crate::staff::accounts::User,
     remote: &str,
     files: Vec<UploadedFile>,
+    lang: Lang,
 ) -> Result<Staged, WebError> {
     let count = files.len();
     let mut ready: Vec<(ingest::Upload, UploadedFile)> = Vec::new();
@@ -277,14 +350,22 @@ fn stage_several(
             Reading::Ready(upload, file) => ready.push((*upload, file)),
             Reading::Refused(r) => {
                 total += r.total.max(1);
-                problems.push(format!("{name}: {}", r.summary));
-                problems.extend(r.problems.into_iter().map(|p| format!("{name}: {p}")));
+                let named = |b: &Bilingual| {
+                    Bilingual::new(format!("{name}: {}", b.de), format!("{name}: {}", b.en))
+                };
+                problems.push(named(&r.summary));
+                problems.extend(r.problems.iter().map(named));
                 refused_files.push(name);
             }
             Reading::NeedsMapping(_) => {
                 total += 1;
-                problems.push(format!(
-                    "{name}: die Spalten sind nicht bekannt. Bitte diese Datei allein hochladen, um ihre Spalten zuzuordnen."
+                problems.push(Bilingual::new(
+                    format!(
+                        "{name}: die Spalten sind nicht bekannt. Bitte diese Datei allein hochladen, um ihre Spalten zuzuordnen."
+                    ),
+                    format!(
+                        "{name}: the columns are not known. Please upload this file on its own to map its columns."
+                    ),
                 ));
                 refused_files.push(name);
             }
@@ -294,9 +375,15 @@ fn stage_several(
         for (b, fb) in &ready[..i] {
             if a.collides_with(b) {
                 total += 1;
-                problems.push(format!(
-                    "{} und {} betreffen dieselben Monate desselben Berichts; bitte nur eine davon hochladen.",
-                    fb.file_name, fa.file_name
+                problems.push(Bilingual::new(
+                    format!(
+                        "{} und {} betreffen dieselben Monate desselben Berichts; bitte nur eine davon hochladen.",
+                        fb.file_name, fa.file_name
+                    ),
+                    format!(
+                        "{} and {} cover the same months of the same report; please upload only one of them.",
+                        fb.file_name, fa.file_name
+                    ),
                 ));
                 refused_files.push(fa.file_name.clone());
             }
@@ -306,10 +393,17 @@ fn stage_several(
         return Ok(Staged::Refused(RefusedUpload {
             user: user.name.clone(),
             file_name: refused_files.join(", "),
-            summary: format!(
-                "{} von {count} Dateien wurden nicht übernommen ({}). Es wurde keine der Dateien gespeichert: bitte korrigieren und alle erneut hochladen.",
-                refused_files.len(),
-                refused_files.join(", ")
+            summary: Bilingual::new(
+                format!(
+                    "{} von {count} Dateien wurden nicht übernommen ({}). Es wurde keine der Dateien gespeichert: bitte korrigieren und alle erneut hochladen.",
+                    refused_files.len(),
+                    refused_files.join(", ")
+                ),
+                format!(
+                    "{} of {count} files were not accepted ({}). None of the files was stored: please correct them and upload all of them again.",
+                    refused_files.len(),
+                    refused_files.join(", ")
+                ),
             ),
             problems,
             total,
@@ -318,7 +412,7 @@ fn stage_several(
     }
     let mut previews = Vec::with_capacity(ready.len());
     for (upload, file) in ready {
-        previews.push(keep(state, user, remote, upload, &file, None)?);
+        previews.push(keep(state, user, remote, upload, &file, None, lang)?);
     }
     Ok(Staged::Previews(previews))
 }
@@ -350,23 +444,31 @@ fn read_for(
             return Ok(Reading::NeedsMapping(mapping::PendingMapping::new(
                 user,
                 file,
-                needs.error.for_mapping_form(),
+                needs.error,
                 needs.guess,
             )));
         }
         Outcome::Refused(e) => {
+            let both = |render: &dyn Fn(Lang) -> String| {
+                Bilingual::new(render(Lang::De), render(Lang::En))
+            };
             let (problems, total) = match &e {
                 ingest::problem::UploadError::Invalid { problems, total } => (
-                    problems.iter().map(|p| p.render(Lang::De)).collect(),
+                    problems.iter().map(|p| both(&|l| p.render(l))).collect(),
                     *total,
                 ),
-                other => (vec![other.render(Lang::De)], 1),
+                other => (vec![both(&|l| other.render(l))], 1),
             };
             return Ok(Reading::Refused(RefusedUpload {
                 user: user.name.clone(),
                 file_name: file_name.clone(),
-                summary: format!(
-                    "„{file_name}“ wurde nicht übernommen: {total} Problem(e). Bitte in der Datei korrigieren und erneut hochladen; es wurde nichts gespeichert."
+                summary: Bilingual::new(
+                    format!(
+                        "„{file_name}“ wurde nicht übernommen: {total} Problem(e). Bitte in der Datei korrigieren und erneut hochladen; es wurde nichts gespeichert."
+                    ),
+                    format!(
+                        "\"{file_name}\" was not accepted: {total} problem(s). Please correct the file and upload it again; nothing was stored."
+                    ),
                 ),
                 problems,
                 total,
@@ -379,8 +481,13 @@ fn read_for(
         return Ok(Reading::Refused(RefusedUpload {
             user: user.name.clone(),
             file_name: file_name.clone(),
-            summary: format!(
-                "„{file_name}“ wurde nicht übernommen: die Datei enthält Zeilen für „{o}“, für das Sie nicht hochladen dürfen. Es wurde nichts gespeichert."
+            summary: Bilingual::new(
+                format!(
+                    "„{file_name}“ wurde nicht übernommen: die Datei enthält Zeilen für „{o}“, für das Sie nicht hochladen dürfen. Es wurde nichts gespeichert."
+                ),
+                format!(
+                    "\"{file_name}\" was not accepted: the file holds rows for \"{o}\", which you may not upload for. Nothing was stored."
+                ),
             ),
             problems: Vec::new(),
             total: 0,
@@ -398,9 +505,10 @@ fn keep(
     mut upload: ingest::Upload,
     file: &UploadedFile,
     mapped: Option<&(String, ingest::map::Profile)>,
+    lang: Lang,
 ) -> Result<(i64, minijinja::Value), WebError> {
     let file_name = &file.file_name;
-    let preview = preview(state, &upload, file_name)?;
+    let preview = preview(state, &upload, file_name, lang)?;
     let mut store = store(state)?;
     let batch = store
         .put_batch(
@@ -430,6 +538,7 @@ fn keep(
 /// The page for a staged upload.
 pub(super) async fn staged_response(
     state: &Arc<AppState>,
+    pl: &PageLang,
     session: &Session,
     staged: Staged,
 ) -> Response {
@@ -441,9 +550,10 @@ pub(super) async fn staged_response(
                 .collect();
             page(
                 state,
+                pl,
                 "staff_preview.html",
                 Some(session),
-                minijinja::context! { title => "Vorschau", previews => previews },
+                minijinja::context! { title => pl.pick("Vorschau", "Preview"), previews => previews },
             )
         }
         Staged::Refused(refused_upload) => {
@@ -459,15 +569,23 @@ pub(super) async fn staged_response(
                 );
                 map.insert(token.clone(), refused_upload);
             }
-            problems_page(state, session, &token, 1, StatusCode::UNPROCESSABLE_ENTITY)
+            problems_page(
+                state,
+                pl,
+                session,
+                &token,
+                1,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
-        Staged::NeedsMapping(pending) => mapping::start(state, session, pending).await,
+        Staged::NeedsMapping(pending) => mapping::start(state, pl, session, pending).await,
     }
 }
 
 /// One page of a refused upload's problems.
 pub(super) fn problems_page(
     state: &AppState,
+    pl: &PageLang,
     session: &Session,
     token: &str,
     page_no: usize,
@@ -482,10 +600,14 @@ pub(super) fn problems_page(
     let Some(r) = found else {
         return message(
             state,
+            pl,
             Some(session),
             StatusCode::NOT_FOUND,
-            "Nicht mehr vorhanden",
-            "Diese Fehlerliste ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+            pl.pick("Nicht mehr vorhanden", "No longer there"),
+            pl.pick(
+                "Diese Fehlerliste ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+                "This list of problems has expired. Please upload the file again.",
+            ),
         );
     };
     let pages = r.problems.len().div_ceil(PROBLEMS_PER_PAGE).max(1);
@@ -495,22 +617,29 @@ pub(super) fn problems_page(
         .iter()
         .skip((page_no - 1) * PROBLEMS_PER_PAGE)
         .take(PROBLEMS_PER_PAGE)
-        .cloned()
+        .map(|p| p.text(pl.lang).to_string())
         .collect();
+    // The language link shows this page of the list again.
+    let here = if page_no > 1 {
+        format!("/staff/uploads/{token}?page={page_no}")
+    } else {
+        format!("/staff/uploads/{token}")
+    };
     let mut resp = page(
         state,
+        &pl.at(here),
         "staff_refused.html",
         Some(session),
         minijinja::context! {
-            title => "Hochladen abgelehnt",
-            summary => r.summary,
+            title => pl.pick("Hochladen abgelehnt", "Upload refused"),
+            summary => r.summary.text(pl.lang).to_string(),
             problems => shown,
             total => r.total,
             listed => r.problems.len(),
             page => page_no,
             pages => pages,
             token => token,
-            kinds => kinds(),
+            kinds => kinds(pl.lang),
         },
     );
     *resp.status_mut() = status;
@@ -522,13 +651,13 @@ pub(super) async fn refused_page(
     State(state): State<Arc<AppState>>,
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
-    StaffPage(session): StaffPage,
+    StaffPage(session, pl): StaffPage,
 ) -> Response {
     let page_no = form_urlencoded(query.as_deref().unwrap_or(""))
         .get("page")
         .and_then(|p| p.parse().ok())
         .unwrap_or(1);
-    problems_page(&state, &session, &token, page_no, StatusCode::OK)
+    problems_page(&state, &pl, &session, &token, page_no, StatusCode::OK)
 }
 
 /// The KPIs an upload will produce per office and month, beside what is published now.
@@ -536,6 +665,7 @@ pub(super) fn preview(
     state: &AppState,
     upload: &ingest::Upload,
     file_name: &str,
+    lang: Lang,
 ) -> Result<minijinja::Value, WebError> {
     let kind = upload.kind;
     let months: Vec<i32> = upload.parsed.partitions.keys().map(|(_, m)| *m).collect();
@@ -609,14 +739,14 @@ pub(super) fn preview(
                     .unwrap_or(crate::kpi::definitions::Unit::Count);
                 let before = published
                     .and_then(|p| now.column(name).map(|j| p[j].clone()))
-                    .map(|v| crate::present::format::value(&v, unit))
+                    .map(|v| crate::present::format::value_in(&v, unit, lang))
                     .unwrap_or_else(|| "–".into());
-                let after = crate::present::format::value(&row[i], unit);
+                let after = crate::present::format::value_in(&row[i], unit, lang);
                 let changed = before != after;
                 changes.push(minijinja::context! {
                     office => office,
                     month => month,
-                    kpi => def.map(|d| d.label_de).unwrap_or(name),
+                    kpi => def.map(|d| lang.pick(d.label_de, d.label_en)).unwrap_or(name),
                     before => before,
                     after => after.clone(),
                     changed => changed,
@@ -627,11 +757,11 @@ pub(super) fn preview(
     Ok(minijinja::context! {
         file_name => file_name,
         kind => kind.as_str(),
-        kind_title => crate::web::pages::kind_title(kind, Lang::De),
+        kind_title => crate::web::pages::kind_title(kind, lang),
         rows => upload.parsed.rows,
-        period => if from == to { crate::timefmt::format_month(from) } else { format!("{} bis {}", crate::timefmt::format_month(from), crate::timefmt::format_month(to)) },
+        period => if from == to { crate::timefmt::format_month(from) } else { format!("{} {} {}", crate::timefmt::format_month(from), lang.pick("bis", "to"), crate::timefmt::format_month(to)) },
         offices => offices,
-        notices => upload.notices.iter().map(|n| n.de.clone()).collect::<Vec<_>>(),
+        notices => upload.notices.iter().map(|n| n.text(lang).to_string()).collect::<Vec<_>>(),
         changes => changes,
         replaces => replaces,
     })
