@@ -124,6 +124,13 @@ enum Command {
         #[arg(long)]
         month: Option<String>,
     },
+    /// Copy the data folder while it is in use: the catalogue of one moment and every file it
+    /// refers to (into an earlier backup: only what is new); the copy is a data folder
+    Backup {
+        /// Backup folder (created if missing; not the data folder)
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Make an earlier revision of a month current again
     Rollback {
         #[arg(long)]
@@ -538,6 +545,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ])?;
             }
             w.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { to } => {
+            let store = Store::open(&cli.data)?;
+            let r = store.backup_to(&to)?;
+            println!(
+                "{}",
+                lang.pick(
+                    &format!(
+                        "Gesichert nach {}: {} Lieferungen, {} Dateien kopiert ({:.1} MB), {} waren schon da.",
+                        to.display(),
+                        r.batches,
+                        r.copied,
+                        r.bytes as f64 / 1e6,
+                        r.kept
+                    ),
+                    &format!(
+                        "Backed up to {}: {} batches, {} files copied ({:.1} MB), {} were there already.",
+                        to.display(),
+                        r.batches,
+                        r.copied,
+                        r.bytes as f64 / 1e6,
+                        r.kept
+                    ),
+                )
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Rollback {

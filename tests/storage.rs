@@ -301,3 +301,68 @@ fn approval_and_publication_are_one_transaction() {
     assert_eq!(review.state, "approved");
     assert_eq!(review.decided_by.as_deref(), Some("paul"));
 }
+
+/// `kennzahl backup --to DIR` copies the data folder as it is at one moment into a folder
+/// that is itself a data folder (same figures, same originals byte for byte, same history);
+/// a second backup into it copies only the new upload's files.
+#[test]
+fn a_backup_is_a_whole_data_folder_and_the_next_one_copies_only_what_is_new() {
+    let d = with_clean_visits();
+    let b = DataDir::new();
+    let to = b.path().to_str().unwrap();
+    let first = d.ok(&["backup", "--to", to]);
+    // One upload: its original, its rows and 4 splits × 2 partial files.
+    assert!(
+        first.contains("1 Lieferungen, 10 Dateien kopiert"),
+        "{first}"
+    );
+    let kpis = |dir: &DataDir| dir.ok(&["kpi", "--kind", "visits", "--by", "month,office"]);
+    assert_eq!(kpis(&b), kpis(&d));
+
+    // A correction of one month, then a second backup into the same folder.
+    let file = d.path().join("korrektur.csv");
+    std::fs::write(
+        &file,
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n\
+         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-07T09:00:00,2025-01-07T09:05:00,2025-01-07T09:20:00,false,,false\n\
+         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-07T09:10:00,2025-01-07T09:30:00,2025-01-07T09:40:00,false,,false\n\
+         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-08T10:00:00,2025-01-08T10:02:00,2025-01-08T10:12:00,false,,false\n",
+    )
+    .unwrap();
+    d.ok(&[
+        "import",
+        file.to_str().unwrap(),
+        "--kind",
+        "visits",
+        "--publish",
+        "--reason",
+        "Nachlieferung",
+    ]);
+    let second = d.ok(&["backup", "--to", to]);
+    assert!(
+        second.contains("2 Lieferungen, 10 Dateien kopiert")
+            && second.contains("10 waren schon da"),
+        "{second}"
+    );
+    assert_eq!(kpis(&b), kpis(&d));
+    let history = |dir: &DataDir| dir.ok(&["history", "--kind", "visits"]);
+    assert_eq!(history(&b), history(&d));
+    assert!(history(&b).contains("Nachlieferung"));
+    let (live, copy) = (
+        kennzahl::store::Store::open(d.path()).unwrap(),
+        kennzahl::store::Store::open(b.path()).unwrap(),
+    );
+    for batch in [1, 2] {
+        assert_eq!(copy.original(batch).unwrap(), live.original(batch).unwrap());
+    }
+    assert_eq!(
+        copy.original(2).unwrap(),
+        std::fs::read(&file).unwrap(),
+        "the original byte for byte"
+    );
+
+    // Into the data folder itself: refused, nothing written.
+    let out = d.run(&["backup", "--to", d.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("anderen Ordner"));
+}

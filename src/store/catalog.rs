@@ -512,6 +512,14 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Writes a copy of the catalogue as it is now to `path` (one read transaction, so writers
+    /// go on meanwhile).
+    pub fn vacuum_into(&self, path: &Path) -> Result<(), StoreError> {
+        self.conn
+            .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])?;
+        Ok(())
+    }
+
     /// A number that changes whenever published data changes: the key for caches and ETags.
     pub fn data_version(&self) -> Result<i64, StoreError> {
         Ok(self

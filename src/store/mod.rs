@@ -9,10 +9,12 @@
 //! catalogue transaction that references them. A process killed before the commit leaves
 //! unreferenced files only, which are never read and are cleaned from `tmp/` on open.
 
+mod backup;
 pub mod catalog;
 pub mod files;
 
 use crate::kinds::{Batch, Kind};
+pub use backup::BackupReport;
 use catalog::Catalog;
 pub use catalog::{BatchInfo, PublishedCell, Revision, RunningNotice, Target};
 use files::{LocalFiles, sha256_hex};
@@ -59,6 +61,10 @@ pub enum StoreError {
         "Schon veröffentlicht: {cells}. Zum Ersetzen einen Grund angeben (--reason) / Already published: {cells}. Give a reason (--reason) to replace them."
     )]
     ReplaceNeedsReason { cells: String },
+    #[error(
+        "Sicherung in den Datenordner selbst geht nicht: bitte einen anderen Ordner angeben / the backup cannot go into the data folder itself: give another folder"
+    )]
+    BackupIntoItself,
 }
 
 impl StoreError {
@@ -657,6 +663,12 @@ impl Store {
     ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
         let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         self.catalog.current_notices(office, &now)
+    }
+
+    /// Copies the data folder into `to` while it may be in use: the catalogue of one moment
+    /// and every file it refers to; into an earlier backup only what is new (see `backup`).
+    pub fn backup_to(&self, to: &Path) -> Result<BackupReport, StoreError> {
+        backup::backup(&self.catalog, &self.root, to)
     }
 
     /// The running notices with when each was written.
