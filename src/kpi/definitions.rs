@@ -90,6 +90,14 @@ impl KpiDef {
     }
 }
 
+/// Base columns no KPI shows, with a shown count they cannot exceed: where that count is
+/// shown as zero, their zero is public too (see [`KpiDef::value`]).
+pub const BASE_WITHIN: &[(&str, &str)] = &[
+    ("_service_n", "served"),
+    ("_answered_with_target", "answered"),
+    ("_answered_with_handle", "answered"),
+];
+
 impl KpiDef {
     /// The number of rows the value in row `i` is computed from (`None`: none).
     pub fn base_in(&self, raw: &HashMap<String, Vec<Option<f64>>>, i: usize) -> Option<f64> {

@@ -389,20 +389,31 @@ fn finish(df: DataFrame, q: &Query, targets: &[Target]) -> Result<KpiTable, KpiE
             let m = month_of(&row[mi]);
             row.push(Value::Bool(m.is_some_and(|m| m >= current)));
         }
-        // Whether the cell shows any figure at all (see `KpiDef::value`).
+        // Whether a KPI's value is shown, not suppressed (see `KpiDef::value`).
         let shows = |d: &definitions::KpiDef| {
             d.base_in(&raw, i)
                 .is_some_and(|b| b >= f64::from(q.min_cell))
         };
-        let published = defs.iter().any(shows);
-        // Whether a zero in `base` is public already: the count that shows it is shown (or,
-        // where no KPI shows that count, the cell shows anything).
-        let zero_public = |base: &str| match defs
-            .iter()
-            .find(|d| matches!(d.measure, definitions::Measure::Col(c) if c == base))
-        {
-            Some(count) => shows(count),
-            None => published,
+        // Whether a zero in `base` is public already: the count it is is shown, or a count it
+        // cannot exceed is shown as zero (no service times where nobody was served).
+        let shown_count = |column: &str| {
+            defs.iter()
+                .find(|d| matches!(d.measure, definitions::Measure::Col(c) if c == column))
+                .filter(|d| shows(d))
+        };
+        let zero_public = |base: &str| {
+            shown_count(base).is_some()
+                || definitions::BASE_WITHIN
+                    .iter()
+                    .filter(|(inner, _)| *inner == base)
+                    .any(|(_, outer)| {
+                        shown_count(outer).is_some()
+                            && raw
+                                .get(*outer)
+                                .and_then(|v| v.get(i).copied().flatten())
+                                .unwrap_or(0.0)
+                                == 0.0
+                    })
         };
         for def in defs {
             let stock = q.kind == Kind::Cases && cases::STOCKS.contains(&def.name);
