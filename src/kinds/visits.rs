@@ -609,8 +609,8 @@ pub mod partials {
     ///
     /// Plain passes over the rows, one per split, on two threads (a polars group-by per split
     /// and histogram cost seconds per million rows; this costs a fraction of one). The
-    /// figures are the ones polars would give: sums skip missing weights, a group's maximum skips missing waits,
-    /// conditions on missing values count as false.
+    /// figures are the ones polars would give: sums skip missing weights, a group's maximum
+    /// skips missing waits, conditions on missing values count as false.
     ///
     /// Each split's tables go to `keep` as soon as they are computed (on the thread that
     /// computed them), so that writing one overlaps computing the next.
@@ -684,11 +684,11 @@ pub mod partials {
                     wait,
                     service_min,
                 };
-                let split_value = match i {
-                    0 => None,
-                    1 => Some(appointment.map_or(MISSING, u32::from)),
-                    2 => Some(*location),
-                    _ => Some(*service),
+                let split_value = match SPLITS[i] {
+                    ["appointment"] => Some(appointment.map_or(MISSING, u32::from)),
+                    ["location"] => Some(*location),
+                    ["service"] => Some(*service),
+                    _ => None,
                 };
                 tables.add(&row, split_value);
             }
@@ -852,12 +852,12 @@ pub mod partials {
             let group_columns = |groups: &mut dyn Iterator<Item = u32>, len: usize| {
                 let mut cols = GroupColumns::with_capacity(len);
                 for g in groups {
-                    cols.push(&keys[g as usize], split, texts);
+                    cols.push(&keys[g as usize], texts);
                 }
                 cols
             };
-            let mut counts =
-                group_columns(&mut (0..keys.len() as u32), keys.len()).into_columns(split, COUNTS);
+            let mut counts = group_columns(&mut (0..keys.len() as u32), keys.len())
+                .into_columns(split, COUNTS, texts);
             let sum_i64 = |f: fn(&Sums) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
             counts.extend([
                 Column::new("c_rows".into(), sum_i64(|s| s.c_rows)),
@@ -886,7 +886,7 @@ pub mod partials {
             let mut hist_parts = Vec::new();
             for (metric, h) in [(WAITS, &waits), (SERVICE_TIMES, &service_times)] {
                 let mut cols = group_columns(&mut h.iter().map(|(g, _, _)| *g), h.len())
-                    .into_columns(split, metric);
+                    .into_columns(split, metric, texts);
                 cols.push(Column::new(
                     "value".into(),
                     h.iter().map(|(_, v, _)| *v).collect::<Vec<f64>>(),
@@ -918,8 +918,9 @@ pub mod partials {
         office: Vec<Option<&'a str>>,
         month: Vec<Option<i32>>,
         marginal: Vec<Option<i32>>,
+        /// The split's value of each group: 0/1 for the appointment split, a text id for the
+        /// others (`None`: missing).
         split_value: Vec<Option<u32>>,
-        texts_split: Vec<Option<&'a str>>,
     }
 
     impl<'a> GroupColumns<'a> {
@@ -929,25 +930,19 @@ pub mod partials {
                 month: Vec::with_capacity(n),
                 marginal: Vec::with_capacity(n),
                 split_value: Vec::with_capacity(n),
-                texts_split: Vec::with_capacity(n),
             }
         }
 
-        fn push(&mut self, key: &GroupKey, split: usize, texts: &Texts<'a>) {
+        fn push(&mut self, key: &GroupKey, texts: &Texts<'a>) {
             self.office.push(texts.get(key.0));
             self.month.push(key.1);
             self.marginal.push(key.2);
-            let v = key.3.unwrap_or(MISSING);
-            if split >= 2 {
-                self.texts_split.push(texts.get(v));
-            } else {
-                self.split_value.push((v != MISSING).then_some(v));
-            }
+            self.split_value.push(key.3.filter(|v| *v != MISSING));
         }
 
         /// The columns, with `split` and `metric`; the columns of other splits are added as
         /// nulls by [`conformed`].
-        fn into_columns(self, split: usize, metric: i32) -> Vec<Column> {
+        fn into_columns(self, split: usize, metric: i32, texts: &Texts<'a>) -> Vec<Column> {
             let len = self.month.len();
             let mut cols = vec![
                 Column::new("split".into(), vec![split as i32; len]),
@@ -964,7 +959,13 @@ pub mod partials {
                         .map(|v| v.map(|v| v == 1))
                         .collect::<Vec<Option<bool>>>(),
                 )),
-                [name] => cols.push(Column::new((*name).into(), self.texts_split)),
+                [name] => cols.push(Column::new(
+                    (*name).into(),
+                    self.split_value
+                        .iter()
+                        .map(|v| v.and_then(|v| texts.get(v)))
+                        .collect::<Vec<Option<&str>>>(),
+                )),
                 _ => {}
             }
             cols

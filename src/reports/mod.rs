@@ -21,7 +21,8 @@ pub struct Line {
     pub kind: &'static str,
     pub kpi: &'static str,
     pub label: &'static str,
-    /// The value, or "." when suppressed, or null.
+    /// The value, or "." when suppressed, "x" when not meaningful (as in the CSV of the same
+    /// report), or null.
     pub value: serde_json::Value,
     /// The value as in the machine CSV.
     #[serde(skip)]
