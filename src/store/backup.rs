@@ -6,7 +6,7 @@
 //! whole data folder (the previous backup, or the new one).
 
 use super::catalog::Catalog;
-use super::files::{LocalFiles, sha256_hex};
+use super::files::{Files, LocalFiles, sha256_hex};
 use super::{StoreError, split_file};
 use rusqlite::Connection;
 use std::path::Path;
@@ -27,6 +27,7 @@ pub struct BackupReport {
 /// Backs up the data folder `root` (whose catalogue is open as `catalog`) into `to`.
 pub(super) fn backup(
     catalog: &Catalog,
+    files: &Files,
     root: &Path,
     to: &Path,
 ) -> Result<BackupReport, StoreError> {
@@ -44,7 +45,7 @@ pub(super) fn backup(
         .join(format!("catalog-{}.sqlite", std::process::id()));
     let _ = std::fs::remove_file(&snapshot);
     catalog.vacuum_into(&snapshot)?;
-    let result = copy_files(&snapshot, root, &target);
+    let result = copy_files(&snapshot, files, &target);
     if result.is_err() {
         let _ = std::fs::remove_file(&snapshot);
         return result;
@@ -61,10 +62,11 @@ pub(super) fn backup(
     result
 }
 
-/// Copies every file the catalogue `snapshot` refers to from `root` into `target`.
+/// Copies every file the catalogue `snapshot` refers to from `files` into `target` (from
+/// an object store through the local cache).
 fn copy_files(
     snapshot: &Path,
-    root: &Path,
+    files: &Files,
     target: &LocalFiles,
 ) -> Result<BackupReport, StoreError> {
     let db = Connection::open(snapshot)?;
@@ -93,15 +95,15 @@ fn copy_files(
             }
         }
         for key in keys {
-            let from = root.join(&key);
             if target.path(&key).exists() {
                 report.kept += 1;
                 continue;
             }
-            if !from.exists() && key != *original {
+            if key != *original && !files.exists(&key)? {
                 // Partials of a batch stored before partials existed come on first use.
                 continue;
             }
+            let from = files.local(&key)?;
             let mut src = std::fs::File::open(&from).map_err(|e| StoreError::io(&from, e))?;
             target.put(&key, |w| std::io::copy(&mut src, w).map(|_| ()))?;
             report.copied += 1;

@@ -17,7 +17,8 @@ use crate::kinds::{Batch, Kind};
 pub use backup::BackupReport;
 use catalog::Catalog;
 pub use catalog::{BatchInfo, PublishedCell, Revision, RunningNotice, Target};
-use files::{LocalFiles, sha256_hex};
+pub use files::Remote;
+use files::{Files, sha256_hex};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -62,6 +63,10 @@ pub enum StoreError {
     )]
     ReplaceNeedsReason { cells: String },
     #[error(
+        "Objektspeicher {url}: {why}; bitte KENNZAHL_OBJECT_STORE und AWS_* prüfen / object store {url}: {why}; check KENNZAHL_OBJECT_STORE and AWS_*"
+    )]
+    ObjectStore { url: String, why: String },
+    #[error(
         "Sicherung in den Datenordner selbst geht nicht: bitte einen anderen Ordner angeben / the backup cannot go into the data folder itself: give another folder"
     )]
     BackupIntoItself,
@@ -80,7 +85,7 @@ impl StoreError {
 pub struct Store {
     root: PathBuf,
     catalog: Catalog,
-    files: LocalFiles,
+    files: Files,
     /// Partial counts files read before, by key: they are small and never change, and a
     /// question over ten years reads hundreds of them.
     counts: std::sync::Mutex<std::collections::HashMap<String, DataFrame>>,
@@ -92,7 +97,7 @@ const COUNTS_KEPT: usize = 20_000;
 /// Keeps original uploads (content-addressed, so keeping one twice is harmless).
 #[derive(Debug, Clone)]
 pub struct OriginalStager {
-    files: LocalFiles,
+    files: Files,
 }
 
 /// Originals are kept compressed: exports are text that zstd shrinks five- to tenfold, at a
@@ -114,7 +119,7 @@ impl OriginalStager {
     pub fn stage(&self, bytes: &[u8]) -> Result<StagedOriginal, StoreError> {
         let sha256 = sha256_hex(bytes);
         let plain = format!("originals/{}/{}", &sha256[..2], sha256);
-        if self.files.path(&plain).exists() {
+        if self.files.exists(&plain)? {
             return Ok(StagedOriginal {
                 sha256,
                 key: plain,
@@ -122,7 +127,7 @@ impl OriginalStager {
             });
         }
         let key = format!("{plain}.zst");
-        let fresh = !self.files.path(&key).exists();
+        let fresh = !self.files.exists(&key)?;
         if fresh {
             self.files.put(&key, |f| {
                 zstd::stream::copy_encode(bytes, f, ORIGINAL_ZSTD_LEVEL)
@@ -134,7 +139,7 @@ impl OriginalStager {
     /// Removes an original that was staged for an upload that was then refused.
     pub fn discard(&self, staged: &StagedOriginal) {
         if staged.fresh {
-            let _ = std::fs::remove_file(self.files.path(&staged.key));
+            self.files.remove(&staged.key);
         }
     }
 }
@@ -175,10 +180,21 @@ pub struct Submission<'a> {
 }
 
 impl Store {
-    /// Opens the data folder, creating it when new.
+    /// Opens the data folder, creating it when new. With `KENNZAHL_OBJECT_STORE` set
+    /// (`s3://bucket/prefix`), originals and Parquet files live in that object store and the
+    /// data folder keeps the catalogue and a cache of the files read.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let remote = match std::env::var("KENNZAHL_OBJECT_STORE") {
+            Ok(url) if !url.trim().is_empty() => Some(Remote::from_url(url.trim())?),
+            _ => None,
+        };
+        Store::open_with(root, remote)
+    }
+
+    /// Opens the data folder with the files in `remote`, if given (see [`Store::open`]).
+    pub fn open_with(root: &Path, remote: Option<Remote>) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
-        let files = LocalFiles::open(root)?;
+        let files = Files::open(root, remote)?;
         files.clean_tmp();
         let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
         Ok(Store {
@@ -398,13 +414,13 @@ impl Store {
         let stored = self.files.get(&b.original)?;
         let bytes = if b.original.ends_with(".zst") {
             zstd::stream::decode_all(stored.as_slice())
-                .map_err(|e| StoreError::io(self.files.path(&b.original), e))?
+                .map_err(|e| StoreError::io(self.files.describe(&b.original), e))?
         } else {
             stored
         };
         if sha256_hex(&bytes) != b.sha256 {
             return Err(StoreError::Damaged {
-                path: self.files.path(&b.original),
+                path: self.files.describe(&b.original),
             });
         }
         Ok(bytes)
@@ -486,7 +502,7 @@ impl Store {
                 if !made.contains(&c.batch_id) {
                     let rows = LazyFrame::scan_parquet(
                         self.files
-                            .path(&c.parquet)
+                            .local(&c.parquet)?
                             .to_string_lossy()
                             .as_ref()
                             .into(),
@@ -544,8 +560,8 @@ impl Store {
             let df = match known {
                 Some(df) => df,
                 None => {
-                    let file = std::fs::File::open(self.files.path(key))
-                        .map_err(|e| StoreError::io(self.files.path(key), e))?;
+                    let path = self.files.local(key)?;
+                    let file = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
                     let df = ParquetReader::new(file).finish()?;
                     if let Ok(mut m) = self.counts.lock() {
                         if m.len() >= COUNTS_KEPT {
@@ -606,7 +622,7 @@ impl Store {
             }
             let wanted = &cells[i..j];
             let batch_cells = self.catalog.batch_cells(batch)?;
-            let path = self.files.path(&cells[i].parquet);
+            let path = self.files.local(&cells[i].parquet)?;
             let mut lf = LazyFrame::scan_parquet(
                 path.to_string_lossy().as_ref().into(),
                 ScanArgsParquet::default(),
@@ -668,7 +684,7 @@ impl Store {
     /// Copies the data folder into `to` while it may be in use: the catalogue of one moment
     /// and every file it refers to; into an earlier backup only what is new (see `backup`).
     pub fn backup_to(&self, to: &Path) -> Result<BackupReport, StoreError> {
-        backup::backup(&self.catalog, &self.root, to)
+        backup::backup(&self.catalog, &self.files, &self.root, to)
     }
 
     /// The running notices with when each was written.
@@ -752,7 +768,7 @@ fn describe_cells(cells: &[(String, i32)]) -> String {
 }
 
 /// Writes a frame as zstd Parquet, atomically (see [`Store::write_parquet`]).
-fn write_parquet(files: &LocalFiles, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
+fn write_parquet(files: &Files, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
     let mut write_err = None;
     files.put(key, |f| {
         ParquetWriter::new(f)
@@ -773,7 +789,7 @@ fn write_parquet(files: &LocalFiles, key: &str, frame: &mut DataFrame) -> Result
 
 /// Computes and writes the partial aggregates of a batch of visits rows, two files per split
 /// (its counts and its histograms; a question reads one split).
-fn write_partials(files: &LocalFiles, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
+fn write_partials(files: &Files, key: &str, rows: LazyFrame) -> Result<(), StoreError> {
     crate::kinds::visits::partials::each(rows, |i, (mut counts, mut hist)| {
         write_parquet(files, &split_file(key, i, false), &mut counts)?;
         write_parquet(files, &split_file(key, i, true), &mut hist)
