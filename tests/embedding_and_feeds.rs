@@ -146,18 +146,11 @@ print(json.dumps(out))
 async fn a_journalist_follows_publications_corrections_and_notices() {
     let d = with_clean_visits();
     // A correction of one month of one office, with its reason.
-    let file = d.path().join("nachlieferung.csv");
-    std::fs::write(
-        &file,
-        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n\
-         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-07T09:00:00,2025-01-07T09:05:00,2025-01-07T09:20:00,false,,false\n\
-         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-07T09:10:00,2025-01-07T09:30:00,2025-01-07T09:40:00,false,,false\n\
-         Straßenverkehrsamt,Führerscheinstelle,Führerschein,2025-01-08T10:00:00,2025-01-08T10:02:00,2025-01-08T10:12:00,false,,false\n",
-    )
-    .unwrap();
+    // A corrected January of one office: three visits instead of the first upload's.
+    let file = fixture("corrections/strassenverkehrsamt_2025-01.csv");
     d.ok(&[
         "import",
-        file.to_str().unwrap(),
+        &file,
         "--kind",
         "visits",
         "--publish",

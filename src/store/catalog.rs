@@ -189,7 +189,7 @@ pub struct Catalog {
     conn: Connection,
 }
 
-fn now_text() -> String {
+pub(super) fn now_text() -> String {
     chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 

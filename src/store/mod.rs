@@ -677,7 +677,7 @@ impl Store {
         &self,
         office: Option<&str>,
     ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
-        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+        let now = catalog::now_text();
         self.catalog.current_notices(office, &now)
     }
 
@@ -692,7 +692,7 @@ impl Store {
         &self,
         office: Option<&str>,
     ) -> Result<Vec<RunningNotice>, StoreError> {
-        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+        let now = catalog::now_text();
         self.catalog.current_notices_dated(office, &now)
     }
 
