@@ -10,8 +10,9 @@ One process does everything (interpreter start-up, `import duckdb`, CSV read, ag
 CSV write), so timing this process measures the whole DuckDB side.
 
 Not reproduced from Kennzahl: per-office targets (30 min is used for every office), the
-`min_cell` suppression ("." for cells from fewer than 3 rows), `wait_min` and `persons`
-columns (the bench CSV has neither) and input validation.
+`min_cell` suppression ("." for cells from fewer than 3 rows), a `wait_min` column (the
+bench CSV has none) and input validation. A `persons` column (`kennzahl demo bench-visits
+--persons`) is read as an integer; like Kennzahl's KPIs, the figures count rows, not persons.
 """
 
 import sys
@@ -117,7 +118,11 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     src, out = sys.argv[1], sys.argv[2]
-    query = QUERY.format(src=sql_string(src), columns=sql_struct(COLUMNS), target=TARGET_MIN)
+    columns = dict(COLUMNS)
+    with open(src, encoding="utf-8") as f:
+        if "persons" in f.readline().strip().split(","):
+            columns["persons"] = "INTEGER"
+    query = QUERY.format(src=sql_string(src), columns=sql_struct(columns), target=TARGET_MIN)
     con = duckdb.connect()  # in-memory
     con.execute(f"COPY ({query}) TO {sql_string(out)} (FORMAT csv, HEADER true, DELIMITER ',')")
     with open(out, encoding="utf-8") as f:

@@ -18,8 +18,10 @@
 #   ROWS   rows to generate               (default 1000000)
 #   REPS   runs per side                  (default 3)
 #   WORK   scratch folder                 (default target/bench)
+#   PERSONS 1: the export has a `persons` column, as many queue systems write (default 0)
 #   CSV    input file; generated with `$KZ demo bench-visits` only if missing
-#          (default $WORK/visits_1m.csv for 1M rows, else $WORK/visits_${ROWS}.csv)
+#          (default $WORK/visits_1m.csv for 1M rows, else $WORK/visits_${ROWS}.csv;
+#          with PERSONS=1, visits_1m_persons.csv / visits_${ROWS}_persons.csv)
 #   SIDES  which sides to run             (default "kennzahl duckdb")
 #   PYTHON python interpreter             (default python3)
 # Relative paths are taken from the repo root.
@@ -33,7 +35,11 @@ REPS=${REPS:-3}
 WORK=${WORK:-target/bench}
 SIDES=${SIDES:-kennzahl duckdb}
 PYTHON=${PYTHON:-python3}
-if [[ $ROWS == 1000000 ]]; then default_csv=$WORK/visits_1m.csv; else default_csv=$WORK/visits_${ROWS}.csv; fi
+PERSONS=${PERSONS:-0}
+if [[ $ROWS == 1000000 ]]; then default_csv=$WORK/visits_1m; else default_csv=$WORK/visits_${ROWS}; fi
+persons_flag=()
+if [[ $PERSONS == 1 ]]; then default_csv+=_persons; persons_flag=(--persons); fi
+default_csv+=.csv
 CSV=${CSV:-$default_csv}
 DUCK_SQL=benches/duckdb_visits.py
 FMT='%e s %M KB'
@@ -73,7 +79,7 @@ if [[ ! -s $CSV ]]; then
     echo "generating $CSV ($ROWS rows) ..."
     mkdir -p "$(dirname "$CSV")"
     partial=${CSV%.csv}.partial.csv
-    "$KZ" demo bench-visits --rows "$ROWS" --out "$partial"
+    "$KZ" demo bench-visits --rows "$ROWS" "${persons_flag[@]}" --out "$partial"
     mv "$partial" "$CSV"
 fi
 CSV=$(cd "$(dirname "$CSV")" && pwd)/$(basename "$CSV")

@@ -677,14 +677,18 @@ pub fn load_embedded(store: &mut Store) -> Result<usize> {
 
 /// Writes a large clean visits CSV (UTF-8, `,`, ISO datetimes) for the benchmarks: `rows`
 /// visits spread evenly over the days of `months` months from `start` (a `yyyymm` key), the
-/// same for the same arguments.
-pub fn bench_visits(rows: usize, out: &Path, start: i32, months: u32) -> Result<()> {
+/// same for the same arguments. With `persons`, a last column `persons` (1, sometimes 2 to 4,
+/// as queue systems count companions) from its own random sequence, so that the other columns
+/// are the same as without it.
+pub fn bench_visits(rows: usize, out: &Path, start: i32, months: u32, persons: bool) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| out.display().to_string())?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     writeln!(
         w,
-        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show"
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show{}",
+        if persons { ",persons" } else { "" }
     )?;
+    let mut companions = Rng::new(7 ^ start as u64);
     let offices = [
         (
             "Einwohnermeldeamt",
@@ -762,6 +766,15 @@ pub fn bench_visits(rows: usize, out: &Path, start: i32, months: u32) -> Result<
                 dt(arrived - 300, &mut line);
             }
             line.push_str(",false\n");
+        }
+        if persons {
+            line.pop();
+            let n = if companions.chance(0.85) {
+                1
+            } else {
+                2 + companions.below(3)
+            };
+            let _ = writeln!(line, ",{n}");
         }
         w.write_all(line.as_bytes())?;
     }

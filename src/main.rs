@@ -9,6 +9,11 @@ use kennzahl::kinds::Kind;
 use kennzahl::kpi::{self, Query};
 use kennzahl::store::{Store, Submission, Target};
 use kennzahl::timefmt::{format_month, parse_month_arg};
+
+/// mimalloc instead of the system allocator: an import allocates and frees column buffers of
+/// hundreds of MB, and glibc's returns them to the kernel only to fault them in again.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -240,6 +245,9 @@ enum DemoCommand {
         /// Number of months the rows are spread over
         #[arg(long, default_value_t = 12)]
         months: u32,
+        /// Add a `persons` column (people per ticket), as many queue systems export
+        #[arg(long)]
+        persons: bool,
     },
     /// Import and publish the demo city into the data folder
     Load {
@@ -739,9 +747,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out,
                 start,
                 months,
+                persons,
             } => {
                 let start = month_arg(Some(&start))?.context("--start YYYY-MM")?;
-                kennzahl::demo::bench_visits(rows, &out, start, months.max(1))?;
+                kennzahl::demo::bench_visits(rows, &out, start, months.max(1), persons)?;
                 Ok(ExitCode::SUCCESS)
             }
             DemoCommand::Load { from } => {

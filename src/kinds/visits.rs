@@ -649,49 +649,35 @@ pub mod partials {
         let office_ids = ids(&mut texts, &office);
         let location_ids = ids(&mut texts, &location);
         let service_ids = ids(&mut texts, &service);
-        // Each split is one pass over the rows; the splits run on two threads.
+        let rows = Prepared::new(
+            &office_ids,
+            &month,
+            &marginal,
+            &n,
+            &appointment,
+            &no_show,
+            &wait,
+            &service_min,
+        );
+        // Each split is one pass over the prepared rows; the splits run on two threads.
         let split = |i: usize| -> Result<(), E> {
-            let mut tables = SplitTables::default();
-            let rows = office_ids
-                .iter()
-                .zip(&location_ids)
-                .zip(&service_ids)
-                .zip(month.iter())
-                .zip(marginal.iter())
-                .zip(n.iter())
-                .zip(appointment.iter())
-                .zip(no_show.iter())
-                .zip(wait.iter())
-                .zip(service_min.iter());
-            for (
-                (
-                    (
-                        ((((((office, location), service), month), marginal), n), appointment),
-                        no_show,
-                    ),
-                    wait,
+            let values: Option<Vec<u32>> = match SPLITS[i] {
+                ["appointment"] => Some(
+                    appointment
+                        .iter()
+                        .map(|a| a.map_or(MISSING, u32::from))
+                        .collect(),
                 ),
-                service_min,
-            ) in rows
-            {
-                let row = Row {
-                    office: *office,
-                    month,
-                    marginal,
-                    weight: if marginal.is_none() { Some(1) } else { n },
-                    appointment,
-                    no_show,
-                    wait,
-                    service_min,
-                };
-                let split_value = match SPLITS[i] {
-                    ["appointment"] => Some(appointment.map_or(MISSING, u32::from)),
-                    ["location"] => Some(*location),
-                    ["service"] => Some(*service),
-                    _ => None,
-                };
-                tables.add(&row, split_value);
-            }
+                ["location"] => Some(location_ids.clone()),
+                ["service"] => Some(service_ids.clone()),
+                _ => None,
+            };
+            let domain = match SPLITS[i] {
+                ["appointment"] => 3,
+                [] => 1,
+                _ => texts.values.len() + 1,
+            };
+            let tables = SplitTables::new(&rows, values.as_deref(), domain, DENSE_CELLS);
             keep(i, tables.into_frames(i, &texts)?)
         };
         let (mine, other) = std::thread::scope(|scope| {
@@ -725,22 +711,125 @@ pub mod partials {
 
     const MISSING: u32 = u32::MAX;
 
-    /// The fields of one row a partial needs.
-    struct Row {
-        office: u32,
-        month: Option<i32>,
-        marginal: Option<i32>,
-        /// How many visits the row stands for: 1 for a single visit, `n` for an aggregate.
-        weight: Option<i64>,
-        appointment: Option<bool>,
-        no_show: Option<bool>,
-        wait: Option<f64>,
-        service_min: Option<f64>,
-    }
-
     /// A group: office, month, marginal and the split's value (`None` for split 0; for the
     /// appointment split 0/1, for the others a text id; `MISSING` for a missing value).
     type GroupKey = (u32, Option<i32>, Option<i32>, Option<u32>);
+
+    /// Most cells of a dense lookup table (a group per base group and split value, a count
+    /// per group and value); beyond it, a hash map is used.
+    const DENSE_CELLS: usize = 1 << 21;
+
+    /// The rows as every split needs them, computed once: each row's base group (office,
+    /// month, marginal), its weight and flags, and its wait and service time as a rank among
+    /// the batch's distinct values (ranks in value order, so that counting by rank gives
+    /// histograms sorted by value without sorting).
+    struct Prepared {
+        base_keys: Vec<(u32, Option<i32>, Option<i32>)>,
+        rows: Vec<PreparedRow>,
+        waits: Vec<f64>,
+        service_times: Vec<f64>,
+    }
+
+    /// One row of [`Prepared`].
+    struct PreparedRow {
+        base: u32,
+        /// How many visits the row stands for: 1 for a single visit, `n` for an aggregate.
+        weight: Option<i64>,
+        single: bool,
+        appointment: Option<bool>,
+        no_show: Option<bool>,
+        /// Rank of the wait in [`Prepared::waits`], `MISSING` without one.
+        wait: u32,
+        service_time: u32,
+    }
+
+    /// A float as a hash key, with -0.0 and 0.0 one value (as polars groups them).
+    fn bits(v: f64) -> u64 {
+        if v == 0.0 { 0 } else { v.to_bits() }
+    }
+
+    /// Distinct values and each row's rank among them (`MISSING` for none), ranks in value
+    /// order.
+    fn ranks(values: &Float64Chunked) -> (Vec<f64>, Vec<u32>) {
+        let mut first_seen: PlHashMap<u64, u32> = PlHashMap::default();
+        let mut distinct: Vec<f64> = Vec::new();
+        let mut of_row: Vec<u32> = values
+            .iter()
+            .map(|v| match v {
+                None => MISSING,
+                Some(v) => *first_seen.entry(bits(v)).or_insert_with(|| {
+                    distinct.push(if v == 0.0 { 0.0 } else { v });
+                    (distinct.len() - 1) as u32
+                }),
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
+        order.sort_unstable_by(|a, b| distinct[*a as usize].total_cmp(&distinct[*b as usize]));
+        let mut rank = vec![0u32; distinct.len()];
+        for (r, id) in order.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        for v in &mut of_row {
+            if *v != MISSING {
+                *v = rank[*v as usize];
+            }
+        }
+        let sorted = order.iter().map(|id| distinct[*id as usize]).collect();
+        (sorted, of_row)
+    }
+
+    impl Prepared {
+        #[allow(clippy::too_many_arguments)]
+        fn new(
+            office: &[u32],
+            month: &Int32Chunked,
+            marginal: &Int32Chunked,
+            n: &Int64Chunked,
+            appointment: &BooleanChunked,
+            no_show: &BooleanChunked,
+            wait: &Float64Chunked,
+            service_min: &Float64Chunked,
+        ) -> Self {
+            let (waits, wait_rank) = ranks(wait);
+            let (service_times, service_rank) = ranks(service_min);
+            let mut base_index: PlHashMap<(u32, Option<i32>, Option<i32>), u32> =
+                PlHashMap::default();
+            let mut base_keys = Vec::new();
+            let rows = office
+                .iter()
+                .zip(month.iter())
+                .zip(marginal.iter())
+                .zip(n.iter())
+                .zip(appointment.iter())
+                .zip(no_show.iter())
+                .zip(wait_rank.iter().zip(&service_rank))
+                .map(
+                    |((((((office, month), marginal), n), appointment), no_show), (w, s))| {
+                        let key = (*office, month, marginal);
+                        let base = *base_index.entry(key).or_insert_with(|| {
+                            base_keys.push(key);
+                            (base_keys.len() - 1) as u32
+                        });
+                        PreparedRow {
+                            base,
+                            weight: if marginal.is_none() { Some(1) } else { n },
+                            single: marginal.is_none(),
+                            appointment,
+                            no_show,
+                            wait: *w,
+                            service_time: *s,
+                        }
+                    },
+                )
+                .collect();
+            Prepared {
+                base_keys,
+                rows,
+                waits,
+                service_times,
+            }
+        }
+    }
 
     /// The sums of one group, named as the columns they become.
     #[derive(Default)]
@@ -758,66 +847,166 @@ pub mod partials {
     }
 
     /// The groups of one split with their sums and their histograms of waits and service
-    /// times (group index, value bits) → count.
-    #[derive(Default)]
+    /// times as (group, value, count), sorted by group and value.
     struct SplitTables {
-        index: PlHashMap<GroupKey, u32>,
         keys: Vec<GroupKey>,
         sums: Vec<Sums>,
-        waits: PlHashMap<(u32, u64), i64>,
-        service_times: PlHashMap<(u32, u64), i64>,
+        waits: Vec<(u32, f64, i64)>,
+        service_times: Vec<(u32, f64, i64)>,
     }
 
-    /// A float as a hash key, with -0.0 and 0.0 one value (as polars groups them).
-    fn bits(v: f64) -> u64 {
-        if v == 0.0 { 0 } else { v.to_bits() }
+    /// Finds a row's group by a dense table when base groups × split values is small, else
+    /// by a hash map; groups are numbered in the order they are first seen.
+    enum GroupIndex {
+        Dense(Vec<u32>),
+        Sparse(PlHashMap<u64, u32>),
+    }
+
+    impl GroupIndex {
+        fn new(cells: usize, dense_cells: usize) -> Self {
+            if cells <= dense_cells {
+                GroupIndex::Dense(vec![MISSING; cells])
+            } else {
+                GroupIndex::Sparse(PlHashMap::default())
+            }
+        }
+
+        /// The group in cell `cell`, made by `make` when new.
+        fn get(&mut self, cell: usize, make: impl FnOnce() -> u32) -> u32 {
+            match self {
+                GroupIndex::Dense(t) => {
+                    if t[cell] == MISSING {
+                        t[cell] = make();
+                    }
+                    t[cell]
+                }
+                GroupIndex::Sparse(m) => *m.entry(cell as u64).or_insert_with(make),
+            }
+        }
+    }
+
+    /// Counts per (group, value rank): dense when groups × values is small, else a hash map.
+    /// A stored count is the count + 1, so that a value seen with weight 0 is still kept.
+    fn histogram(
+        rows: &[PreparedRow],
+        groups: &[u32],
+        group_count: usize,
+        rank: impl Fn(&PreparedRow) -> u32,
+        values: &[f64],
+        dense_cells: usize,
+    ) -> Vec<(u32, f64, i64)> {
+        let v = values.len().max(1);
+        let mut out = Vec::new();
+        if group_count.saturating_mul(v) <= dense_cells {
+            let mut t = vec![0i64; group_count * v];
+            for (row, g) in rows.iter().zip(groups) {
+                let r = rank(row);
+                if r != MISSING {
+                    let c = &mut t[*g as usize * v + r as usize];
+                    *c += row.weight.unwrap_or(0) + i64::from(*c == 0);
+                }
+            }
+            for (cell, c) in t.iter().enumerate() {
+                if *c != 0 {
+                    out.push(((cell / v) as u32, values[cell % v], c - 1));
+                }
+            }
+        } else {
+            let mut m: PlHashMap<u64, i64> = PlHashMap::default();
+            for (row, g) in rows.iter().zip(groups) {
+                let r = rank(row);
+                if r != MISSING {
+                    *m.entry(*g as u64 * v as u64 + r as u64).or_default() +=
+                        row.weight.unwrap_or(0);
+                }
+            }
+            let mut cells: Vec<(u64, i64)> = m.into_iter().collect();
+            cells.sort_unstable_by_key(|(cell, _)| *cell);
+            out.extend(cells.into_iter().map(|(cell, c)| {
+                (
+                    (cell / v as u64) as u32,
+                    values[(cell % v as u64) as usize],
+                    c,
+                )
+            }));
+        }
+        out
     }
 
     impl SplitTables {
-        fn add(&mut self, row: &Row, split_value: Option<u32>) {
-            let key = (row.office, row.month, row.marginal, split_value);
-            let g = match self.index.get(&key) {
-                Some(g) => *g,
-                None => {
-                    let g = self.keys.len() as u32;
-                    self.index.insert(key, g);
-                    self.keys.push(key);
-                    self.sums.push(Sums::default());
-                    g
-                }
-            };
-            let s = &mut self.sums[g as usize];
-            let w = row.weight.unwrap_or(0);
-            let single = row.marginal.is_none();
-            s.c_rows += w;
-            if row.no_show == Some(false) {
-                s.c_visitors += w;
-            }
-            if row.no_show == Some(true) {
-                s.c_no_shows += w;
-            }
-            if row.appointment == Some(true) {
-                s.c_appointments += w;
+        /// The tables of a split whose value per row is `values` (`None` for split 0), from
+        /// `domain` possible values (`MISSING` counting as the last); lookup tables up to
+        /// `dense_cells` cells are dense.
+        fn new(p: &Prepared, values: Option<&[u32]>, domain: usize, dense_cells: usize) -> Self {
+            let mut index = GroupIndex::new(p.base_keys.len().saturating_mul(domain), dense_cells);
+            let mut keys: Vec<GroupKey> = Vec::new();
+            let mut sums: Vec<Sums> = Vec::new();
+            let mut groups: Vec<u32> = Vec::with_capacity(p.rows.len());
+            for (r, row) in p.rows.iter().enumerate() {
+                let value = values.map(|v| v[r]);
+                let dense = match value {
+                    None => 0,
+                    Some(MISSING) => domain - 1,
+                    Some(v) => v as usize,
+                };
+                let g = index.get(row.base as usize * domain + dense, || {
+                    let (office, month, marginal) = p.base_keys[row.base as usize];
+                    keys.push((office, month, marginal, value));
+                    sums.push(Sums::default());
+                    (keys.len() - 1) as u32
+                });
+                groups.push(g);
+                let s = &mut sums[g as usize];
+                let w = row.weight.unwrap_or(0);
+                s.c_rows += w;
                 if row.no_show == Some(false) {
-                    s.c_appointment_visitors += w;
+                    s.c_visitors += w;
                 }
-            }
-            if let Some(wait) = row.wait {
-                s.w_served += w;
-                if let Some(weight) = row.weight {
-                    s.w_sum += weight as f64 * wait;
+                if row.no_show == Some(true) {
+                    s.c_no_shows += w;
                 }
-                s.w_max = Some(s.w_max.map_or(wait, |m| m.max(wait)));
-                if single && wait <= super::DEFAULT_WAIT_TARGET_MIN {
-                    s.w_within_default += w;
+                if row.appointment == Some(true) {
+                    s.c_appointments += w;
+                    if row.no_show == Some(false) {
+                        s.c_appointment_visitors += w;
+                    }
                 }
-                *self.waits.entry((g, bits(wait))).or_default() += w;
-            }
-            if let Some(service) = row.service_min {
-                if single {
+                if row.wait != MISSING {
+                    let wait = p.waits[row.wait as usize];
+                    s.w_served += w;
+                    if let Some(weight) = row.weight {
+                        s.w_sum += weight as f64 * wait;
+                    }
+                    s.w_max = Some(s.w_max.map_or(wait, |m| m.max(wait)));
+                    if row.single && wait <= super::DEFAULT_WAIT_TARGET_MIN {
+                        s.w_within_default += w;
+                    }
+                }
+                if row.service_time != MISSING && row.single {
                     s.s_count += w;
                 }
-                *self.service_times.entry((g, bits(service))).or_default() += w;
+            }
+            let waits = histogram(
+                &p.rows,
+                &groups,
+                keys.len(),
+                |r| r.wait,
+                &p.waits,
+                dense_cells,
+            );
+            let service_times = histogram(
+                &p.rows,
+                &groups,
+                keys.len(),
+                |r| r.service_time,
+                &p.service_times,
+                dense_cells,
+            );
+            SplitTables {
+                keys,
+                sums,
+                waits,
+                service_times,
             }
         }
 
@@ -828,10 +1017,7 @@ pub mod partials {
                 sums,
                 waits,
                 service_times,
-                ..
             } = self;
-            let waits = histogram(waits);
-            let service_times = histogram(service_times);
             // Quantiles of the groups of single visits, read off their histograms.
             let quantiles = |h: &[(u32, f64, i64)], qs: &[f64]| {
                 let mut out = vec![vec![None; keys.len()]; qs.len()];
@@ -901,16 +1087,6 @@ pub mod partials {
             hist.vstack_mut(&hist_parts[0])?;
             Ok((conformed(counts)?, hist))
         }
-    }
-
-    /// A histogram map as (group, value, count), sorted by group and value.
-    fn histogram(map: PlHashMap<(u32, u64), i64>) -> Vec<(u32, f64, i64)> {
-        let mut h: Vec<(u32, f64, i64)> = map
-            .into_iter()
-            .map(|((g, v), c)| (g, f64::from_bits(v), c))
-            .collect();
-        h.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        h
     }
 
     /// The key columns of a partials table, one row per group given.
@@ -1043,5 +1219,109 @@ pub mod partials {
         } else {
             a + frac * (at(lo + 1) - a)
         })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The hash-map path (for batches with very many groups or distinct values) gives
+        /// the same groups, sums and histograms as the dense tables.
+        #[test]
+        fn sparse_lookup_equals_dense() {
+            let office = [0u32, 0, 1, 1, 0, 1, 0];
+            let month = Int32Chunked::from_slice_options(
+                "month".into(),
+                &[Some(1), Some(1), Some(2), Some(1), Some(2), Some(2), None],
+            );
+            let marginal = Int32Chunked::from_slice_options(
+                "m".into(),
+                &[None, None, None, Some(1), None, None, None],
+            );
+            let n = Int64Chunked::from_slice_options(
+                "n".into(),
+                &[None, None, None, Some(4), None, None, None],
+            );
+            let appointment = BooleanChunked::from_slice_options(
+                "a".into(),
+                &[
+                    Some(true),
+                    Some(false),
+                    None,
+                    Some(true),
+                    Some(true),
+                    Some(false),
+                    None,
+                ],
+            );
+            let no_show = BooleanChunked::from_slice_options(
+                "s".into(),
+                &[
+                    Some(false),
+                    Some(false),
+                    Some(true),
+                    Some(false),
+                    Some(false),
+                    None,
+                    Some(false),
+                ],
+            );
+            let wait = Float64Chunked::from_slice_options(
+                "w".into(),
+                &[
+                    Some(3.5),
+                    Some(-0.0),
+                    None,
+                    Some(12.0),
+                    Some(3.5),
+                    Some(0.0),
+                    Some(40.0),
+                ],
+            );
+            let service = Float64Chunked::from_slice_options(
+                "t".into(),
+                &[Some(1.0), None, None, None, Some(2.0), Some(1.0), Some(5.0)],
+            );
+            let p = Prepared::new(
+                &office,
+                &month,
+                &marginal,
+                &n,
+                &appointment,
+                &no_show,
+                &wait,
+                &service,
+            );
+            assert_eq!(p.waits, vec![0.0, 3.5, 12.0, 40.0]);
+            let split_values = [0u32, MISSING, 1, 0, 1, MISSING, 0];
+            for (values, domain) in [(None, 1), (Some(&split_values[..]), 3)] {
+                let dense = SplitTables::new(&p, values, domain, DENSE_CELLS);
+                let sparse = SplitTables::new(&p, values, domain, 0);
+                assert_eq!(dense.keys, sparse.keys);
+                assert_eq!(dense.waits, sparse.waits);
+                assert_eq!(dense.service_times, sparse.service_times);
+                let figures = |t: &SplitTables| {
+                    t.sums
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.c_rows,
+                                s.c_visitors,
+                                s.c_no_shows,
+                                s.w_served,
+                                s.w_sum,
+                                s.w_max,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(figures(&dense), figures(&sparse));
+            }
+            // Split 0 by hand: office 0 month 1 holds waits 3.5 and 0 (-0.0 is 0).
+            let t = SplitTables::new(&p, None, 1, 0);
+            assert_eq!(t.keys[0], (0, Some(1), None, None));
+            assert_eq!(&t.waits[..2], &[(0, 0.0, 1), (0, 3.5, 1)]);
+            assert_eq!(t.sums[0].w_sum, 3.5);
+        }
     }
 }

