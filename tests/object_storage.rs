@@ -5,90 +5,11 @@
 //! from the bucket.
 
 mod common;
+#[path = "common/s3.rs"]
+mod s3;
 use common::*;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// A moto S3 server on a free port, with one bucket; killed when dropped.
-struct S3 {
-    child: std::process::Child,
-    endpoint: String,
-    python: String,
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl S3 {
-    fn start(bucket: &str) -> S3 {
-        let python = std::env::var("KENNZAHL_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{python} -m moto.server could not run: {e}"));
-        let s3 = S3 {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            python,
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        s3.boto(&format!("s3.create_bucket(Bucket={bucket:?})"));
-        s3
-    }
-
-    /// Runs a line of Python with `s3`, a boto3 client of this server; its standard output.
-    fn boto(&self, code: &str) -> String {
-        let script = format!(
-            "import boto3\ns3 = boto3.client('s3', endpoint_url={:?}, aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n{code}\n",
-            self.endpoint
-        );
-        let out = Command::new(&self.python)
-            .args(["-c", &script])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "boto3: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// The keys in a bucket under a prefix.
-    fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        self.boto(&format!(
-            "for o in s3.list_objects_v2(Bucket={bucket:?}, Prefix={prefix:?}).get('Contents', []): print(o['Key'])"
-        ))
-        .lines()
-        .map(str::to_string)
-        .collect()
-    }
-}
+use s3::S3;
+use std::process::{Command, Output};
 
 /// `kennzahl --data DIR args…` with the object store settings.
 fn kennzahl(d: &DataDir, s3: &S3, args: &[&str]) -> Output {

@@ -2,9 +2,9 @@
 //! of the password (never the password).
 
 use super::{StaffDb, StaffError, now_text};
+use crate::store::db::{DbError, Row, params};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rusqlite::{OptionalExtension, params};
 use std::str::FromStr;
 
 /// The shortest password accepted (BSI IT-Grundschutz ORP.4 asks for length over rules).
@@ -120,7 +120,7 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash("no such user, no such password").unwrap_or_default())
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row) -> Result<User, DbError> {
     let role: String = r.get(2)?;
     let offices: String = r.get(3)?;
     Ok(User {
@@ -132,7 +132,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect(),
-        disabled: r.get::<_, i64>(4)? != 0,
+        disabled: r.get::<i64>(4)? != 0,
     })
 }
 
@@ -163,23 +163,20 @@ impl StaffDb {
 
     /// A user by name.
     pub fn user(&self, name: &str) -> Result<Option<User>, StaffError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
-                [name],
-                user_from_row,
-            )
-            .optional()?)
+        Ok(self.conn.query_opt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
+            params![name],
+            user_from_row,
+        )?)
     }
 
     /// All users, by name.
     pub fn users(&self) -> Result<Vec<User>, StaffError> {
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))?;
-        let rows = st.query_map([], user_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.conn.query_map(
+            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"),
+            &[],
+            user_from_row,
+        )?)
     }
 
     /// Sets a new password (and ends the user's sessions: whoever knew the old one is out).
@@ -194,7 +191,7 @@ impl StaffDb {
         }
         self.conn.execute(
             "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-            [name],
+            params![name],
         )?;
         Ok(())
     }
@@ -211,7 +208,7 @@ impl StaffDb {
         if disabled {
             self.conn.execute(
                 "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-                [name],
+                params![name],
             )?;
         }
         Ok(())
@@ -224,32 +221,11 @@ impl StaffDb {
         if check_name(name).is_err() || check_password_length(password).is_err() {
             return Ok(None);
         }
-        let found: Option<(String, User)> = self
-            .conn
-            .query_row(
-                &format!("SELECT password_hash, {USER_COLUMNS} FROM users WHERE name = ?1"),
-                [name.trim()],
-                |r| {
-                    let hash: String = r.get(0)?;
-                    let role: String = r.get(3)?;
-                    let offices: String = r.get(4)?;
-                    Ok((
-                        hash,
-                        User {
-                            id: r.get(1)?,
-                            name: r.get(2)?,
-                            role: role.parse().unwrap_or(Role::Editor),
-                            offices: offices
-                                .lines()
-                                .filter(|l| !l.is_empty())
-                                .map(str::to_string)
-                                .collect(),
-                            disabled: r.get::<_, i64>(5)? != 0,
-                        },
-                    ))
-                },
-            )
-            .optional()?;
+        let found: Option<(String, User)> = self.conn.query_opt(
+            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE name = ?1"),
+            params![name.trim()],
+            |r| Ok((r.get(5)?, user_from_row(r)?)),
+        )?;
         let stored = found
             .as_ref()
             .map(|(h, _)| h.as_str())
@@ -287,7 +263,7 @@ mod tests {
         assert!(u.may_edit("Bürgeramt") && !u.may_edit("Bauamt") && !u.may_publish());
         let stored: String = db
             .conn
-            .query_row("SELECT password_hash FROM users", [], |r| r.get(0))
+            .query_row("SELECT password_hash FROM users", &[], |r| r.get(0))
             .unwrap();
         assert!(stored.starts_with("$argon2id$"), "{stored}");
         assert!(!stored.contains("pferd"));

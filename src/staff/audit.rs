@@ -4,7 +4,7 @@
 
 use super::accounts::MAX_NAME;
 use super::{MAX_TEXT, StaffDb, StaffError, now_text};
-use rusqlite::params;
+use crate::store::db::{Row, params};
 
 /// One logged staff action.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -58,7 +58,7 @@ impl StaffDb {
         remote: &str,
     ) -> Result<(), StaffError> {
         self.conn.execute(
-            "INSERT INTO audit (at, user, action, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO audit (at, \"user\", action, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 now_text(),
                 bounded(user, MAX_NAME),
@@ -73,7 +73,7 @@ impl StaffDb {
     /// One page of `limit` entries, newest first. Pages are cut at entry ids, not counted from
     /// the top, so entries logged while someone reads do not shift the next page.
     pub fn audit_page(&self, page: AuditPage, limit: i64) -> Result<AuditEntries, StaffError> {
-        let columns = "SELECT id, at, user, action, detail, remote FROM audit";
+        let columns = "SELECT id, at, \"user\", action, detail, remote FROM audit";
         let (sql, bound) = match page {
             AuditPage::Newest => (format!("{columns} ORDER BY id DESC LIMIT ?1"), None),
             AuditPage::Before(id) => (
@@ -85,8 +85,7 @@ impl StaffDb {
                 Some(id),
             ),
         };
-        let mut st = self.conn.prepare(&sql)?;
-        let row = |r: &rusqlite::Row<'_>| {
+        let row = |r: &Row| {
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: r.get(1)?,
@@ -97,18 +96,16 @@ impl StaffDb {
             })
         };
         let mut entries: Vec<AuditEntry> = match bound {
-            None => st
-                .query_map(params![limit], row)?
-                .collect::<Result<_, _>>()?,
-            Some(id) => st
-                .query_map(params![limit, id], row)?
-                .collect::<Result<_, _>>()?,
+            None => self.conn.query_map(&sql, params![limit], row)?,
+            Some(id) => self.conn.query_map(&sql, params![limit, id], row)?,
         };
         if matches!(page, AuditPage::After(_)) {
             entries.reverse();
         }
         let exists = |sql: &str, id: i64| -> Result<bool, StaffError> {
-            Ok(self.conn.query_row(sql, [id], |r| r.get::<_, bool>(0))?)
+            Ok(self
+                .conn
+                .query_row(sql, params![id], |r| r.get::<bool>(0))?)
         };
         let (newer, older) = match (entries.first(), entries.last()) {
             (Some(first), Some(last)) => (
@@ -139,8 +136,12 @@ mod tests {
         let db = StaffDb::open(dir.path()).unwrap();
         db.audit("anna", "login", "", "10.0.0.1").unwrap();
         db.audit("anna", "upload", "maerz.csv", "10.0.0.1").unwrap();
-        assert!(db.conn.execute("UPDATE audit SET user = 'x'", []).is_err());
-        assert!(db.conn.execute("DELETE FROM audit", []).is_err());
+        assert!(
+            db.conn
+                .execute("UPDATE audit SET \"user\" = 'x'", &[])
+                .is_err()
+        );
+        assert!(db.conn.execute("DELETE FROM audit", &[]).is_err());
         let log = db.audit_page(AuditPage::Newest, 10).unwrap();
         assert_eq!(log.entries.len(), 2);
         assert_eq!(log.entries[0].action, "upload");

@@ -5,7 +5,7 @@
 
 use super::accounts::User;
 use super::{StaffDb, StaffError, now_text};
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::{DbError, Dialect, Row, params};
 
 /// A submitted upload as reviewers and uploaders see it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -63,7 +63,19 @@ SELECT r.batch_id, b.kind, b.file_name, b.rows, b.uploaded_by, r.submitted_by, r
           FROM (SELECT DISTINCT office FROM batch_cells c WHERE c.batch_id = r.batch_id ORDER BY office))
 FROM reviews r JOIN batches b ON b.id = r.batch_id";
 
-fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
+/// [`REVIEW_SELECT`] in PostgreSQL's words for SQLite's `group_concat`.
+const REVIEW_SELECT_POSTGRES: &str = "
+SELECT r.batch_id, b.kind, b.file_name, b.rows, b.uploaded_by, r.submitted_by, r.submitted_at,
+       r.reason,
+       CASE WHEN b.status = 'published' THEN 'approved' ELSE r.state END,
+       r.decided_by, r.decided_at, r.decision,
+       (SELECT string_agg(office || ' ' || substr(month::text, 1, 4) || '-' || substr(month::text, 5, 2), ', ' ORDER BY office, month)
+          FROM batch_cells c WHERE c.batch_id = r.batch_id),
+       (SELECT string_agg(DISTINCT office, chr(10) ORDER BY office)
+          FROM batch_cells c WHERE c.batch_id = r.batch_id)
+FROM reviews r JOIN batches b ON b.id = r.batch_id";
+
+fn review_from_row(r: &Row) -> Result<Review, DbError> {
     Ok(Review {
         batch_id: r.get(0)?,
         kind: r.get(1)?,
@@ -77,9 +89,9 @@ fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
         decided_by: r.get(9)?,
         decided_at: r.get(10)?,
         decision: r.get(11)?,
-        cells: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+        cells: r.get::<Option<String>>(12)?.unwrap_or_default(),
         offices: r
-            .get::<_, Option<String>>(13)?
+            .get::<Option<String>>(13)?
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
@@ -88,6 +100,13 @@ fn review_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Review> {
 }
 
 impl StaffDb {
+    fn review_select(&self) -> &'static str {
+        match self.conn.dialect() {
+            Dialect::Sqlite => REVIEW_SELECT,
+            Dialect::Postgres => REVIEW_SELECT_POSTGRES,
+        }
+    }
+
     /// Submits a stored batch for review.
     pub fn submit(&self, batch_id: i64, by: &str, reason: &str) -> Result<(), StaffError> {
         if let Some(r) = self.review(batch_id)? {
@@ -105,23 +124,23 @@ impl StaffDb {
 
     /// The review of a batch.
     pub fn review(&self, batch_id: i64) -> Result<Option<Review>, StaffError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("{REVIEW_SELECT} WHERE r.batch_id = ?1"),
-                [batch_id],
-                review_from_row,
-            )
-            .optional()?)
+        Ok(self.conn.query_opt(
+            &format!("{} WHERE r.batch_id = ?1", self.review_select()),
+            params![batch_id],
+            review_from_row,
+        )?)
     }
 
     /// Reviews, newest first; only those waiting when `waiting`.
     pub fn reviews(&self, waiting: bool) -> Result<Vec<Review>, StaffError> {
-        let mut st = self.conn.prepare(&format!(
-            "{REVIEW_SELECT} ORDER BY r.submitted_at DESC, r.batch_id DESC"
-        ))?;
-        let rows = st.query_map([], review_from_row)?;
-        let all: Vec<Review> = rows.collect::<Result<_, _>>()?;
+        let all: Vec<Review> = self.conn.query_map(
+            &format!(
+                "{} ORDER BY r.submitted_at DESC, r.batch_id DESC",
+                self.review_select()
+            ),
+            &[],
+            review_from_row,
+        )?;
         Ok(all
             .into_iter()
             .filter(|r| !waiting || r.state == "submitted")
@@ -135,24 +154,24 @@ impl StaffDb {
                 "Bitte einen Grund angeben: die einreichende Person sieht ihn / please give a reason: the uploader sees it".into(),
             ));
         }
-        let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE reviews SET state = 'rejected', decided_by = ?2, decided_at = ?3, decision = ?4
-             WHERE batch_id = ?1 AND state = 'submitted'
-               AND (SELECT status FROM batches WHERE id = ?1) = 'pending'",
-            params![batch_id, by, now_text(), reason.trim()],
-        )?;
-        if n == 0 {
-            return Err(StaffError::Refused(format!(
-                "Lieferung {batch_id} wartet nicht auf Freigabe / batch {batch_id} is not waiting for review"
-            )));
-        }
-        tx.execute(
-            "UPDATE batches SET status = 'rejected' WHERE id = ?1",
-            [batch_id],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.conn.transaction(|tx| {
+            let n = tx.execute(
+                "UPDATE reviews SET state = 'rejected', decided_by = ?2, decided_at = ?3, decision = ?4
+                 WHERE batch_id = ?1 AND state = 'submitted'
+                   AND (SELECT status FROM batches WHERE id = ?1) = 'pending'",
+                params![batch_id, by, now_text(), reason.trim()],
+            )?;
+            if n == 0 {
+                return Err(StaffError::Refused(format!(
+                    "Lieferung {batch_id} wartet nicht auf Freigabe / batch {batch_id} is not waiting for review"
+                )));
+            }
+            tx.execute(
+                "UPDATE batches SET status = 'rejected' WHERE id = ?1",
+                params![batch_id],
+            )?;
+            Ok(())
+        })
     }
 }
 

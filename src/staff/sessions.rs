@@ -9,7 +9,7 @@
 
 use super::accounts::{MAX_NAME, User};
 use super::{StaffDb, StaffError, now_secs, random_token};
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::params;
 use sha2::{Digest, Sha256};
 
 /// A session ends after this long without a request.
@@ -103,14 +103,11 @@ impl StaffDb {
     /// The session of a cookie's id, if it is alive; keeps it alive.
     pub fn session(&self, id: &str) -> Result<Option<Session>, StaffError> {
         let now = now_secs();
-        let found: Option<(i64, String, i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT user_id, csrf, created_at, last_seen FROM sessions WHERE id_hash = ?1",
-                [id_hash(id)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
+        let found: Option<(i64, String, i64, i64)> = self.conn.query_opt(
+            "SELECT user_id, csrf, created_at, last_seen FROM sessions WHERE id_hash = ?1",
+            params![id_hash(id)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         let Some((user_id, csrf, created, last_seen)) = found else {
             return Ok(None);
         };
@@ -135,8 +132,10 @@ impl StaffDb {
 
     /// Ends a session (logout).
     pub fn end_session(&self, id: &str) -> Result<(), StaffError> {
-        self.conn
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash(id)])?;
+        self.conn.execute(
+            "DELETE FROM sessions WHERE id_hash = ?1",
+            params![id_hash(id)],
+        )?;
         Ok(())
     }
 
@@ -207,7 +206,7 @@ impl StaffDb {
         }
         self.conn.execute(
             "DELETE FROM login_failures WHERE at < ?1",
-            [now - FAILURE_WINDOW_SECS],
+            params![now - FAILURE_WINDOW_SECS],
         )?;
         Ok(())
     }
@@ -217,7 +216,7 @@ impl StaffDb {
     pub fn login_succeeded(&self, name: &str, address: &str) -> Result<(), StaffError> {
         self.conn.execute(
             "DELETE FROM login_failures WHERE key = ?1",
-            [pair_key(name, address)],
+            params![pair_key(name, address)],
         )?;
         Ok(())
     }
@@ -244,7 +243,7 @@ mod tests {
             .conn
             .query_row(
                 "SELECT COUNT(*) FROM sessions WHERE id_hash = ?1",
-                [&a],
+                params![a],
                 |r| r.get(0),
             )
             .unwrap();

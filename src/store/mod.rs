@@ -11,6 +11,7 @@
 
 mod backup;
 pub mod catalog;
+pub mod db;
 pub mod files;
 
 use crate::kinds::{Batch, Kind};
@@ -24,6 +25,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(db::DbError::Sqlite(e))
+    }
+}
+
 /// Why the store could not do what was asked.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -33,7 +40,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("Katalogfehler / catalogue error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Db(#[from] db::DbError),
+    #[error(
+        "{0} gibt es nur für einen Datenordner; für PostgreSQL dient {1} / {0} is for a data folder only; on PostgreSQL use {1}"
+    )]
+    NotOnPostgres(&'static str, &'static str),
     #[error("Parquet: {0}")]
     Parquet(#[from] PolarsError),
     #[error(
@@ -198,12 +209,25 @@ impl Store {
         Store::open_with(root, remote)
     }
 
+    /// Whether the catalogue is shared with other processes on other machines (PostgreSQL):
+    /// then changes are not seen in the data folder's files and must be asked for.
+    pub fn shared_catalog(&self) -> bool {
+        self.catalog.dialect() == db::Dialect::Postgres
+    }
+
+    /// Whether the catalogue and the object store (if any) answer: for load balancers.
+    pub fn check_reachable(&self) -> Result<(), StoreError> {
+        self.catalog.data_version()?;
+        self.files.exists("readyz")?;
+        Ok(())
+    }
+
     /// Opens the data folder with the files in `remote`, if given (see [`Store::open`]).
     pub fn open_with(root: &Path, remote: Option<Remote>) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
         let files = Files::open(root, remote)?;
         files.clean_tmp();
-        let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
+        let catalog = Catalog::open_configured(&root.join("catalog.sqlite"))?;
         Ok(Store {
             root: root.to_path_buf(),
             catalog,

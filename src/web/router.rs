@@ -124,7 +124,9 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
     let readers = (0..computations(&settings))
         .map(|_| Store::open(&root).map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
+    let shared_catalog = store.shared_catalog();
     let state = Arc::new(AppState {
+        shared_catalog,
         store: Mutex::new(store),
         readers,
         staff: Mutex::new(staff_db),
@@ -165,6 +167,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         .route("/leichte-sprache", get(easy_language))
         .route("/assets/style.css", get(stylesheet))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(staff::routes(max_upload))
         .fallback(|| async { WebError::NotFound })
@@ -251,6 +254,28 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         (StatusCode::OK, "ok\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+    }
+}
+
+/// For load balancers: ready when the catalogue and the object store (if any) answer, asked
+/// on a store of its own so that a long render never makes a replica look down.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let reader = state.readers.iter().find_map(|r| r.try_lock().ok());
+    let checked = match reader {
+        Some(store) => store.check_reachable(),
+        None => match state.store.lock() {
+            Ok(store) => store.check_reachable(),
+            Err(_) => {
+                return (StatusCode::SERVICE_UNAVAILABLE, "store lock poisoned\n").into_response();
+            }
+        },
+    };
+    match checked {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
     }
 }
 

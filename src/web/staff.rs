@@ -216,7 +216,7 @@ fn store_error_text(e: &crate::store::StoreError, lang: Lang) -> String {
     let text = e.to_string();
     match e {
         StoreError::Io { .. }
-        | StoreError::Sql(_)
+        | StoreError::Db(_)
         | StoreError::Parquet(_)
         | StoreError::Damaged { .. } => text,
         _ => in_lang(&text, lang).to_string(),

@@ -41,6 +41,9 @@ pub struct AppState {
     pub(super) dashboards: std::sync::RwLock<(Arc<Dashboards>, u64)>,
     pub(super) dashboards_watch: Option<Mutex<DashboardsWatch>>,
     pub(super) catalog_files: [std::path::PathBuf; 2],
+    /// The catalogue is on a server other replicas write to: its version is asked for at
+    /// most every [`SHARED_VERSION_CHECK`] instead of when the catalogue's files change.
+    pub(super) shared_catalog: bool,
     pub(super) settings: Settings,
     pub(super) requests: AtomicU64,
     pub(super) renders: AtomicU64,
@@ -53,6 +56,10 @@ pub(super) struct DashboardsWatch {
     pub(super) checked: std::time::Instant,
     pub(super) stamp: Vec<(std::path::PathBuf, u64, i128)>,
 }
+
+/// How often a replica asks a shared catalogue whether published data changed: a publish
+/// through another replica shows here within this time (plus a render).
+const SHARED_VERSION_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How often the dashboards folder is looked at.
 const DASHBOARDS_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
@@ -97,6 +104,8 @@ pub(super) struct KnownVersion {
     notice_end: Option<String>,
     /// Counts notices that ran out: a page showing one is stale afterwards.
     epoch: u64,
+    /// When the catalogue was last asked.
+    checked: Option<std::time::Instant>,
 }
 
 impl AppState {
@@ -127,7 +136,11 @@ impl AppState {
         let ran_out = known.notice_end.as_ref().is_some_and(|end| {
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() >= *end
         });
-        if known.stamp != stamp || known.data.is_none() || ran_out {
+        let shared_due = self.shared_catalog
+            && known
+                .checked
+                .is_none_or(|t| t.elapsed() >= SHARED_VERSION_CHECK);
+        if known.stamp != stamp || known.data.is_none() || ran_out || shared_due {
             // While a render holds the store, the pages of the version known so far are
             // served: a publish never makes readers of cached pages wait.
             let store = match self.store.try_lock() {
@@ -149,6 +162,7 @@ impl AppState {
                 .next_notice_end()
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             known.stamp = stamp;
+            known.checked = Some(std::time::Instant::now());
             if ran_out {
                 known.epoch += 1;
             }

@@ -1,0 +1,456 @@
+//! Beyond one machine (issue 12): the catalogue on a real PostgreSQL server (Debian's
+//! `postgresql`, started here on a free port in a temporary folder) and the files in a real
+//! S3-compatible server (moto), shared by several `kennzahl serve` replicas that each have a
+//! data folder of their own (a cache only). A replica sees what another published, a session
+//! made on one works on the other, the login brake counts across both, and a process killed
+//! in the middle of a publish leaves nothing half done. Where a server cannot start, these
+//! tests fail saying so; they do not skip.
+
+mod common;
+#[path = "common/postgres.rs"]
+mod postgres;
+#[path = "common/s3.rs"]
+mod s3;
+
+use common::*;
+use postgres::Postgres;
+use s3::S3;
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "ein langes passwort";
+
+/// Where the replicas keep their data: one database and one bucket.
+struct Shared {
+    env: Vec<(String, String)>,
+    database: String,
+    pg: Postgres,
+    _s3: S3,
+}
+
+impl Shared {
+    fn start() -> Shared {
+        let pg = Postgres::start();
+        let database = pg.create_database();
+        let s3 = S3::start("kennzahl");
+        let mut env = s3.env("kennzahl", "stadt");
+        env.push(("KENNZAHL_DATABASE_URL".into(), database.clone()));
+        Shared {
+            env,
+            database,
+            pg,
+            _s3: s3,
+        }
+    }
+
+    fn command(&self, d: &DataDir, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kennzahl"));
+        c.arg("--data").arg(d.path()).args(args);
+        c.env("KENNZAHL_LANG", "de");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(&self, d: &DataDir, args: &[&str]) -> Output {
+        self.command(d, args).output().unwrap()
+    }
+
+    fn ok(&self, d: &DataDir, args: &[&str]) -> String {
+        let out = self.run(d, args);
+        assert!(
+            out.status.success(),
+            "kennzahl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn env_refs(&self) -> Vec<(&str, &str)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        self.pg.psql(&self.database, sql)
+    }
+}
+
+fn demo_folder() -> String {
+    format!("{}/datasets/demo", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An HTTP/1.1 answer: status, headers (lower-case names), body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of cookie `name` among the `Set-Cookie` headers.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+    }
+}
+
+/// One request on a new connection (`Connection: close`), as a browser would send it.
+fn request(addr: &str, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Answer {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if !cookies.is_empty() {
+        head.push_str(&format!("Cookie: {cookies}\r\n"));
+    }
+    let body = form.unwrap_or("");
+    if form.is_some() {
+        head.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut rest = &raw[split + 4..];
+    let mut body = Vec::new();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    if chunked {
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&rest[..end])
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .trim(),
+                16,
+            )
+            .unwrap();
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&rest[end + 2..end + 2 + size]);
+            rest = &rest[end + 2 + size + 2..];
+        }
+    } else {
+        body.extend_from_slice(rest);
+    }
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(addr: &str, path: &str) -> Answer {
+    request(addr, "GET", path, "", None)
+}
+
+/// The value of the first hidden `csrf` field on a page.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+/// Posts the login form of replica `addr`; the answer.
+fn log_in(addr: &str, name: &str, password: &str) -> Answer {
+    let form = get(addr, "/staff/login");
+    assert_eq!(form.status, 200);
+    let login = form.cookie("kz_login").expect("a login cookie");
+    request(
+        addr,
+        "POST",
+        "/staff/login",
+        &format!("kz_login={login}"),
+        Some(&format!(
+            "csrf={}&name={name}&password={}",
+            csrf_of(&form.body),
+            password.replace(' ', "+")
+        )),
+    )
+}
+
+fn add_user(shared: &Shared, d: &DataDir, name: &str, role: &str) {
+    let mut child = shared
+        .command(d, &["user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const VISITS_BY_MONTH: &str = "/api/v1/kpi/visits?by=month,office";
+
+#[test]
+fn two_replicas_on_postgres_and_s3_serve_what_one_process_on_a_data_folder_serves() {
+    let shared = Shared::start();
+    let (a, b) = (DataDir::new(), DataDir::new());
+    shared.ok(&a, &["demo", "load", "--from", &demo_folder()]);
+    // Nothing of the catalogue is in the replicas' folders: it is on the server.
+    assert!(!a.path().join("catalog.sqlite").exists());
+
+    // Both replicas start at once on the same database (the schema is made once).
+    let env = shared.env_refs();
+    let (ra, rb) = std::thread::scope(|s| {
+        let ra = s.spawn(|| serve(&a, &env, None));
+        let rb = s.spawn(|| serve(&b, &env, None));
+        (ra.join().unwrap(), rb.join().unwrap())
+    });
+    let one = with_demo_city();
+    let single = serve(&one, &[], None);
+
+    // The same figures as one process on a data folder, from either replica.
+    for path in [
+        VISITS_BY_MONTH,
+        "/api/v1/kpi/visits?by=year,location",
+        "/api/v1/kpi/contacts?by=month,office",
+        "/api/v1/kpi/digital?by=month,service",
+        "/api/v1/kpi/cases?by=month,office",
+    ] {
+        let want = get(&single.addr, path);
+        assert_eq!(want.status, 200, "{path}: {}", want.body);
+        for r in [&ra, &rb] {
+            let got = get(&r.addr, path);
+            assert_eq!(got.status, 200, "{path}");
+            assert_eq!(got.body, want.body, "{path} on {}", r.addr);
+        }
+    }
+    // The same pages: every office page of the overview answers on both.
+    let overview = get(&rb.addr, "/");
+    assert_eq!(overview.status, 200);
+    let offices: Vec<&str> = overview
+        .body
+        .match_indices("href=\"/dashboards/")
+        .map(|(i, _)| {
+            let rest = &overview.body[i + 6..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert!(offices.len() >= 3, "{}", overview.body);
+    for page in &offices {
+        assert_eq!(get(&ra.addr, page).status, 200, "{page} on A");
+        assert_eq!(get(&rb.addr, page).status, 200, "{page} on B");
+    }
+    assert_eq!(get(&ra.addr, "/readyz").status, 200);
+
+    // A correction published through A's machine shows on B within 2 s.
+    let before = get(&rb.addr, VISITS_BY_MONTH).body;
+    let published = Instant::now();
+    shared.ok(
+        &a,
+        &[
+            "import",
+            &fixture("corrections/strassenverkehrsamt_2025-01.csv"),
+            "--kind",
+            "visits",
+            "--publish",
+            "--reason",
+            "Nachlieferung",
+        ],
+    );
+    let published = published.elapsed();
+    let seen = Instant::now();
+    loop {
+        let now = get(&rb.addr, VISITS_BY_MONTH).body;
+        if now != before {
+            assert_eq!(now, get(&ra.addr, VISITS_BY_MONTH).body);
+            break;
+        }
+        assert!(
+            seen.elapsed() < Duration::from_secs(2),
+            "B still shows the old figures 2 s after the publish (which took {published:?})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A login on A is valid on B; the staff records are on the server too.
+    add_user(&shared, &a, "anna", "admin");
+    let login = log_in(&ra.addr, "anna", PASSWORD);
+    assert_eq!(login.status, 303, "{}", login.body);
+    let session = login.cookie("kz_session").expect("a session cookie");
+    let home = request(
+        &rb.addr,
+        "GET",
+        "/staff",
+        &format!("kz_session={session}"),
+        None,
+    );
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("anna"));
+    // Logging out on B ends the session on A.
+    let logout = request(
+        &rb.addr,
+        "POST",
+        "/staff/logout",
+        &format!("kz_session={session}"),
+        Some(&format!("csrf={}", csrf_of(&home.body))),
+    );
+    assert!(logout.status < 400, "{}", logout.body);
+    let after = request(
+        &ra.addr,
+        "GET",
+        "/staff",
+        &format!("kz_session={session}"),
+        None,
+    );
+    assert_ne!(after.status, 200, "the session ended on every replica");
+
+    // The brake counts across replicas: after the three free failures on A, B makes the
+    // next try wait.
+    for _ in 0..3 {
+        assert_eq!(log_in(&ra.addr, "anna", "falsches passwort").status, 401);
+    }
+    let braked = log_in(&rb.addr, "anna", PASSWORD);
+    assert_eq!(braked.status, 429, "{}", braked.body);
+    assert!(braked.header("retry-after").is_some());
+
+    // The audit log is append-only on the server too.
+    assert!(
+        shared
+            .sql("SELECT count(*) FROM audit")
+            .parse::<i64>()
+            .unwrap()
+            > 0
+    );
+    let changed = Command::new("psql")
+        .args([&shared.database, "-X", "-At", "-c", "DELETE FROM audit"])
+        .output()
+        .unwrap();
+    assert!(!changed.status.success());
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("append-only"));
+}
+
+#[test]
+fn a_process_killed_in_the_middle_of_a_publish_leaves_nothing_half_done() {
+    let shared = Shared::start();
+    let (a, b) = (DataDir::new(), DataDir::new());
+    let big = a.path().join("big.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+        .args([
+            "demo",
+            "bench-visits",
+            "--rows",
+            "150000",
+            "--months",
+            "3",
+            "--out",
+        ])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rb = serve(&b, &shared.env_refs(), None);
+
+    // Killed at different moments: while reading, while writing files, while publishing.
+    for delay in [100, 400, 900, 1600, 2500] {
+        let mut child = shared
+            .command(
+                &a,
+                &[
+                    "import",
+                    big.to_str().unwrap(),
+                    "--kind",
+                    "visits",
+                    "--publish",
+                    "--reason",
+                    "Test",
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Every published revision points at a published batch, every published batch has
+        // all its cells published, and every file a batch names is in the bucket.
+        assert_eq!(
+            shared.sql(
+                "SELECT count(*) FROM revisions r JOIN batches b ON b.id = r.batch_id WHERE b.status <> 'published'"
+            ),
+            "0"
+        );
+        assert_eq!(
+            shared.sql(
+                "SELECT count(*) FROM batches b JOIN batch_cells c ON c.batch_id = b.id
+                 WHERE b.status = 'published' AND NOT EXISTS (SELECT 1 FROM revisions r
+                   WHERE r.batch_id = b.id AND r.office = c.office AND r.month = c.month)"
+            ),
+            "0"
+        );
+        assert_eq!(get(&rb.addr, VISITS_BY_MONTH).status, 200);
+    }
+    // What a killed import left is no obstacle: the same file goes in afterwards, and B
+    // shows its figures.
+    shared.ok(
+        &a,
+        &[
+            "import",
+            big.to_str().unwrap(),
+            "--kind",
+            "visits",
+            "--publish",
+            "--reason",
+            "Test",
+        ],
+    );
+    let keys: Vec<String> = shared
+        .sql("SELECT parquet FROM batches WHERE status = 'published'")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(!keys.is_empty());
+    let started = Instant::now();
+    loop {
+        let answer = get(&rb.addr, VISITS_BY_MONTH);
+        if answer.body.contains("2025-03") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            answer.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
