@@ -136,6 +136,21 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Move a data folder into the shared store the settings name (KENNZAHL_DATABASE_URL,
+    /// KENNZAHL_OBJECT_STORE): every batch, revision, original and audit entry, checked by
+    /// SHA-256 and by equal KPIs
+    Migrate {
+        /// The data folder to move (it is only read)
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Copy the shared store the settings name into a new data folder (SQLite and local
+    /// files), checked as `migrate` is: the way back to one machine
+    Export {
+        /// The new data folder (must not hold a catalogue yet)
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Make an earlier revision of a month current again
     Rollback {
         #[arg(long)]
@@ -555,6 +570,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
             w.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate { from } => {
+            if !from.join("catalog.sqlite").exists() {
+                bail!(
+                    "{}",
+                    lang.pick(
+                        &format!(
+                            "{} ist kein Datenordner (kein catalog.sqlite)",
+                            from.display()
+                        ),
+                        &format!(
+                            "{} is not a data folder (no catalog.sqlite)",
+                            from.display()
+                        ),
+                    )
+                );
+            }
+            let source = Store::open_local(&from)?;
+            let mut target = Store::open(&cli.data)?;
+            if !target.shared_catalog() {
+                bail!(
+                    "{}",
+                    lang.pick(
+                        "migrate überträgt in PostgreSQL: bitte KENNZAHL_DATABASE_URL (und KENNZAHL_OBJECT_STORE) setzen",
+                        "migrate moves into PostgreSQL: set KENNZAHL_DATABASE_URL (and KENNZAHL_OBJECT_STORE)",
+                    )
+                );
+            }
+            transfer_and_check(&source, &mut target, lang)
+        }
+        Command::Export { to } => {
+            if to.join("catalog.sqlite").exists() {
+                bail!(
+                    "{}",
+                    lang.pick(
+                        &format!(
+                            "{} hat schon einen Katalog; bitte einen neuen Ordner angeben",
+                            to.display()
+                        ),
+                        &format!(
+                            "{} has a catalogue already; name a new folder",
+                            to.display()
+                        ),
+                    )
+                );
+            }
+            let source = Store::open(&cli.data)?;
+            let mut target = Store::open_local(&to)?;
+            transfer_and_check(&source, &mut target, lang)
+        }
         Command::Backup { to } => {
             let store = Store::open(&cli.data)?;
             let r = store.backup_to(&to)?;
@@ -829,6 +893,53 @@ fn import_read(
             Ok(None)
         }
     }
+}
+
+/// Moves `source` into `target` (see `store::transfer`) and compares the monthly KPIs of
+/// every kind in both.
+fn transfer_and_check(source: &Store, target: &mut Store, lang: Lang) -> Result<ExitCode> {
+    kennzahl::staff::create_tables(source.catalog_db())?;
+    kennzahl::staff::create_tables(target.catalog_db())?;
+    let report = kennzahl::store::transfer::transfer(source, target)?;
+    for kind in Kind::ALL {
+        let q = Query::new(
+            kind,
+            kpi::parse_dims("month,office").map_err(anyhow::Error::msg)?,
+        );
+        let (a, b) = (kpi::compute(source, &q)?, kpi::compute(target, &q)?);
+        if a.to_csv() != b.to_csv() {
+            bail!(
+                "{}",
+                lang.pick(
+                    &format!("Die Kennzahlen von {kind} weichen nach der Übertragung ab; das Ziel bitte verwerfen"),
+                    &format!("The KPIs of {kind} differ after the transfer; discard the target"),
+                )
+            );
+        }
+    }
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    println!(
+        "{}",
+        lang.pick(
+            &format!(
+                "Übertragen: {} ({} Dateien, {:.1} MB, per SHA-256 geprüft); Kennzahlen gleich.",
+                rows.join(", "),
+                report.files,
+                report.bytes as f64 / 1e6
+            ),
+            &format!(
+                "Transferred: {} ({} files, {:.1} MB, checked by SHA-256); KPIs equal.",
+                rows.join(", "),
+                report.files,
+                report.bytes as f64 / 1e6
+            ),
+        )
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Two files of one import that would publish the same part of the same month.

@@ -454,3 +454,146 @@ fn a_process_killed_in_the_middle_of_a_publish_leaves_nothing_half_done() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The figures of every kind by month and office, as CSV.
+fn all_figures(run: impl Fn(&[&str]) -> String) -> String {
+    ["visits", "contacts", "digital", "cases", "services"]
+        .iter()
+        .map(|kind| run(&["kpi", "--kind", kind, "--by", "month,office"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The originals of a data folder: file name → SHA-256 of the upload it holds (checked
+/// against the name, which is the upload's SHA-256).
+fn originals(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for sub in std::fs::read_dir(dir.join("originals")).unwrap().flatten() {
+        for f in std::fs::read_dir(sub.path()).unwrap().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let bytes = std::fs::read(f.path()).unwrap();
+            let upload = if name.ends_with(".zst") {
+                zstd::stream::decode_all(bytes.as_slice()).unwrap()
+            } else {
+                bytes
+            };
+            use sha2::Digest;
+            let sha: String = sha2::Sha256::digest(&upload)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                name.trim_end_matches(".zst"),
+                sha,
+                "{name} holds another upload"
+            );
+            names.push(name);
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn a_data_folder_moves_to_postgres_and_s3_and_back_with_every_revision_and_figure() {
+    let one = with_demo_city();
+    one.ok(&[
+        "import",
+        &fixture("corrections/strassenverkehrsamt_2025-01.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+        "--reason",
+        "Nachlieferung",
+    ]);
+    one.ok(&[
+        "target",
+        "--kind",
+        "visits",
+        "--office",
+        "Einwohnermeldeamt",
+        "--kpi",
+        "wait_median_min",
+        "--value",
+        "25",
+    ]);
+    let mut user = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+        .args([
+            "--data",
+            one.path().to_str().unwrap(),
+            "user",
+            "add",
+            "anna",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(user.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(user.wait().unwrap().success());
+    let sqlite_count = |folder: &std::path::Path, table: &str| {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM {table}').fetchone()[0])"
+                ),
+                folder.join("catalog.sqlite").to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let history = |run: &dyn Fn(&[&str]) -> String| run(&["history", "--kind", "visits"]);
+    let figures = all_figures(|a| one.ok(a));
+    assert!(figures.contains("Einwohnermeldeamt"));
+
+    let shared = Shared::start();
+    let cache = DataDir::new();
+    let said = shared.ok(&cache, &["migrate", "--from", one.path().to_str().unwrap()]);
+    assert!(said.contains("Kennzahlen gleich"), "{said}");
+    assert_eq!(all_figures(|a| shared.ok(&cache, a)), figures);
+    assert_eq!(history(&|a| shared.ok(&cache, a)), history(&|a| one.ok(a)));
+    // Into a store that has data already, nothing is moved.
+    let again = shared.run(&cache, &["migrate", "--from", one.path().to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("schon Lieferungen"));
+
+    // And back, through a replica with an empty cache: everything comes from the server.
+    let fresh = DataDir::new();
+    let back = tempfile::tempdir().unwrap();
+    let folder = back.path().join("data");
+    shared.ok(&fresh, &["export", "--to", folder.to_str().unwrap()]);
+    let run_back = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
+            .arg("--data")
+            .arg(&folder)
+            .args(args)
+            .env("KENNZAHL_LANG", "de")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(all_figures(run_back), figures);
+    assert_eq!(history(&run_back), history(&|a| one.ok(a)));
+    assert_eq!(originals(&folder), originals(one.path()));
+    // Accounts and the audit log came along, there and back.
+    for table in ["audit", "users", "revisions", "batches", "targets"] {
+        let here = sqlite_count(one.path(), table);
+        assert_ne!(here, "0", "{table}");
+        assert_eq!(
+            shared.sql(&format!("SELECT count(*) FROM {table}")),
+            here,
+            "{table}"
+        );
+        assert_eq!(sqlite_count(&folder, table), here, "{table}");
+    }
+    assert_eq!(shared.sql("SELECT name FROM users"), "anna");
+}

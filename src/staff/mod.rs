@@ -149,19 +149,24 @@ impl StaffDb {
         crate::store::catalog::Catalog::open_configured(&data.join("catalog.sqlite"))
             .map_err(|e| StaffError::Refused(e.to_string()))?;
         let conn = match crate::store::catalog::database_url() {
-            Some(url) => {
-                let conn = Db::postgres(&url)?;
-                crate::store::catalog::migrate_postgres(&conn, POSTGRES_SCHEMA)?;
-                conn
-            }
-            None => {
-                let conn = Db::sqlite(&data.join("catalog.sqlite"))?;
-                conn.execute_batch(SCHEMA)?;
-                conn
-            }
+            Some(url) => Db::postgres(&url)?,
+            None => Db::sqlite(&data.join("catalog.sqlite"))?,
         };
+        create_tables(&conn)?;
         Ok(StaffDb { conn })
     }
+}
+
+/// Creates the staff records' tables in a catalogue that lacks them (on PostgreSQL under the
+/// migration lock).
+pub fn create_tables(conn: &Db) -> Result<(), StaffError> {
+    match conn.dialect() {
+        crate::store::db::Dialect::Postgres => {
+            crate::store::catalog::migrate_postgres(conn, POSTGRES_SCHEMA)?
+        }
+        crate::store::db::Dialect::Sqlite => conn.execute_batch(SCHEMA)?,
+    }
+    Ok(())
 }
 
 /// Seconds since 1970, for session and throttle times.

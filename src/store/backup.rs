@@ -7,7 +7,7 @@
 
 use super::catalog::Catalog;
 use super::files::{Files, LocalFiles, sha256_hex};
-use super::{StoreError, split_file};
+use super::{StoreError, batch_files};
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -85,16 +85,8 @@ fn copy_files(
         batches: batches.len(),
         ..BackupReport::default()
     };
-    let splits = crate::kinds::visits::partials::SPLITS.len();
     for (sha, original, parquet, partials) in &batches {
-        let mut keys = vec![original.clone(), parquet.clone()];
-        if !partials.is_empty() {
-            for i in 0..splits {
-                keys.push(split_file(partials, i, false));
-                keys.push(split_file(partials, i, true));
-            }
-        }
-        for key in keys {
+        for key in batch_files(original, parquet, partials) {
             if target.path(&key).exists() {
                 report.kept += 1;
                 continue;

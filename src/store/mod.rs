@@ -13,6 +13,7 @@ mod backup;
 pub mod catalog;
 pub mod db;
 pub mod files;
+pub mod transfer;
 
 use crate::kinds::{Batch, Kind};
 pub use backup::BackupReport;
@@ -45,6 +46,10 @@ pub enum StoreError {
         "{0} gibt es nur für einen Datenordner; für PostgreSQL dient {1} / {0} is for a data folder only; on PostgreSQL use {1}"
     )]
     NotOnPostgres(&'static str, &'static str),
+    #[error(
+        "Das Ziel hat schon Lieferungen oder Konten; bitte in eine leere Datenbank und einen leeren Bucket übertragen / the target already has batches or accounts; transfer into an empty database and bucket"
+    )]
+    TargetNotEmpty,
     #[error("Parquet: {0}")]
     Parquet(#[from] PolarsError),
     #[error(
@@ -172,6 +177,18 @@ fn split_file(partials: &str, split: usize, histograms: bool) -> String {
     )
 }
 
+/// Every file of a batch: its original, its rows and (visits) the files of its partials.
+fn batch_files(original: &str, parquet: &str, partials: &str) -> Vec<String> {
+    let mut keys = vec![original.to_string(), parquet.to_string()];
+    if !partials.is_empty() {
+        for i in 0..crate::kinds::visits::partials::SPLITS.len() {
+            keys.push(split_file(partials, i, false));
+            keys.push(split_file(partials, i, true));
+        }
+    }
+    keys
+}
+
 /// Which published (office, month) cells a question reads: one office or all, months from
 /// and to (inclusive) or all.
 #[derive(Debug, Clone, Default)]
@@ -207,6 +224,26 @@ impl Store {
             _ => None,
         };
         Store::open_with(root, remote)
+    }
+
+    /// The data folder `root` as one machine keeps it (SQLite catalogue, local files),
+    /// whatever the settings say: the other side of `kennzahl migrate` and `export`.
+    pub fn open_local(root: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
+        let files = Files::open(root, None)?;
+        files.clean_tmp();
+        let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            catalog,
+            files,
+            counts: Default::default(),
+        })
+    }
+
+    /// The catalogue's connection, for the staff records' tables.
+    pub fn catalog_db(&self) -> &db::Db {
+        self.catalog.db()
     }
 
     /// Whether the catalogue is shared with other processes on other machines (PostgreSQL):
