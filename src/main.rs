@@ -341,13 +341,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 })?;
             }
             let mut store = Store::open(&cli.data)?;
-            if store.is_empty()? {
-                tracing::info!(
-                    "Leerer Datenordner {}: lade die Demo-Stadt",
-                    cli.data.display()
-                );
-                kennzahl::demo::load_embedded(&mut store)?;
-            }
+            // Replicas starting together on an empty database load the demo city once.
+            store.alone(|store| {
+                if store.is_empty()? {
+                    tracing::info!(
+                        "Leerer Datenordner {}: lade die Demo-Stadt",
+                        cli.data.display()
+                    );
+                    kennzahl::demo::load_embedded(store)?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(kennzahl::web::serve(store, settings))?;
             Ok(ExitCode::SUCCESS)

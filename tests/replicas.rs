@@ -597,3 +597,24 @@ fn a_data_folder_moves_to_postgres_and_s3_and_back_with_every_revision_and_figur
     }
     assert_eq!(shared.sql("SELECT name FROM users"), "anna");
 }
+
+#[test]
+fn replicas_starting_together_on_an_empty_database_load_the_demo_city_once() {
+    let shared = Shared::start();
+    let (a, b) = (DataDir::new(), DataDir::new());
+    let env = shared.env_refs();
+    let (ra, rb) = std::thread::scope(|s| {
+        let ra = s.spawn(|| serve(&a, &env, None));
+        let rb = s.spawn(|| serve(&b, &env, None));
+        (ra.join().unwrap(), rb.join().unwrap())
+    });
+    assert_eq!(
+        shared.sql("SELECT count(*) FROM revisions WHERE revision > 1"),
+        "0"
+    );
+    assert_ne!(shared.sql("SELECT count(*) FROM revisions"), "0");
+    assert_eq!(
+        get(&ra.addr, VISITS_BY_MONTH).body,
+        get(&rb.addr, VISITS_BY_MONTH).body
+    );
+}

@@ -246,6 +246,29 @@ impl Store {
         self.catalog.db()
     }
 
+    /// Runs `f` while no other process on a shared catalogue runs its own `alone` (a session
+    /// lock of PostgreSQL); on a data folder, simply runs it.
+    pub fn alone<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let shared = self.shared_catalog();
+        if shared {
+            self.catalog
+                .db()
+                .query("SELECT pg_advisory_lock(7412)", &[])
+                .map_err(StoreError::from)?;
+        }
+        let out = f(self);
+        if shared {
+            let _ = self
+                .catalog
+                .db()
+                .query("SELECT pg_advisory_unlock(7412)", &[]);
+        }
+        out
+    }
+
     /// Whether the catalogue is shared with other processes on other machines (PostgreSQL):
     /// then changes are not seen in the data folder's files and must be asked for.
     pub fn shared_catalog(&self) -> bool {
