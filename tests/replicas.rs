@@ -127,6 +127,11 @@ fn request(addr: &str, method: &str, path: &str, cookies: &str, form: Option<&st
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body.as_bytes()).unwrap();
+    read_answer(s)
+}
+
+/// Reads an answer to its end (the server closes the connection).
+fn read_answer(mut s: std::net::TcpStream) -> Answer {
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw
@@ -171,6 +176,42 @@ fn request(addr: &str, method: &str, path: &str, cookies: &str, form: Option<&st
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
+}
+
+/// Posts a multipart form with `fields` and one file, as the upload form sends it.
+fn upload(
+    addr: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+    file_name: &str,
+    bytes: &[u8],
+) -> Answer {
+    let boundary = "----kennzahl-replica-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        )
+        .unwrap();
+    }
+    write!(
+        body,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .unwrap();
+    body.extend_from_slice(bytes);
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "POST /staff/upload HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookies}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    read_answer(s)
 }
 
 fn get(addr: &str, path: &str) -> Answer {
@@ -617,4 +658,90 @@ fn replicas_starting_together_on_an_empty_database_load_the_demo_city_once() {
         get(&ra.addr, VISITS_BY_MONTH).body,
         get(&rb.addr, VISITS_BY_MONTH).body
     );
+}
+
+#[test]
+fn an_upload_waiting_for_its_mapping_and_a_refused_uploads_problems_reach_every_replica() {
+    let shared = Shared::start();
+    let (a, b) = (DataDir::new(), DataDir::new());
+    add_user(&shared, &a, "emil", "admin");
+    let env = shared.env_refs();
+    let (ra, rb) = (serve(&a, &env, None), serve(&b, &env, None));
+    let login = log_in(&ra.addr, "emil", PASSWORD);
+    assert_eq!(login.status, 303, "{}", login.body);
+    let cookie = format!("kz_session={}", login.cookie("kz_session").unwrap());
+    let home = request(&ra.addr, "GET", "/staff", &cookie, None);
+    let csrf = csrf_of(&home.body);
+
+    // An export with its own column names goes to A and waits for its mapping …
+    let export = "Datum;Ziehung;Aufruf;Ende\n03.02.2025;08:00;08:10;08:20\n03.02.2025;08:05;08:25;08:30\n03.02.2025;08:07;08:09;08:40\n";
+    let r = upload(
+        &ra.addr,
+        &cookie,
+        &[("csrf", &csrf), ("kind", "visits"), ("office", "")],
+        "feb.csv",
+        export.as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let at = r.body.find("/staff/mapping/").expect("a mapping form") + 15;
+    let token = r.body[at..].split(['"', '?']).next().unwrap().to_string();
+    let path = format!("/staff/mapping/{token}");
+    // … and B, which never saw it, shows the form and stores the upload once it is mapped.
+    let form = request(&rb.addr, "GET", &path, &cookie, None);
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("Ziehung"));
+    let mapped = request(
+        &rb.addr,
+        "POST",
+        &path,
+        &cookie,
+        Some(&format!(
+            "csrf={}&kind=visits&office=Einwohnermeldeamt&c0=date&c1=arrived&c2=called&c3=finished",
+            csrf_of(&form.body)
+        )),
+    );
+    assert_eq!(mapped.status, 200, "{}", mapped.body);
+    // Waits 10, 20 and 2 minutes: the median is 10.
+    assert!(
+        mapped
+            .body
+            .contains("Wartezeit (Median)</td><td>–</td><td>10 <"),
+        "{}",
+        mapped.body
+    );
+    // Stored once: the waiting upload is gone from A too.
+    assert_eq!(request(&ra.addr, "GET", &path, &cookie, None).status, 404);
+    assert_eq!(
+        shared.sql("SELECT count(*) FROM kept_for_users WHERE purpose = 'mapping'"),
+        "0"
+    );
+
+    // A refused upload's long problem list is paged on the other replica.
+    let mut bad = String::from(
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n",
+    );
+    for _ in 0..150 {
+        bad.push_str("Einwohnermeldeamt,Mitte,Anmeldung,2025-13-05T09:00:00,,,false,,false\n");
+    }
+    let r = upload(
+        &ra.addr,
+        &cookie,
+        &[("csrf", &csrf), ("kind", "visits"), ("office", "")],
+        "fehler.csv",
+        bad.as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let at = r
+        .body
+        .find("/staff/uploads/")
+        .expect("a paged problem list");
+    let link = r.body[at..at + r.body[at..].find('"').unwrap()].replace("&amp;", "&");
+    let page = request(&rb.addr, "GET", &link, &cookie, None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("2025-13-05"), "{}", page.body);
+    // Nobody else's.
+    add_user(&shared, &a, "erika", "admin");
+    let other = log_in(&rb.addr, "erika", PASSWORD);
+    let theirs = format!("kz_session={}", other.cookie("kz_session").unwrap());
+    assert_eq!(request(&rb.addr, "GET", &link, &theirs, None).status, 404);
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod kept;
 pub mod reviews;
 pub mod sessions;
 
@@ -50,6 +51,14 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     detail TEXT NOT NULL,
     remote TEXT NOT NULL
+);
+-- Uploads waiting for a mapping, refused uploads' problems: see `kept`.
+CREATE TABLE IF NOT EXISTS kept_for_users (
+    token TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -98,6 +107,13 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     detail TEXT NOT NULL,
     remote TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kept_for_users (
+    token TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    payload TEXT NOT NULL
 );
 CREATE OR REPLACE FUNCTION kennzahl_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

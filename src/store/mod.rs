@@ -177,6 +177,19 @@ fn split_file(partials: &str, split: usize, histograms: bool) -> String {
     )
 }
 
+/// Where an upload waiting for its mapping is kept; only for tokens as the staff area makes
+/// them, so that no token can name another file.
+fn upload_key(token: &str) -> Result<String, StoreError> {
+    if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(format!("pending/{token}"))
+    } else {
+        Err(StoreError::io(
+            token,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a token"),
+        ))
+    }
+}
+
 /// Every file of a batch: its original, its rows and (visits) the files of its partials.
 fn batch_files(original: &str, parquet: &str, partials: &str) -> Vec<String> {
     let mut keys = vec![original.to_string(), parquet.to_string()];
@@ -267,6 +280,25 @@ impl Store {
                 .query("SELECT pg_advisory_unlock(7412)", &[]);
         }
         out
+    }
+
+    /// Keeps the file of an upload waiting for its mapping under a token (64 hex digits, as
+    /// the staff area makes them), where every replica finds it.
+    pub fn keep_upload(&self, token: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.files
+            .put(&upload_key(token)?, |w| std::io::Write::write_all(w, bytes))
+    }
+
+    /// The file kept under `token`.
+    pub fn kept_upload(&self, token: &str) -> Result<Vec<u8>, StoreError> {
+        self.files.get(&upload_key(token)?)
+    }
+
+    /// Removes the file kept under `token` (mapped, expired or pushed out).
+    pub fn forget_upload(&self, token: &str) {
+        if let Ok(key) = upload_key(token) {
+            self.files.remove(&key);
+        }
     }
 
     /// Whether the catalogue is shared with other processes on other machines (PostgreSQL):

@@ -12,6 +12,7 @@ use crate::ingest::map::{self, Profile};
 use crate::ingest::problem::HeaderError;
 use crate::rows::parse::DateFormat;
 use crate::staff::accounts::User;
+use crate::web::staff::upload::Bilingual;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,12 +23,17 @@ const KEEP: Duration = Duration::from_secs(3600);
 const PENDING_PER_USER: usize = 3;
 const MAX_PENDING: usize = 24;
 
-/// An upload whose headers were not all recognised, kept while staff map them.
+/// What waiting uploads are kept as in the catalogue.
+const MAPPING: &str = "mapping";
+
+/// An upload whose headers were not all recognised, kept while staff map them: in this
+/// replica's memory, and in the catalogue (its file in the store's files), so that the next
+/// step of the form may reach another replica, or this one after a restart.
 pub struct PendingMapping {
     user: String,
     file: UploadedFile,
     /// Why the headers were not enough, as the reader said it.
-    reason: HeaderError,
+    reason: Bilingual,
     /// The header row found for each kind the form asked about: the file is decoded once
     /// per kind, not at every step of the form.
     guesses: Mutex<Vec<(Option<Kind>, ingest::HeaderGuess)>>,
@@ -46,10 +52,92 @@ impl PendingMapping {
         PendingMapping {
             user: user.name.clone(),
             file,
-            reason,
+            reason: Bilingual {
+                de: reason_text(&reason, Lang::De),
+                en: reason_text(&reason, Lang::En),
+            },
             guesses: Mutex::new(guesses),
             at: Instant::now(),
         }
+    }
+}
+
+/// A waiting upload as the catalogue keeps it (the file apart).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptMapping {
+    file_name: String,
+    kind: Option<String>,
+    office: Option<String>,
+    reason: Bilingual,
+}
+
+/// Keeps a waiting upload in the catalogue and its file in the store's files; drops what
+/// the limits push out.
+fn keep_in_store(state: &AppState, token: &str, pending: &PendingMapping) -> Result<(), WebError> {
+    let kept = KeptMapping {
+        file_name: pending.file.file_name.clone(),
+        kind: pending.file.kind.map(|k| k.as_str().to_string()),
+        office: pending.file.office.clone(),
+        reason: pending.reason.clone(),
+    };
+    let payload = serde_json::to_string(&kept).map_err(|e| WebError::Internal(e.to_string()))?;
+    store(state)?
+        .keep_upload(token, &pending.file.bytes)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let dropped = staff_db(state)?
+        .keep_for_user(
+            MAPPING,
+            token,
+            &pending.user,
+            &payload,
+            crate::staff::kept::Limits {
+                keep_secs: KEEP.as_secs() as i64,
+                per_user: PENDING_PER_USER,
+                total: MAX_PENDING,
+            },
+        )
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let store = store(state)?;
+    for token in dropped {
+        store.forget_upload(&token);
+    }
+    Ok(())
+}
+
+/// A waiting upload kept by another replica (or by this one before a restart).
+fn from_store(state: &AppState, user: &str, token: &str) -> Option<PendingMapping> {
+    let (payload, age) = staff_db(state)
+        .ok()?
+        .kept_for_user(MAPPING, token, user, KEEP.as_secs() as i64)
+        .ok()??;
+    let kept: KeptMapping = serde_json::from_str(&payload).ok()?;
+    let bytes = store(state).ok()?.kept_upload(token).ok()?;
+    Some(PendingMapping {
+        user: user.to_string(),
+        file: UploadedFile {
+            file_name: kept.file_name,
+            bytes,
+            kind: kept.kind.and_then(|k| k.parse().ok()),
+            office: kept.office,
+        },
+        reason: kept.reason,
+        guesses: Mutex::new(Vec::new()),
+        at: Instant::now()
+            .checked_sub(Duration::from_secs(age.max(0) as u64))
+            .unwrap_or_else(Instant::now),
+    })
+}
+
+/// Forgets a waiting upload everywhere (it was stored).
+fn forget(state: &AppState, token: &str) {
+    if let Ok(mut map) = state.mappings.lock() {
+        map.remove(token);
+    }
+    if let Ok(db) = staff_db(state) {
+        let _ = db.forget_kept(token);
+    }
+    if let Ok(store) = store(state) {
+        store.forget_upload(token);
     }
 }
 
@@ -108,6 +196,12 @@ pub(super) async fn start(
         );
         map.insert(token.clone(), Arc::clone(&pending));
     }
+    let (st, kept, t) = (Arc::clone(state), Arc::clone(&pending), token.clone());
+    match tokio::task::spawn_blocking(move || keep_in_store(&st, &t, &kept)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("upload waiting for its mapping not kept in the store: {e:?}"),
+        Err(e) => tracing::warn!("upload waiting for its mapping not kept in the store: {e}"),
+    }
     let kind = pending.file.kind;
     render(
         state,
@@ -123,32 +217,73 @@ pub(super) async fn start(
     .await
 }
 
-/// The user's upload waiting under `token` (shared, not copied: it holds the file).
-fn pending(
-    state: &AppState,
+/// The user's upload waiting under `token` (shared, not copied: it holds the file), from
+/// this replica's memory or else from the store.
+async fn pending(
+    state: &Arc<AppState>,
     pl: &PageLang,
     session: &Session,
     token: &str,
 ) -> Result<Arc<PendingMapping>, Response> {
-    state
-        .mappings
-        .lock()
-        .ok()
-        .and_then(|m| m.get(token).cloned())
-        .filter(|p| p.user == session.user.name && p.at.elapsed() < KEEP)
-        .ok_or_else(|| {
-            message(
-                state,
-                pl,
-                Some(session),
-                StatusCode::NOT_FOUND,
-                pl.pick("Nicht mehr vorhanden", "No longer there"),
-                pl.pick(
-                    "Diese Zuordnung ist abgelaufen. Bitte die Datei noch einmal hochladen.",
-                    "This mapping has expired. Please upload the file again.",
-                ),
-            )
-        })
+    // The catalogue says whether it still waits (another replica may have stored it); this
+    // replica's memory may still hold the file.
+    let (st, user, t) = (
+        Arc::clone(state),
+        session.user.name.clone(),
+        token.to_string(),
+    );
+    let waiting = tokio::task::spawn_blocking(move || {
+        staff_db(&st)
+            .ok()
+            .and_then(|db| {
+                db.kept_for_user(MAPPING, &t, &user, KEEP.as_secs() as i64)
+                    .ok()
+            })
+            .flatten()
+            .is_some()
+    })
+    .await
+    .unwrap_or(false);
+    let here = state.mappings.lock().ok().and_then(|mut m| {
+        if !waiting {
+            m.remove(token);
+        }
+        m.get(token).cloned()
+    });
+    let here = here.filter(|p| p.user == session.user.name && p.at.elapsed() < KEEP);
+    let found = match here {
+        Some(p) => Some(p),
+        None if !waiting => None,
+        None => {
+            let (st, user, t) = (
+                Arc::clone(state),
+                session.user.name.clone(),
+                token.to_string(),
+            );
+            let loaded = tokio::task::spawn_blocking(move || from_store(&st, &user, &t))
+                .await
+                .ok()
+                .flatten()
+                .map(Arc::new);
+            if let (Some(p), Ok(mut map)) = (&loaded, state.mappings.lock()) {
+                map.insert(token.to_string(), Arc::clone(p));
+            }
+            loaded
+        }
+    };
+    found.ok_or_else(|| {
+        message(
+            state,
+            pl,
+            Some(session),
+            StatusCode::NOT_FOUND,
+            pl.pick("Nicht mehr vorhanden", "No longer there"),
+            pl.pick(
+                "Diese Zuordnung ist abgelaufen. Bitte die Datei noch einmal hochladen.",
+                "This mapping has expired. Please upload the file again.",
+            ),
+        )
+    })
 }
 
 /// The offices the user may choose: their own, or every office with data.
@@ -268,7 +403,7 @@ async fn render(
             title => pl.pick("Spalten zuordnen", "Map the columns"),
             token => token,
             file_name => pending.file.file_name.clone(),
-            reason => reason_text(&pending.reason, pl.lang),
+            reason => pending.reason.text(pl.lang).to_string(),
             header_line => guess.line,
             kind => kind.map(Kind::as_str),
             kind_title => kind.map(|k| crate::web::pages::kind_title(k, pl.lang)),
@@ -295,7 +430,7 @@ pub(super) async fn form(
     RawQuery(query): RawQuery,
     StaffPage(session, pl): StaffPage,
 ) -> Response {
-    let pending = match pending(&state, &pl, &session, &token) {
+    let pending = match pending(&state, &pl, &session, &token).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -634,7 +769,7 @@ pub(super) async fn apply(
         ..
     }: StaffForm,
 ) -> Response {
-    let pending = match pending(&state, &pl, &session, &token) {
+    let pending = match pending(&state, &pl, &session, &token).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -739,15 +874,14 @@ pub(super) async fn apply(
                 &pending,
                 Some(kind),
                 Some(&form),
-                vec![reason_text(&again.reason, pl.lang)],
+                vec![again.reason.text(pl.lang).to_string()],
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
         Ok(Ok(staged)) => {
-            if let Ok(mut map) = state.mappings.lock() {
-                map.remove(&token);
-            }
+            let (st, t) = (Arc::clone(&state), token.clone());
+            let _ = tokio::task::spawn_blocking(move || forget(&st, &t)).await;
             staged_response(&state, &pl, &session, staged).await
         }
         Ok(Err(e)) => e.into_response(),

@@ -27,7 +27,7 @@ pub fn clean_file_name(name: &str) -> Option<String> {
 }
 
 /// A text kept in both languages: a page shows it again later in the language it then has.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Bilingual {
     pub de: String,
     pub en: String,
@@ -48,15 +48,28 @@ impl Bilingual {
 }
 
 /// What an upload is refused for, kept a while (a user's newest few) so that long problem
-/// lists can be paged, in either language.
-#[derive(Clone)]
+/// lists can be paged, in either language. Kept in the catalogue too (see
+/// `staff::kept`), so that the next page may come from another replica.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefusedUpload {
     pub user: String,
     pub file_name: String,
     pub summary: Bilingual,
     pub problems: Vec<Bilingual>,
     pub total: usize,
+    #[serde(skip, default = "std::time::Instant::now")]
     pub at: std::time::Instant,
+}
+
+/// What refused uploads are kept as in the catalogue.
+const REFUSED: &str = "refused";
+
+fn refused_limits() -> crate::staff::kept::Limits {
+    crate::staff::kept::Limits {
+        keep_secs: REFUSED_KEEP.as_secs() as i64,
+        per_user: REFUSED_PER_USER,
+        total: REFUSED_TOTAL,
+    }
 }
 
 /// `POST /staff/upload` (multipart): reads the file like `kennzahl import` and answers with
@@ -567,7 +580,18 @@ pub(super) async fn staged_response(
                     REFUSED_TOTAL,
                     |r| (r.user.as_str(), r.at),
                 );
-                map.insert(token.clone(), refused_upload);
+                map.insert(token.clone(), refused_upload.clone());
+            }
+            if let (Ok(payload), Ok(db)) = (serde_json::to_string(&refused_upload), staff_db(state))
+                && let Err(e) = db.keep_for_user(
+                    REFUSED,
+                    &token,
+                    &refused_upload.user,
+                    &payload,
+                    refused_limits(),
+                )
+            {
+                tracing::warn!("refused upload not kept in the catalogue: {e}");
             }
             problems_page(
                 state,
@@ -596,7 +620,8 @@ pub(super) fn problems_page(
         .lock()
         .ok()
         .and_then(|m| m.get(token).cloned())
-        .filter(|r| r.user == session.user.name && r.at.elapsed() < REFUSED_KEEP);
+        .filter(|r| r.user == session.user.name && r.at.elapsed() < REFUSED_KEEP)
+        .or_else(|| refused_from_catalogue(state, &session.user.name, token));
     let Some(r) = found else {
         return message(
             state,
@@ -644,6 +669,19 @@ pub(super) fn problems_page(
     );
     *resp.status_mut() = status;
     resp
+}
+
+/// A refused upload kept by another replica (or by this one before a restart).
+fn refused_from_catalogue(state: &AppState, user: &str, token: &str) -> Option<RefusedUpload> {
+    let db = staff_db(state).ok()?;
+    let (payload, age) = db
+        .kept_for_user(REFUSED, token, user, REFUSED_KEEP.as_secs() as i64)
+        .ok()??;
+    let mut r: RefusedUpload = serde_json::from_str(&payload).ok()?;
+    r.at = std::time::Instant::now()
+        .checked_sub(std::time::Duration::from_secs(age.max(0) as u64))
+        .unwrap_or_else(std::time::Instant::now);
+    Some(r)
 }
 
 /// `GET /staff/uploads/{token}?page=N`: further pages of a refused upload's problems.
