@@ -745,3 +745,151 @@ fn an_upload_waiting_for_its_mapping_and_a_refused_uploads_problems_reach_every_
     let theirs = format!("kz_session={}", other.cookie("kz_session").unwrap());
     assert_eq!(request(&rb.addr, "GET", &link, &theirs, None).status, 404);
 }
+
+/// Runs openssl; panics with its output when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian's postgresql package brings it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_catalogue_is_reached_over_tls_checked_against_the_providers_ca() {
+    // A provider's own CA and a server certificate it signed for 127.0.0.1.
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=Kennzahl test CA",
+            "-days",
+            "2",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+
+    let pg = Postgres::start();
+    pg.enable_tls(&dir.join("server.crt"), &dir.join("server.key"));
+    let database = format!("{}?sslmode=require", pg.create_database());
+    let d = DataDir::new();
+    let kennzahl = |ca: Option<&std::path::Path>, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kennzahl"));
+        c.arg("--data").arg(d.path()).args(args);
+        c.env("KENNZAHL_LANG", "de")
+            .env("KENNZAHL_DATABASE_URL", &database);
+        match ca {
+            Some(ca) => c.env("KENNZAHL_DATABASE_CA", ca),
+            None => c.env_remove("KENNZAHL_DATABASE_CA"),
+        };
+        c.output().unwrap()
+    };
+    // A server whose certificate nobody vouches for is not talked to.
+    let refused = kennzahl(None, &["kpi", "--kind", "visits", "--by", "month"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(
+        said.contains("certificate") || said.contains("tls"),
+        "{said}"
+    );
+    // With the provider's CA the catalogue is there, over TLS.
+    let ca = dir.join("ca.crt");
+    let out = kennzahl(
+        Some(&ca),
+        &[
+            "import",
+            &fixture("independent/visits_clean.csv"),
+            "--kind",
+            "visits",
+            "--publish",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = [
+        ("KENNZAHL_DATABASE_URL", database.as_str()),
+        ("KENNZAHL_DATABASE_CA", ca.to_str().unwrap()),
+    ];
+    let r = serve(&d, &env, None);
+    assert_eq!(get(&r.addr, VISITS_BY_MONTH).status, 200);
+    let name = database
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let encrypted = pg.psql(
+        &pg.url("postgres"),
+        &format!(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{name}' AND s.ssl"
+        ),
+    );
+    let all = pg.psql(
+        &pg.url("postgres"),
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'"),
+    );
+    assert_ne!(encrypted, "0");
+    assert_eq!(
+        encrypted, all,
+        "every connection of the replica is encrypted"
+    );
+}

@@ -6,7 +6,8 @@
 //!
 //! PostgreSQL is spoken through the `postgres` crate, whose calls run a runtime of their own
 //! and must not be made from a thread of the server's; so each PostgreSQL connection lives on
-//! a thread of its own and the calls are handed to it.
+//! a thread of its own and the calls are handed to it. Connections use TLS as the URL's
+//! `sslmode` asks (see [`tls_connector`]).
 
 use std::fmt;
 use std::sync::mpsc;
@@ -436,7 +437,14 @@ impl Pg {
         std::thread::Builder::new()
             .name("kennzahl-postgres".into())
             .spawn(move || {
-                let mut client = match postgres::Client::connect(&url, postgres::NoTls) {
+                let tls = match tls_connector() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                let mut client = match postgres::Client::connect(&url, tls) {
                     Ok(c) => {
                         let _ = ready.send(Ok(()));
                         c
@@ -466,6 +474,47 @@ impl Pg {
             .recv()
             .map_err(|_| DbError::Postgres("Verbindung verloren / connection lost".into()))?
     }
+}
+
+/// TLS for the connection, as the URL's `sslmode` asks (`prefer` when it does not say:
+/// TLS where the server offers it). Server certificates are checked against the system's
+/// roots and, for a provider's own CA (managed databases often have one), the PEM file
+/// `KENNZAHL_DATABASE_CA` names.
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
+    let bad = |what: String| DbError::Postgres(what);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = std::env::var_os("KENNZAHL_DATABASE_CA").filter(|p| !p.is_empty()) {
+        let pem = std::fs::read(&path).map_err(|e| {
+            bad(format!(
+                "KENNZAHL_DATABASE_CA {}: {e}",
+                std::path::Path::new(&path).display()
+            ))
+        })?;
+        let mut found = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| bad(format!("KENNZAHL_DATABASE_CA: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| bad(format!("KENNZAHL_DATABASE_CA: {e}")))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(bad(
+                "KENNZAHL_DATABASE_CA: keine Zertifikate (PEM) in der Datei / no certificates (PEM) in the file".into(),
+            ));
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 fn pg_error(e: postgres::Error) -> DbError {

@@ -172,6 +172,23 @@ impl Postgres {
         stdout
     }
 
+    /// Turns TLS on (with this certificate and key, PEM) on the running server: the files
+    /// are copied into the data folder, owned by the server's user, and the server reloads.
+    pub fn enable_tls(&self, cert: &Path, key: &Path) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let owner = fs::metadata(self.data_dir()).expect("the data folder");
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = self.data_dir().join(name);
+            fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+            chown(&to, Some(owner.uid()), Some(owner.gid())).unwrap();
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let url = self.url("postgres");
+        self.psql(&url, "ALTER SYSTEM SET ssl = on");
+        self.psql(&url, "SELECT pg_reload_conf()");
+        thread::sleep(Duration::from_millis(300));
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.base.join("data")
     }
