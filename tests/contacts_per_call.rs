@@ -10,7 +10,7 @@ use kennzahl::ingest::problem::{HeaderError, Issue, UploadError};
 use kennzahl::ingest::{Options, Upload, read_upload};
 use kennzahl::kinds::Kind;
 use kennzahl::kpi::contacts::{ANSWER_TARGET_KPI, aggregate};
-use kennzahl::store::{Store, Target};
+use kennzahl::store::Target;
 use kennzahl::timefmt::days_from_civil;
 use polars::prelude::*;
 use serde_json::{Map, Value};
@@ -268,7 +268,7 @@ fn calls_worked_out_on_paper() {
 fn the_offices_answer_target_in_seconds() {
     let d = DataDir::new();
     import(&d, "anrufe.csv", CALLS);
-    let store = Store::open(d.path()).unwrap();
+    let store = d.store();
     let within = |targets: &[Target]| -> (i64, i64) {
         let lf = store.published_rows(Kind::Contacts).unwrap().unwrap();
         let df = aggregate(lf, &[col("month")], targets).collect().unwrap();

@@ -157,7 +157,7 @@ async fn a_journalist_follows_publications_corrections_and_notices() {
         "--reason",
         "Nachlieferung <Januar> & Korrektur",
     ]);
-    let store = kennzahl::store::Store::open(d.path()).unwrap();
+    let store = d.store();
     store
         .add_notice(
             "Einwohnermeldeamt",

@@ -5,10 +5,8 @@
 //! from the bucket.
 
 mod common;
-#[path = "common/s3.rs"]
-mod s3;
+use common::s3::S3;
 use common::*;
-use s3::S3;
 use std::process::{Command, Output};
 
 /// `kennzahl --data DIR args…` with the object store settings.

@@ -469,7 +469,6 @@ mod web {
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
     use kennzahl::config::Settings;
-    use kennzahl::store::Store;
     use std::io::Write;
     use std::process::{Command, Stdio};
     use tower::ServiceExt;
@@ -494,6 +493,7 @@ mod web {
                 "--role",
                 "editor",
             ])
+            .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -509,7 +509,7 @@ mod web {
     }
 
     pub fn app(d: &DataDir) -> axum::Router {
-        kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default()).unwrap()
+        kennzahl::web::router(d.store(), Settings::default()).unwrap()
     }
 
     async fn send(app: &axum::Router, req: Request<Body>) -> Resp {
@@ -699,12 +699,7 @@ async fn the_mapping_form_saves_date_format_and_empty_values() {
     let r = erika.post(&app, &path, &form("%m/%d/%Y")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("noch nicht veröffentlicht"), "{}", r.body);
-    let profiles = kennzahl::import::read_profiles(
-        kennzahl::store::Store::open(d.path())
-            .unwrap()
-            .profiles()
-            .unwrap(),
-    );
+    let profiles = kennzahl::import::read_profiles(d.store().profiles().unwrap());
     assert_eq!(profiles.len(), 1, "{profiles:?}");
     let p = &profiles[0].1;
     assert_eq!(p.date_format.as_deref(), Some("%m/%d/%Y"));

@@ -8,11 +8,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kennzahl::config::Settings;
-use kennzahl::store::Store;
 use tower::ServiceExt;
 
 fn site(d: &DataDir) -> axum::Router {
-    kennzahl::web::router(Store::open(d.path()).unwrap(), Settings::default()).unwrap()
+    kennzahl::web::router(d.store(), Settings::default()).unwrap()
 }
 
 #[tokio::test]
@@ -262,6 +261,7 @@ async fn pages_are_cached_by_data_version_and_a_publish_shows_at_once() {
         "visits",
         "--publish",
     ]);
+    after_change_elsewhere();
     let resp = app
         .clone()
         .oneshot(
@@ -519,10 +519,10 @@ async fn a_note_or_target_set_after_a_page_was_cached_shows_at_once() {
     let app = site(&d);
     let (_, _, before) = get(&app, "/dashboards/einwohnermeldeamt").await;
     assert!(!before.contains("Stromausfall"));
-    Store::open(d.path())
-        .unwrap()
+    d.store()
         .add_note("Einwohnermeldeamt", 202502, "Stromausfall am 12.", "test")
         .unwrap();
+    after_change_elsewhere();
     let (_, _, after) = get(&app, "/dashboards/einwohnermeldeamt").await;
     assert!(after.contains("Stromausfall am 12."));
     d.ok(&[
@@ -536,6 +536,7 @@ async fn a_note_or_target_set_after_a_page_was_cached_shows_at_once() {
         "--value",
         "17",
     ]);
+    after_change_elsewhere();
     let (_, _, with_target) = get(&app, "/dashboards/einwohnermeldeamt").await;
     assert!(with_target.contains("Ziel 17"), "the target line");
 }

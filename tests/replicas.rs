@@ -7,14 +7,10 @@
 //! tests fail saying so; they do not skip.
 
 mod common;
-#[path = "common/postgres.rs"]
-mod postgres;
-#[path = "common/s3.rs"]
-mod s3;
 
+use common::postgres::Postgres;
+use common::s3::S3;
 use common::*;
-use postgres::Postgres;
-use s3::S3;
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

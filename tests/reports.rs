@@ -144,8 +144,7 @@ fn monthly_report_as_pdf_fit_to_print() {
         "visits",
         "--publish",
     ]);
-    kennzahl::store::Store::open(d.path())
-        .unwrap()
+    d.store()
         .add_note(
             "Bürgeramt",
             202503,

@@ -9,7 +9,6 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kennzahl::config::Settings;
-use kennzahl::store::Store;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -33,6 +32,7 @@ fn add_user(d: &DataDir, name: &str, role: &str, offices: &[&str]) {
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
         .args(&args)
+        .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -48,7 +48,7 @@ fn add_user(d: &DataDir, name: &str, role: &str, offices: &[&str]) {
 }
 
 fn app(d: &DataDir, settings: Settings) -> axum::Router {
-    kennzahl::web::router(Store::open(d.path()).unwrap(), settings).unwrap()
+    kennzahl::web::router(d.store(), settings).unwrap()
 }
 
 struct Resp {

@@ -160,12 +160,21 @@ impl StaffDb {
     /// tables): in its SQLite file, or on the PostgreSQL server `KENNZAHL_DATABASE_URL`
     /// names.
     pub fn open(data: &Path) -> Result<Self, StaffError> {
+        StaffDb::open_at(data, crate::store::catalog::database_url().as_deref())
+    }
+
+    /// Opens the staff records beside a catalogue on the PostgreSQL server `database_url`,
+    /// or, without one, in the data folder's SQLite file.
+    pub fn open_at(data: &Path, database_url: Option<&str>) -> Result<Self, StaffError> {
         std::fs::create_dir_all(data).map_err(|e| StaffError::Refused(e.to_string()))?;
         // The reviews table refers to batches: make sure the data tables exist.
-        crate::store::catalog::Catalog::open_configured(&data.join("catalog.sqlite"))
-            .map_err(|e| StaffError::Refused(e.to_string()))?;
-        let conn = match crate::store::catalog::database_url() {
-            Some(url) => Db::postgres(&url)?,
+        let catalog = match database_url {
+            Some(url) => crate::store::catalog::Catalog::open_postgres(url),
+            None => crate::store::catalog::Catalog::open(&data.join("catalog.sqlite")),
+        };
+        catalog.map_err(|e| StaffError::Refused(e.to_string()))?;
+        let conn = match database_url {
+            Some(url) => Db::postgres(url)?,
             None => Db::sqlite(&data.join("catalog.sqlite"))?,
         };
         create_tables(&conn)?;

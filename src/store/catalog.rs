@@ -330,15 +330,6 @@ impl Catalog {
         Ok(Catalog { conn })
     }
 
-    /// Opens the catalogue the settings name: `KENNZAHL_DATABASE_URL` if set, else the
-    /// SQLite file `path`.
-    pub fn open_configured(path: &Path) -> Result<Self, StoreError> {
-        match database_url() {
-            Some(url) => Catalog::open_postgres(&url),
-            None => Catalog::open(path),
-        }
-    }
-
     /// Which database the catalogue is in.
     pub fn dialect(&self) -> Dialect {
         self.conn.dialect()

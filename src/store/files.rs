@@ -101,6 +101,11 @@ impl Files {
         })
     }
 
+    /// The object store, if the files are in one.
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_ref()
+    }
+
     /// Where a key is (for messages): its local path, or its object URL.
     pub fn describe(&self, key: &str) -> PathBuf {
         match &self.remote {
@@ -178,7 +183,20 @@ pub struct Remote {
     url: String,
     store: std::sync::Arc<dyn object_store::ObjectStore>,
     prefix: object_store::path::Path,
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    runtime: std::sync::Arc<OwnRuntime>,
+}
+
+/// The runtime of a [`Remote`]. Dropping a runtime inside another runtime's task panics, and
+/// a store may well be dropped there (the server's state at shutdown, a test's router); so
+/// it is shut down in the background instead.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -190,6 +208,12 @@ impl std::fmt::Debug for Remote {
 impl Remote {
     /// The object store of a URL (`s3://bucket/prefix`), configured from the environment.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        Remote::from_url_with(url, &[])
+    }
+
+    /// Like [`Remote::from_url`], with settings (`AWS_ENDPOINT_URL` …) given here taking the
+    /// place of the environment's: for a process that talks to several stores (tests).
+    pub fn from_url_with(url: &str, settings: &[(String, String)]) -> Result<Self, StoreError> {
         let refused = |why: String| StoreError::ObjectStore {
             url: url.to_string(),
             why,
@@ -200,10 +224,16 @@ impl Remote {
                 "erwartet s3://Bucket/Pfad / expected s3://bucket/prefix".into(),
             ));
         }
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_url(url)
-            .build()
-            .map_err(|e| refused(e.to_string()))?;
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_url(url);
+        for (name, value) in settings {
+            if let Ok(key) = name
+                .to_ascii_lowercase()
+                .parse::<object_store::aws::AmazonS3ConfigKey>()
+            {
+                builder = builder.with_config(key, value);
+            }
+        }
+        let store = builder.build().map_err(|e| refused(e.to_string()))?;
         let prefix = object_store::path::Path::from(parsed.path().trim_matches('/'));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -213,7 +243,7 @@ impl Remote {
             url: url.trim_end_matches('/').to_string(),
             store: std::sync::Arc::new(store),
             prefix,
-            runtime: std::sync::Arc::new(runtime),
+            runtime: std::sync::Arc::new(OwnRuntime(Some(runtime))),
         })
     }
 
@@ -235,14 +265,20 @@ impl Remote {
         request: impl std::future::Future<Output = object_store::Result<T>> + Send,
     ) -> object_store::Result<T> {
         std::thread::scope(|s| {
-            s.spawn(|| self.runtime.block_on(request))
-                .join()
-                .unwrap_or_else(|_| {
-                    Err(object_store::Error::Generic {
-                        store: "S3",
-                        source: "request thread panicked".into(),
-                    })
+            s.spawn(|| {
+                self.runtime
+                    .0
+                    .as_ref()
+                    .expect("the runtime lives as long as the store")
+                    .block_on(request)
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(object_store::Error::Generic {
+                    store: "S3",
+                    source: "request thread panicked".into(),
                 })
+            })
         })
     }
 

@@ -103,6 +103,8 @@ pub struct Store {
     root: PathBuf,
     catalog: Catalog,
     files: Files,
+    /// The PostgreSQL server of the catalogue, if it is on one.
+    database_url: Option<String>,
     /// Partial counts files read before, by key: they are small and never change, and a
     /// question over ten years reads hundreds of them.
     counts: std::sync::Mutex<std::collections::HashMap<String, DataFrame>>,
@@ -250,6 +252,7 @@ impl Store {
             root: root.to_path_buf(),
             catalog,
             files,
+            database_url: None,
             counts: Default::default(),
         })
     }
@@ -316,16 +319,44 @@ impl Store {
 
     /// Opens the data folder with the files in `remote`, if given (see [`Store::open`]).
     pub fn open_with(root: &Path, remote: Option<Remote>) -> Result<Self, StoreError> {
+        Store::open_at(root, remote, catalog::database_url().as_deref())
+    }
+
+    /// Opens a store whose parts are all given: the data folder, the object store (if any)
+    /// and the PostgreSQL server of the catalogue (if any; else the folder's SQLite file).
+    pub fn open_at(
+        root: &Path,
+        remote: Option<Remote>,
+        database_url: Option<&str>,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
         let files = Files::open(root, remote)?;
         files.clean_tmp();
-        let catalog = Catalog::open_configured(&root.join("catalog.sqlite"))?;
+        let catalog = match database_url {
+            Some(url) => Catalog::open_postgres(url)?,
+            None => Catalog::open(&root.join("catalog.sqlite"))?,
+        };
         Ok(Store {
             root: root.to_path_buf(),
             catalog,
             files,
+            database_url: database_url.map(str::to_string),
             counts: Default::default(),
         })
+    }
+
+    /// Another store on the same parts (a connection of its own): for work at the same time.
+    pub fn reopen(&self) -> Result<Self, StoreError> {
+        Store::open_at(
+            &self.root,
+            self.files.remote().cloned(),
+            self.database_url.as_deref(),
+        )
+    }
+
+    /// The PostgreSQL server of the catalogue, if it is on one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
     }
 
     /// The data folder.

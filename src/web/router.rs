@@ -108,7 +108,7 @@ pub enum StartError {
 /// here, so that a mistake stops the start with file, line and column.
 pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
     let root = store.root().to_path_buf();
-    let staff_db = crate::staff::StaffDb::open(&root)?;
+    let staff_db = crate::staff::StaffDb::open_at(&root, store.database_url())?;
     let max_upload = settings.max_upload_bytes;
     let (dashboards, watch) = match &settings.dashboards {
         Some(dir) => (
@@ -122,7 +122,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         None => (Dashboards::embedded(), None),
     };
     let readers = (0..computations(&settings))
-        .map(|_| Store::open(&root).map(Mutex::new))
+        .map(|_| store.reopen().map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
     let shared_catalog = store.shared_catalog();
     let state = Arc::new(AppState {

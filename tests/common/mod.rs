@@ -2,23 +2,82 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A fresh data folder, removed when dropped.
+/// A fresh data folder, removed when dropped. With `KENNZAHL_TEST_STORAGE=shared` (the second
+/// run of `.ci/run`), its catalogue is a fresh database on a PostgreSQL server and its files
+/// are under a fresh prefix of a bucket on an S3 server, both started by the tests: the
+/// journeys run once on each storage.
 pub struct DataDir {
     pub dir: tempfile::TempDir,
+    /// The settings that name the shared storage (empty: the data folder alone).
+    pub env: Vec<(String, String)>,
+}
+
+/// After a change made by another process (or another store): on a data folder the site sees
+/// it at once (the catalogue's files changed); on a shared catalogue a replica asks at most
+/// every 500 ms, so the test waits that long, as a replica's visitor would.
+pub fn after_change_elsewhere() {
+    if shared_storage() {
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+}
+
+/// Whether the tests run on PostgreSQL and S3 (`KENNZAHL_TEST_STORAGE=shared`).
+pub fn shared_storage() -> bool {
+    std::env::var("KENNZAHL_TEST_STORAGE").is_ok_and(|v| v == "shared")
 }
 
 impl DataDir {
     pub fn new() -> Self {
+        let env = if shared_storage() {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static PREFIX: AtomicUsize = AtomicUsize::new(0);
+            let prefix = format!(
+                "t{}-{}",
+                std::process::id(),
+                PREFIX.fetch_add(1, Ordering::Relaxed)
+            );
+            let mut env = s3::S3::shared().env("kennzahl", &prefix);
+            env.push((
+                "KENNZAHL_DATABASE_URL".into(),
+                postgres::Postgres::shared().create_database(),
+            ));
+            env
+        } else {
+            Vec::new()
+        };
         DataDir {
             dir: tempfile::tempdir().expect("temp dir"),
+            env,
         }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The store of this data folder, as the binary opens it with the same settings.
+    pub fn store(&self) -> kennzahl::store::Store {
+        let setting = |name: &str| {
+            self.env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let remote = setting("KENNZAHL_OBJECT_STORE").map(|url| {
+            kennzahl::store::files::Remote::from_url_with(&url, &self.env).expect("the bucket")
+        });
+        kennzahl::store::Store::open_at(
+            self.path(),
+            remote,
+            setting("KENNZAHL_DATABASE_URL").as_deref(),
+        )
+        .expect("the store")
     }
 
     /// Runs `kennzahl --data DIR args…`.
@@ -28,6 +87,7 @@ impl DataDir {
             .arg(self.path())
             .args(args)
             .env("KENNZAHL_LANG", "de")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("run kennzahl")
     }
@@ -159,7 +219,7 @@ pub fn with_demo_city() -> DataDir {
 
 /// The site's router over a data folder, with these settings.
 pub fn router_with(d: &DataDir, settings: kennzahl::config::Settings) -> axum::Router {
-    kennzahl::web::router(kennzahl::store::Store::open(d.path()).unwrap(), settings).unwrap()
+    kennzahl::web::router(d.store(), settings).unwrap()
 }
 
 /// GETs `uri` over the router: status, headers and body as text.
@@ -228,6 +288,9 @@ pub fn serve(d: &DataDir, env: &[(&str, &str)], open_files: Option<u32>) -> Serv
             c
         }
     };
+    for (k, v) in &d.env {
+        cmd.env(k, v);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }

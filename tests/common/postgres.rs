@@ -375,7 +375,7 @@ enum NotReady {
 }
 
 #[derive(Clone, Copy)]
-struct ServerUser {
+pub struct ServerUser {
     uid: libc::uid_t,
     gid: libc::gid_t,
 }
@@ -417,7 +417,7 @@ fn server_user() -> Option<ServerUser> {
 /// PR_SET_PDEATHSIG must come after setuid: the kernel clears it whenever the credentials
 /// change. Everything in here runs between fork and exec, so it only makes async-signal-safe
 /// calls and builds errors without allocating.
-fn run_as(cmd: &mut Command, user: Option<ServerUser>, test_pid: Option<libc::pid_t>) {
+pub fn run_as(cmd: &mut Command, user: Option<ServerUser>, test_pid: Option<libc::pid_t>) {
     let in_child = move || -> io::Result<()> {
         if let Some(user) = user {
             if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 {
@@ -447,7 +447,7 @@ fn run_as(cmd: &mut Command, user: Option<ServerUser>, test_pid: Option<libc::pi
     }
 }
 
-type SpawnJob = Box<dyn FnOnce() -> io::Result<Child> + Send>;
+pub type SpawnJob = Box<dyn FnOnce() -> io::Result<Child> + Send>;
 
 struct SpawnRequest {
     job: SpawnJob,
@@ -462,7 +462,7 @@ struct SpawnRequest {
 /// outlive the first test that uses it. This thread never exits (its sender sits in a
 /// static), so the signal arrives only when the whole test process is gone, including
 /// when it is killed and no destructor runs.
-fn spawn_from_lifelong_thread(job: SpawnJob) -> io::Result<Child> {
+pub fn spawn_from_lifelong_thread(job: SpawnJob) -> io::Result<Child> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (requests, incoming) = mpsc::channel::<SpawnRequest>();

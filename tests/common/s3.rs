@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A moto S3 server on a free port, with one bucket; killed when dropped.
@@ -29,8 +30,13 @@ impl S3 {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(&python)
-            .args([
+        // Spawned from a thread that lives as long as the test process and tied to it: a
+        // server kept in a static (`shared`) is never dropped, and must not outlive the tests.
+        let test_pid = unsafe { libc::getpid() };
+        let py = python.clone();
+        let child = super::postgres::spawn_from_lifelong_thread(Box::new(move || {
+            let mut cmd = Command::new(&py);
+            cmd.args([
                 "-m",
                 "moto.server",
                 "-H",
@@ -39,9 +45,11 @@ impl S3 {
                 &port.to_string(),
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{python} -m moto.server could not run: {e}"));
+            .stderr(Stdio::null());
+            super::postgres::run_as(&mut cmd, None, Some(test_pid));
+            cmd.spawn()
+        }))
+        .unwrap_or_else(|e| panic!("{python} -m moto.server could not run: {e}"));
         let s3 = S3 {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -89,6 +97,13 @@ impl S3 {
 }
 
 impl S3 {
+    /// One server for the whole test process, with the bucket `kennzahl` (started on first
+    /// use; it ends with the process).
+    pub fn shared() -> &'static S3 {
+        static SHARED: OnceLock<S3> = OnceLock::new();
+        SHARED.get_or_init(|| S3::start("kennzahl"))
+    }
+
     /// The settings that point `kennzahl` at this server's bucket under `prefix`.
     pub fn env(&self, bucket: &str, prefix: &str) -> Vec<(String, String)> {
         [
