@@ -590,7 +590,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )
                 );
             }
-            let source = Store::open_local(&from)?;
+            let source = Store::open_local_to_read(&from)?;
             let mut target = Store::open(&cli.data)?;
             if !target.shared_catalog() {
                 bail!(
@@ -902,7 +902,6 @@ fn import_read(
 /// Moves `source` into `target` (see `store::transfer`) and compares the monthly KPIs of
 /// every kind in both.
 fn transfer_and_check(source: &Store, target: &mut Store, lang: Lang) -> Result<ExitCode> {
-    kennzahl::staff::create_tables(source.catalog_db())?;
     kennzahl::staff::create_tables(target.catalog_db())?;
     let report = kennzahl::store::transfer::transfer(source, target)?;
     for kind in Kind::ALL {

@@ -889,3 +889,45 @@ fn the_catalogue_is_reached_over_tls_checked_against_the_providers_ca() {
         "every connection of the replica is encrypted"
     );
 }
+
+#[test]
+fn a_replica_whose_database_connections_were_cut_connects_again() {
+    let shared = Shared::start();
+    let d = DataDir::new();
+    shared.ok(
+        &d,
+        &[
+            "import",
+            &fixture("independent/visits_clean.csv"),
+            "--kind",
+            "visits",
+            "--publish",
+        ],
+    );
+    let r = serve(&d, &shared.env_refs(), None);
+    let before = get(&r.addr, VISITS_BY_MONTH);
+    assert_eq!(before.status, 200);
+    // A fail-over, a restart, a proxy's idle cut: every connection of the replica ends.
+    let name = shared.database.rsplit('/').next().unwrap().to_string();
+    let cut = shared.pg.psql(
+        &shared.pg.url("postgres"),
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}'"
+        ),
+    );
+    assert_ne!(cut, "0");
+    // The replica opens them again: within a few requests everything answers as before.
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let ready = get(&r.addr, "/readyz").status;
+        let api = get(&r.addr, "/api/v1/kpi/visits?by=year,office");
+        answers.push((ready, api.status));
+        if ready == 200 && api.status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(answers.last(), Some(&(200, 200)), "{answers:?}");
+    let after = request(&r.addr, "GET", "/staff/login", "", None);
+    assert_eq!(after.status, 200);
+}

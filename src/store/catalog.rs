@@ -289,13 +289,27 @@ pub fn database_url() -> Option<String> {
 }
 
 /// Runs schema statements on PostgreSQL in one transaction under the migration lock, so that
-/// replicas starting at once do not create the same things twice.
+/// replicas starting at once do not create the same things twice; statements run before (the
+/// same text) are not run again, so that a start does not lock live tables.
 pub fn migrate_postgres(conn: &Db, sql: &str) -> Result<(), DbError> {
-    conn.execute_batch(&format!(
-        "BEGIN; SELECT pg_advisory_xact_lock(7410); {sql}; COMMIT;"
-    ))
-    .inspect_err(|_| {
-        let _ = conn.execute_batch("ROLLBACK");
+    let hash = super::files::sha256_hex(sql.as_bytes());
+    conn.transaction(|tx| {
+        tx.query("SELECT pg_advisory_xact_lock(7410)", &[])?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kennzahl_migrations (sql_sha256 TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )?;
+        if tx.exists(
+            "SELECT 1 FROM kennzahl_migrations WHERE sql_sha256 = ?1",
+            params![hash],
+        )? {
+            return Ok(());
+        }
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO kennzahl_migrations (sql_sha256, applied_at) VALUES (?1, ?2)",
+            params![hash, now_text()],
+        )?;
+        Ok(())
     })
 }
 
@@ -319,6 +333,13 @@ impl Catalog {
         }
         conn.execute_batch(CURRENT_REVISIONS)?;
         Ok(Catalog { conn })
+    }
+
+    /// Opens an existing catalogue file as it is, changing nothing in it.
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        Ok(Catalog {
+            conn: Db::sqlite_as_is(path)?,
+        })
     }
 
     /// Opens the catalogue on a PostgreSQL server, creating its tables when new. Replicas

@@ -228,9 +228,25 @@ impl Db {
         Ok(Db::Sqlite(conn))
     }
 
+    /// The SQLite file at `path` as it is (no mode or setting changed): for reading a data
+    /// folder another process may be using.
+    pub fn sqlite_as_is(path: &std::path::Path) -> Result<Db, DbError> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Db::Sqlite(conn))
+    }
+
     /// A connection to the PostgreSQL server at `url` (`postgres://user:password@host/db`).
+    /// `sslmode=verify-ca` and `verify-full` (as providers write them) mean `require` here:
+    /// the certificate is always checked (see [`tls_connector`]).
     pub fn postgres(url: &str) -> Result<Db, DbError> {
-        Pg::connect(url).map(Db::Postgres)
+        let url = url
+            .replace("sslmode=verify-full", "sslmode=require")
+            .replace("sslmode=verify-ca", "sslmode=require");
+        Pg::connect(&url).map(Db::Postgres)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -423,6 +439,32 @@ enum Job {
     Query(String, Vec<Value>),
 }
 
+/// Settings of every PostgreSQL session (see [`Pg::connect`]).
+const SESSION_SETTINGS: &str = "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'; SET statement_timeout = '300s'";
+
+impl Job {
+    /// Whether the job starts (`Some(true)`) or ends (`Some(false)`) a transaction.
+    fn transaction_edge(&self) -> Option<bool> {
+        match self {
+            Job::Batch(sql) => {
+                let sql = sql.trim_start().to_ascii_uppercase();
+                if sql.starts_with("BEGIN") {
+                    Some(!sql.contains("COMMIT"))
+                } else if sql.starts_with("COMMIT") || sql.starts_with("ROLLBACK") {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn ends_transaction(&self) -> bool {
+        self.transaction_edge() == Some(false)
+    }
+}
+
 enum Reply {
     Done,
     Changed(u64),
@@ -437,24 +479,50 @@ impl Pg {
         std::thread::Builder::new()
             .name("kennzahl-postgres".into())
             .spawn(move || {
-                let tls = match tls_connector() {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
+                let open = || -> Result<postgres::Client, DbError> {
+                    let mut client = postgres::Client::connect(&url, tls_connector()?)
+                        .map_err(|e| DbError::Postgres(e.to_string()))?;
+                    // No statement waits for ever: a lock held by a replica that hangs, or a
+                    // transaction left open, ends in an error instead of stopping every writer.
+                    client
+                        .batch_execute(SESSION_SETTINGS)
+                        .map_err(pg_error)?;
+                    Ok(client)
                 };
-                let mut client = match postgres::Client::connect(&url, tls) {
+                let mut client = match open() {
                     Ok(c) => {
                         let _ = ready.send(Ok(()));
                         c
                     }
                     Err(e) => {
-                        let _ = ready.send(Err(DbError::Postgres(e.to_string())));
+                        let _ = ready.send(Err(e));
                         return;
                     }
                 };
+                let mut in_transaction = false;
                 for (job, reply) in inbox {
+                    // A connection lost (server restarted, fail-over, a proxy's idle cut) is
+                    // opened again for the next statement; one lost inside a transaction
+                    // fails that transaction, whose statements are gone with it.
+                    if client.is_closed() {
+                        match open() {
+                            Ok(c) => client = c,
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                                continue;
+                            }
+                        }
+                        if in_transaction && !job.ends_transaction() {
+                            let _ = reply.send(Err(DbError::Postgres(
+                                "Verbindung während einer Transaktion verloren / connection lost during a transaction".into(),
+                            )));
+                            continue;
+                        }
+                        in_transaction = false;
+                    }
+                    if let Some(begins) = job.transaction_edge() {
+                        in_transaction = begins;
+                    }
                     let _ = reply.send(run(&mut client, job));
                 }
             })

@@ -159,6 +159,37 @@ impl Files {
         fs::read(&p).map_err(|e| StoreError::io(p, e))
     }
 
+    /// Reads a key from where it is kept for good (the object store, if any), not from the
+    /// cache: to check that a copy arrived.
+    pub fn get_fresh(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match &self.remote {
+            Some(r) => r.download(key),
+            None => self.local.get(key),
+        }
+    }
+
+    /// Writes `key` like [`Files::put`], keeping no local copy when the files are remote: for
+    /// files that another replica may be the one to remove.
+    pub fn put_uncached(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        self.put(key, write)?;
+        if self.remote.is_some() {
+            let _ = fs::remove_file(self.local.path(key));
+        }
+        Ok(())
+    }
+
+    /// Reads `key` without keeping a local copy of a remote file (see [`Files::put_uncached`]).
+    pub fn get_uncached(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        if self.local.path(key).exists() || self.remote.is_none() {
+            return self.local.get(key);
+        }
+        self.get_fresh(key)
+    }
+
     /// Removes a key (an original staged for an upload that was then refused).
     pub fn remove(&self, key: &str) {
         let _ = fs::remove_file(self.local.path(key));

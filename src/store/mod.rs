@@ -179,6 +179,32 @@ fn split_file(partials: &str, split: usize, histograms: bool) -> String {
     )
 }
 
+/// The files of uploads waiting for their mapping, under tokens of 64 hex digits as the staff
+/// area makes them, where every replica finds them (see [`Store::kept_uploads`]).
+#[derive(Debug, Clone)]
+pub struct KeptUploads(Files);
+
+impl KeptUploads {
+    /// Keeps the file of an upload under `token` (no local copy when the files are remote:
+    /// another replica may be the one that removes it).
+    pub fn keep(&self, token: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0
+            .put_uncached(&upload_key(token)?, |w| std::io::Write::write_all(w, bytes))
+    }
+
+    /// The file kept under `token`.
+    pub fn get(&self, token: &str) -> Result<Vec<u8>, StoreError> {
+        self.0.get_uncached(&upload_key(token)?)
+    }
+
+    /// Removes the file kept under `token` (mapped, expired or pushed out).
+    pub fn forget(&self, token: &str) {
+        if let Ok(key) = upload_key(token) {
+            self.0.remove(&key);
+        }
+    }
+}
+
 /// Where an upload waiting for its mapping is kept; only for tokens as the staff area makes
 /// them, so that no token can name another file.
 fn upload_key(token: &str) -> Result<String, StoreError> {
@@ -241,8 +267,21 @@ impl Store {
         Store::open_with(root, remote)
     }
 
+    /// The data folder `root` only to be read from, whatever the settings say: the source of
+    /// `kennzahl migrate`. Nothing in it is changed (no schema, no cleaning of `tmp/`), so a
+    /// server may go on running on it.
+    pub fn open_local_to_read(root: &Path) -> Result<Self, StoreError> {
+        Ok(Store {
+            root: root.to_path_buf(),
+            catalog: Catalog::open_existing(&root.join("catalog.sqlite"))?,
+            files: Files::open(root, None)?,
+            database_url: None,
+            counts: Default::default(),
+        })
+    }
+
     /// The data folder `root` as one machine keeps it (SQLite catalogue, local files),
-    /// whatever the settings say: the other side of `kennzahl migrate` and `export`.
+    /// whatever the settings say: the target of `kennzahl export`.
     pub fn open_local(root: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
         let files = Files::open(root, None)?;
@@ -285,23 +324,10 @@ impl Store {
         out
     }
 
-    /// Keeps the file of an upload waiting for its mapping under a token (64 hex digits, as
-    /// the staff area makes them), where every replica finds it.
-    pub fn keep_upload(&self, token: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.files
-            .put(&upload_key(token)?, |w| std::io::Write::write_all(w, bytes))
-    }
-
-    /// The file kept under `token`.
-    pub fn kept_upload(&self, token: &str) -> Result<Vec<u8>, StoreError> {
-        self.files.get(&upload_key(token)?)
-    }
-
-    /// Removes the file kept under `token` (mapped, expired or pushed out).
-    pub fn forget_upload(&self, token: &str) {
-        if let Ok(key) = upload_key(token) {
-            self.files.remove(&key);
-        }
+    /// The files of uploads waiting for their mapping: a handle that works without the
+    /// store (and its lock), since a file of megabytes may take a while to and from a bucket.
+    pub fn kept_uploads(&self) -> KeptUploads {
+        KeptUploads(self.files.clone())
     }
 
     /// Whether the catalogue is shared with other processes on other machines (PostgreSQL):

@@ -117,8 +117,23 @@ pub fn transfer(from: &Store, to: &mut Store) -> Result<TransferReport, StoreErr
     let rows = target.transaction(|tx| {
         let mut rows = Vec::new();
         for (table, columns) in TABLES {
+            if !has_table(source, table)? {
+                // A data folder never served has no staff tables.
+                rows.push((*table, 0));
+                continue;
+            }
             let list = columns.join(", ");
-            let read = source.query(&format!("SELECT {list} FROM {table}"), &[])?;
+            // Columns added after a data folder was made (see `catalog::ADDED_COLUMNS`, all
+            // text with '' as default) are read as ''.
+            let mut wanted = Vec::new();
+            for c in *columns {
+                wanted.push(if has_column(source, table, c)? {
+                    (*c).to_string()
+                } else {
+                    "''".to_string()
+                });
+            }
+            let read = source.query(&format!("SELECT {} FROM {table}", wanted.join(", ")), &[])?;
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
             let insert = format!(
                 "INSERT INTO {table} ({list}) VALUES ({})",
@@ -165,14 +180,15 @@ fn copy_files(from: &Store, to: &Store, report: &mut TransferReport) -> Result<(
     )?;
     for (sha, original, parquet, partials) in &batches {
         for key in batch_files(original, parquet, partials) {
-            if key != *original && !from.files.exists(&key)? {
+            if key.contains(".partials-") && !from.files.exists(&key)? {
                 // Partials of a batch stored before partials existed are made on first use.
                 continue;
             }
             let bytes = from.files.get(&key)?;
             to.files
                 .put(&key, |w| std::io::Write::write_all(w, &bytes))?;
-            let landed = to.files.get(&key)?;
+            // Read back from where it is kept for good (the bucket), not from the cache.
+            let landed = to.files.get_fresh(&key)?;
             let fine = if key == *original {
                 original_sha(&key, &landed).is_some_and(|s| s == *sha)
             } else {
@@ -198,6 +214,35 @@ fn original_sha(key: &str, stored: &[u8]) -> Option<String> {
             .map(|b| sha256_hex(&b))
     } else {
         Some(sha256_hex(stored))
+    }
+}
+
+/// Whether a table of the catalogue of `db` has the column.
+fn has_column(db: &super::db::Db, table: &str, column: &str) -> Result<bool, DbError> {
+    let column = column.trim_matches('"');
+    match db.dialect() {
+        Dialect::Sqlite => db.exists(
+            "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+            super::db::params![table, column],
+        ),
+        Dialect::Postgres => db.exists(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = ?1 AND column_name = ?2",
+            super::db::params![table, column],
+        ),
+    }
+}
+
+/// Whether the catalogue of `db` has the table.
+fn has_table(db: &super::db::Db, table: &str) -> Result<bool, DbError> {
+    match db.dialect() {
+        Dialect::Sqlite => db.exists(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            super::db::params![table],
+        ),
+        Dialect::Postgres => db.exists(
+            "SELECT 1 FROM pg_tables WHERE tablename = ?1",
+            super::db::params![table],
+        ),
     }
 }
 

@@ -144,11 +144,21 @@ impl AppState {
             // While a render holds the store, the pages of the version known so far are
             // served: a publish never makes readers of cached pages wait.
             let store = match self.store.try_lock() {
-                Ok(store) => store,
-                Err(std::sync::TryLockError::WouldBlock) if known.data.is_some() && !ran_out => {
+                Ok(store) => Some(store),
+                // On a shared catalogue a reader's connection will do: a long import here
+                // must not hide what other replicas publish meanwhile.
+                Err(std::sync::TryLockError::WouldBlock) if self.shared_catalog => {
+                    self.readers.iter().find_map(|r| r.try_lock().ok())
+                }
+                Err(std::sync::TryLockError::WouldBlock) => None,
+                Err(_) => return Err(WebError::Internal("store lock poisoned".into())),
+            };
+            let store = match store {
+                Some(store) => store,
+                None if known.data.is_some() && !ran_out => {
                     return Ok((known.data.unwrap_or(0), known.epoch));
                 }
-                Err(_) => self
+                None => self
                     .store
                     .lock()
                     .map_err(|_| WebError::Internal("store lock poisoned".into()))?,

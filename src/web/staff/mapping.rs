@@ -38,6 +38,9 @@ pub struct PendingMapping {
     /// per kind, not at every step of the form.
     guesses: Mutex<Vec<(Option<Kind>, ingest::HeaderGuess)>>,
     at: Instant,
+    /// Kept in the catalogue too: once it is gone from there, it was stored (or dropped)
+    /// elsewhere. An upload the catalogue never took stays in this replica's memory.
+    in_store: std::sync::atomic::AtomicBool,
 }
 
 impl PendingMapping {
@@ -58,6 +61,7 @@ impl PendingMapping {
             },
             guesses: Mutex::new(guesses),
             at: Instant::now(),
+            in_store: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -81,25 +85,29 @@ fn keep_in_store(state: &AppState, token: &str, pending: &PendingMapping) -> Res
         reason: pending.reason.clone(),
     };
     let payload = serde_json::to_string(&kept).map_err(|e| WebError::Internal(e.to_string()))?;
-    store(state)?
-        .keep_upload(token, &pending.file.bytes)
+    let uploads = store(state)?.kept_uploads();
+    uploads
+        .keep(token, &pending.file.bytes)
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let dropped = staff_db(state)?
-        .keep_for_user(
-            MAPPING,
-            token,
-            &pending.user,
-            &payload,
-            crate::staff::kept::Limits {
-                keep_secs: KEEP.as_secs() as i64,
-                per_user: PENDING_PER_USER,
-                total: MAX_PENDING,
-            },
-        )
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let store = store(state)?;
+    let dropped = staff_db(state)
+        .and_then(|db| {
+            db.keep_for_user(
+                MAPPING,
+                token,
+                &pending.user,
+                &payload,
+                crate::staff::kept::Limits {
+                    keep_secs: KEEP.as_secs() as i64,
+                    per_user: PENDING_PER_USER,
+                    total: MAX_PENDING,
+                },
+            )
+            .map_err(|e| WebError::Internal(e.to_string()))
+        })
+        // A file no catalogue row names would never be removed.
+        .inspect_err(|_| uploads.forget(token))?;
     for token in dropped {
-        store.forget_upload(&token);
+        uploads.forget(&token);
     }
     Ok(())
 }
@@ -111,7 +119,8 @@ fn from_store(state: &AppState, user: &str, token: &str) -> Option<PendingMappin
         .kept_for_user(MAPPING, token, user, KEEP.as_secs() as i64)
         .ok()??;
     let kept: KeptMapping = serde_json::from_str(&payload).ok()?;
-    let bytes = store(state).ok()?.kept_upload(token).ok()?;
+    let uploads = store(state).ok()?.kept_uploads();
+    let bytes = uploads.get(token).ok()?;
     Some(PendingMapping {
         user: user.to_string(),
         file: UploadedFile {
@@ -125,6 +134,7 @@ fn from_store(state: &AppState, user: &str, token: &str) -> Option<PendingMappin
         at: Instant::now()
             .checked_sub(Duration::from_secs(age.max(0) as u64))
             .unwrap_or_else(Instant::now),
+        in_store: std::sync::atomic::AtomicBool::new(true),
     })
 }
 
@@ -136,8 +146,8 @@ fn forget(state: &AppState, token: &str) {
     if let Ok(db) = staff_db(state) {
         let _ = db.forget_kept(token);
     }
-    if let Ok(store) = store(state) {
-        store.forget_upload(token);
+    if let Ok(uploads) = store(state).map(|s| s.kept_uploads()) {
+        uploads.forget(token);
     }
 }
 
@@ -198,7 +208,9 @@ pub(super) async fn start(
     }
     let (st, kept, t) = (Arc::clone(state), Arc::clone(&pending), token.clone());
     match tokio::task::spawn_blocking(move || keep_in_store(&st, &t, &kept)).await {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => pending
+            .in_store
+            .store(true, std::sync::atomic::Ordering::Release),
         Ok(Err(e)) => tracing::warn!("upload waiting for its mapping not kept in the store: {e:?}"),
         Err(e) => tracing::warn!("upload waiting for its mapping not kept in the store: {e}"),
     }
@@ -232,24 +244,27 @@ async fn pending(
         session.user.name.clone(),
         token.to_string(),
     );
-    let waiting = tokio::task::spawn_blocking(move || {
-        staff_db(&st)
+    // Some(false): the catalogue says it no longer waits; None: the catalogue could not be
+    // asked, and this replica's copy (if any) is used.
+    let waiting: Option<bool> = tokio::task::spawn_blocking(move || {
+        let db = staff_db(&st).ok()?;
+        db.kept_for_user(MAPPING, &t, &user, KEEP.as_secs() as i64)
             .ok()
-            .and_then(|db| {
-                db.kept_for_user(MAPPING, &t, &user, KEEP.as_secs() as i64)
-                    .ok()
-            })
-            .flatten()
-            .is_some()
+            .map(|k| k.is_some())
     })
     .await
-    .unwrap_or(false);
+    .ok()
+    .flatten();
     let here = state.mappings.lock().ok().and_then(|mut m| {
-        if !waiting {
+        let kept = m
+            .get(token)
+            .is_some_and(|p| p.in_store.load(std::sync::atomic::Ordering::Acquire));
+        if waiting == Some(false) && kept {
             m.remove(token);
         }
         m.get(token).cloned()
     });
+    let waiting = waiting.unwrap_or(false);
     let here = here.filter(|p| p.user == session.user.name && p.at.elapsed() < KEEP);
     let found = match here {
         Some(p) => Some(p),

@@ -582,16 +582,22 @@ pub(super) async fn staged_response(
                 );
                 map.insert(token.clone(), refused_upload.clone());
             }
-            if let (Ok(payload), Ok(db)) = (serde_json::to_string(&refused_upload), staff_db(state))
-                && let Err(e) = db.keep_for_user(
-                    REFUSED,
-                    &token,
-                    &refused_upload.user,
-                    &payload,
-                    refused_limits(),
-                )
-            {
-                tracing::warn!("refused upload not kept in the catalogue: {e}");
+            // Kept in the catalogue off the async threads (a transaction that may wait).
+            let (st, t, user) = (
+                Arc::clone(state),
+                token.clone(),
+                refused_upload.user.clone(),
+            );
+            let payload = serde_json::to_string(&refused_upload).unwrap_or_default();
+            let kept = tokio::task::spawn_blocking(move || {
+                staff_db(&st)?
+                    .keep_for_user(REFUSED, &t, &user, &payload, refused_limits())
+                    .map(|_| ())
+                    .map_err(|e| WebError::Internal(e.to_string()))
+            })
+            .await;
+            if let Ok(Err(e)) = kept {
+                tracing::warn!("refused upload not kept in the catalogue: {e:?}");
             }
             problems_page(
                 state,
