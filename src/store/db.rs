@@ -367,6 +367,23 @@ impl Db {
         self.query_row(&format!("{sql} RETURNING id"), params, |r| r.get(0))
     }
 
+    /// Runs the reads of `f` on one consistent state of the database, while others go on
+    /// writing (PostgreSQL: a repeatable-read transaction; SQLite: a read transaction).
+    pub fn read_snapshot<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Db::Sqlite(_) => self.execute_batch("BEGIN DEFERRED")?,
+            Db::Postgres(_) => {
+                self.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+            }
+        }
+        let out = f(self);
+        let _ = self.execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        out
+    }
+
     /// Runs `f` in one transaction: all of it happens or none. Writers wait for each other
     /// (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: one advisory lock for the catalogue's
     /// writers, so that two replicas never count the same revision number).

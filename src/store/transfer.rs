@@ -110,36 +110,44 @@ pub fn transfer(from: &Store, to: &mut Store) -> Result<TransferReport, StoreErr
             return Err(StoreError::TargetNotEmpty);
         }
     }
-    let mut report = TransferReport::default();
-    copy_files(from, to, &mut report)?;
+    // The catalogue of one moment (a store in use goes on meanwhile), then exactly the files
+    // it names, then the catalogue into the target.
     let source = from.catalog.db();
-    let target = to.catalog.db();
-    let rows = target.transaction(|tx| {
-        let mut rows = Vec::new();
+    let snapshot = source.read_snapshot(|db| {
+        let mut tables = Vec::new();
         for (table, columns) in TABLES {
-            if !has_table(source, table)? {
+            if !has_table(db, table)? {
                 // A data folder never served has no staff tables.
-                rows.push((*table, 0));
+                tables.push(Vec::new());
                 continue;
             }
-            let list = columns.join(", ");
             // Columns added after a data folder was made (see `catalog::ADDED_COLUMNS`, all
             // text with '' as default) are read as ''.
             let mut wanted = Vec::new();
             for c in *columns {
-                wanted.push(if has_column(source, table, c)? {
+                wanted.push(if has_column(db, table, c)? {
                     (*c).to_string()
                 } else {
                     "''".to_string()
                 });
             }
-            let read = source.query(&format!("SELECT {} FROM {table}", wanted.join(", ")), &[])?;
+            tables.push(db.query(&format!("SELECT {} FROM {table}", wanted.join(", ")), &[])?);
+        }
+        Ok::<_, DbError>(tables)
+    })?;
+    let mut report = TransferReport::default();
+    copy_files(from, to, &snapshot[0], &mut report)?;
+    let target = to.catalog.db();
+    let rows = target.transaction(|tx| {
+        let mut rows = Vec::new();
+        for ((table, columns), read) in TABLES.iter().zip(&snapshot) {
+            let list = columns.join(", ");
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
             let insert = format!(
                 "INSERT INTO {table} ({list}) VALUES ({})",
                 marks.join(", ")
             );
-            for row in &read {
+            for row in read {
                 let values: Vec<Value> = (0..columns.len())
                     .map(|i| row.get::<Value>(i))
                     .collect::<Result<_, _>>()?;
@@ -165,19 +173,24 @@ pub fn transfer(from: &Store, to: &mut Store) -> Result<TransferReport, StoreErr
 /// Copies every file the catalogue of `from` names into `to`, checking each where it lands:
 /// an original against the catalogue's SHA-256 of the upload, any other file against the
 /// SHA-256 of the bytes read.
-fn copy_files(from: &Store, to: &Store, report: &mut TransferReport) -> Result<(), StoreError> {
-    let batches = from.catalog.db().query_map(
-        "SELECT sha256, original, parquet, partials FROM batches ORDER BY id",
-        &[],
-        |r| {
+fn copy_files(
+    from: &Store,
+    to: &Store,
+    batches: &[super::db::Row],
+    report: &mut TransferReport,
+) -> Result<(), StoreError> {
+    // Columns of `batches` in TABLES: sha256 2, parquet 9, original 10, partials 13.
+    let batches = batches
+        .iter()
+        .map(|r| {
             Ok((
-                r.get::<String>(0)?,
-                r.get::<String>(1)?,
                 r.get::<String>(2)?,
-                r.get::<String>(3)?,
+                r.get::<String>(10)?,
+                r.get::<String>(9)?,
+                r.get::<String>(13)?,
             ))
-        },
-    )?;
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     for (sha, original, parquet, partials) in &batches {
         for key in batch_files(original, parquet, partials) {
             if key.contains(".partials-") && !from.files.exists(&key)? {
