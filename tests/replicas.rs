@@ -309,7 +309,17 @@ fn two_replicas_on_postgres_and_s3_serve_what_one_process_on_a_data_folder_serve
     }
     assert_eq!(get(&ra.addr, "/readyz").status, 200);
 
-    // A correction published through A's machine shows on B within 2 s.
+    // A correction published through A's machine shows on B within 2 s; B hears of it from
+    // the database (NOTIFY), not only from its own check every 500 ms.
+    let notifications = |addr: &str| -> u64 {
+        let metrics = get(addr, "/metrics").body;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("kennzahl_catalogue_notifications_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("the notifications counter")
+    };
+    let heard_before = notifications(&rb.addr);
     let before = get(&rb.addr, VISITS_BY_MONTH).body;
     let published = Instant::now();
     shared.ok(
@@ -338,6 +348,10 @@ fn two_replicas_on_postgres_and_s3_serve_what_one_process_on_a_data_folder_serve
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(
+        notifications(&rb.addr) > heard_before,
+        "B was told by NOTIFY"
+    );
 
     // A login on A is valid on B; the staff records are on the server too.
     add_user(&shared, &a, "anna", "admin");

@@ -561,6 +561,56 @@ impl Pg {
     }
 }
 
+/// Calls `notified` for every `NOTIFY kennzahl` of the PostgreSQL server at `url` (the
+/// catalogue's triggers send one for every change the public sees), on a thread of its own
+/// with a connection of its own, opened again when lost, until `alive` says no (asked at
+/// least every 5 s).
+pub fn listen(
+    url: &str,
+    alive: impl Fn() -> bool + Send + 'static,
+    notified: impl Fn() + Send + 'static,
+) {
+    let url = url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require");
+    let _ = std::thread::Builder::new()
+        .name("kennzahl-listen".into())
+        .spawn(move || {
+            while alive() {
+                let client = tls_connector().and_then(|tls| {
+                    postgres::Client::connect(&url, tls)
+                        .map_err(|e| DbError::Postgres(e.to_string()))
+                });
+                let mut client = match client {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("LISTEN kennzahl: {e}; trying again in 5 s");
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        continue;
+                    }
+                };
+                if client.batch_execute("LISTEN kennzahl").is_err() {
+                    continue;
+                }
+                // Whatever happened while not listening is asked for once.
+                notified();
+                loop {
+                    if !alive() {
+                        return;
+                    }
+                    use postgres::fallible_iterator::FallibleIterator;
+                    let mut notices = client.notifications();
+                    let mut iter = notices.timeout_iter(std::time::Duration::from_secs(5));
+                    match iter.next() {
+                        Ok(Some(_)) => notified(),
+                        Ok(None) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        });
+}
+
 /// TLS for the connection, as the URL's `sslmode` asks (`prefer` when it does not say:
 /// TLS where the server offers it). Server certificates are checked against the system's
 /// roots and, for a provider's own CA (managed databases often have one), the PEM file

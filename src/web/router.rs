@@ -125,8 +125,22 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
         .map(|_| store.reopen().map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
     let shared_catalog = store.shared_catalog();
+    let notified = Arc::new(AtomicU64::new(0));
+    if let Some(url) = store.database_url() {
+        let (alive, count) = (Arc::downgrade(&notified), Arc::downgrade(&notified));
+        crate::store::db::listen(
+            url,
+            move || alive.strong_count() > 0,
+            move || {
+                if let Some(n) = count.upgrade() {
+                    n.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            },
+        );
+    }
     let state = Arc::new(AppState {
         shared_catalog,
+        notified,
         store: Mutex::new(store),
         readers,
         staff: Mutex::new(staff_db),
@@ -285,9 +299,10 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let (cache_bytes, cache_entries) = state.cache.usage();
     let computing = state.compute.running(computations(&state.settings));
     let body = format!(
-        "# HELP kennzahl_requests_total Requests to cached pages.\n# TYPE kennzahl_requests_total counter\nkennzahl_requests_total {}\n# HELP kennzahl_renders_total Pages rendered (cache misses).\n# TYPE kennzahl_renders_total counter\nkennzahl_renders_total {}\n# HELP kennzahl_data_version Version of the published data.\n# TYPE kennzahl_data_version gauge\nkennzahl_data_version {version}\n# HELP kennzahl_cache_bytes Bytes of rendered answers kept.\n# TYPE kennzahl_cache_bytes gauge\nkennzahl_cache_bytes {cache_bytes}\n# HELP kennzahl_cache_entries Rendered answers kept.\n# TYPE kennzahl_cache_entries gauge\nkennzahl_cache_entries {cache_entries}\n# HELP kennzahl_computations Computations running now.\n# TYPE kennzahl_computations gauge\nkennzahl_computations {computing}\n",
+        "# HELP kennzahl_requests_total Requests to cached pages.\n# TYPE kennzahl_requests_total counter\nkennzahl_requests_total {}\n# HELP kennzahl_renders_total Pages rendered (cache misses).\n# TYPE kennzahl_renders_total counter\nkennzahl_renders_total {}\n# HELP kennzahl_data_version Version of the published data.\n# TYPE kennzahl_data_version gauge\nkennzahl_data_version {version}\n# HELP kennzahl_cache_bytes Bytes of rendered answers kept.\n# TYPE kennzahl_cache_bytes gauge\nkennzahl_cache_bytes {cache_bytes}\n# HELP kennzahl_cache_entries Rendered answers kept.\n# TYPE kennzahl_cache_entries gauge\nkennzahl_cache_entries {cache_entries}\n# HELP kennzahl_computations Computations running now.\n# TYPE kennzahl_computations gauge\nkennzahl_computations {computing}\n# HELP kennzahl_catalogue_notifications_total Changes announced by a shared catalogue (NOTIFY).\n# TYPE kennzahl_catalogue_notifications_total counter\nkennzahl_catalogue_notifications_total {}\n",
         state.requests.load(Ordering::Relaxed),
-        state.renders.load(Ordering::Relaxed)
+        state.renders.load(Ordering::Relaxed),
+        state.notified.load(Ordering::Relaxed)
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -44,6 +44,9 @@ pub struct AppState {
     /// The catalogue is on a server other replicas write to: its version is asked for at
     /// most every [`SHARED_VERSION_CHECK`] instead of when the catalogue's files change.
     pub(super) shared_catalog: bool,
+    /// Counts `NOTIFY kennzahl` of a shared catalogue: a change shows at once, not only at
+    /// the next check.
+    pub(super) notified: Arc<AtomicU64>,
     pub(super) settings: Settings,
     pub(super) requests: AtomicU64,
     pub(super) renders: AtomicU64,
@@ -106,6 +109,8 @@ pub(super) struct KnownVersion {
     epoch: u64,
     /// When the catalogue was last asked.
     checked: Option<std::time::Instant>,
+    /// The notifications counted when it was last asked.
+    notified: u64,
 }
 
 impl AppState {
@@ -136,10 +141,12 @@ impl AppState {
         let ran_out = known.notice_end.as_ref().is_some_and(|end| {
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string() >= *end
         });
+        let notified = self.notified.load(Ordering::Acquire);
         let shared_due = self.shared_catalog
-            && known
-                .checked
-                .is_none_or(|t| t.elapsed() >= SHARED_VERSION_CHECK);
+            && (known.notified != notified
+                || known
+                    .checked
+                    .is_none_or(|t| t.elapsed() >= SHARED_VERSION_CHECK));
         if known.stamp != stamp || known.data.is_none() || ran_out || shared_due {
             // While a render holds the store, the pages of the version known so far are
             // served: a publish never makes readers of cached pages wait.
@@ -173,6 +180,7 @@ impl AppState {
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             known.stamp = stamp;
             known.checked = Some(std::time::Instant::now());
+            known.notified = notified;
             if ran_out {
                 known.epoch += 1;
             }
