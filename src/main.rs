@@ -874,7 +874,9 @@ fn import_read(
     let saved = || -> Vec<(String, Profile)> {
         let texts = match store {
             Some(s) => s.profiles(),
-            None if data.join("catalog.sqlite").exists() => {
+            None if data.join("catalog.sqlite").exists()
+                || kennzahl::store::catalog::database_url().is_some() =>
+            {
                 Store::open(data).and_then(|s| s.profiles())
             }
             None => Ok(Vec::new()),

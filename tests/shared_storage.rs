@@ -4,9 +4,9 @@
 //! `cargo test` builds every test binary before it runs any; this one runs the others' again
 //! with that setting, so the one test command covers both storages.
 //!
-//! Not among them: the files that look into the data folder's SQLite catalogue or its files
-//! directly (storage, staff area, partials, object storage, replicas) or start servers of their
-//! own without the data folder's settings (browser, GovData, API contract).
+//! Not among them: storage (backups and the data folder's files are a data folder's business),
+//! partials (it takes a folder's partials away by hand), object storage and replicas (they set
+//! up their own storage).
 
 mod common;
 
@@ -29,6 +29,10 @@ const JOURNEYS: &[&str] = &[
     "xlsx_exports",
     "reports",
     "hardening",
+    "staff_area",
+    "browser",
+    "govdata",
+    "api_contract",
 ];
 
 /// The newest test binary `name-<hash>` beside this one.

@@ -304,10 +304,7 @@ fn batch_of(html: &str) -> i64 {
 
 /// Batches in the catalogue and files kept: what "nothing stored" is checked against.
 fn stored(d: &DataDir) -> (i64, usize) {
-    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
-    let batches: i64 = conn
-        .query_row("SELECT COUNT(*) FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let batches: i64 = d.sql("SELECT COUNT(*) FROM batches")[0][0].parse().unwrap();
     let files = walk(&d.path().join("originals")) + walk(&d.path().join("batches"));
     (batches, files)
 }
@@ -749,9 +746,17 @@ fn user_commands_list_change_and_disable_accounts() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("editor, publisher, admin"));
     d.ok(&["user", "disable", "anna"]);
     assert!(d.ok(&["user", "list"]).contains("gesperrt"));
-    // Passwords are never stored as given.
-    let db = std::fs::read(d.path().join("catalog.sqlite")).unwrap();
-    assert!(!db.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
+    // Passwords are never stored as given: not in any column, not in the file.
+    let hashes = d.sql("SELECT password_hash FROM users");
+    assert!(
+        hashes
+            .iter()
+            .all(|h| h[0].starts_with("$argon2id$") && !h[0].contains(PASSWORD))
+    );
+    if !shared_storage() {
+        let db = std::fs::read(d.path().join("catalog.sqlite")).unwrap();
+        assert!(!db.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1098,12 +1103,8 @@ async fn an_unknown_export_layout_is_mapped_once_and_remembered() {
     );
 
     // The saved profile is the TOML `kennzahl import --profile` reads.
-    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
-    let (office, text): (String, String) = conn
-        .query_row("SELECT office, profile FROM profiles", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let row = d.sql("SELECT office, profile FROM profiles").remove(0);
+    let (office, text) = (row[0].clone(), row[1].clone());
     assert_eq!(office, "");
     let saved: toml::Value = toml::from_str(&text).unwrap();
     let fixture_profile: toml::Value = toml::from_str(
@@ -1172,25 +1173,16 @@ async fn an_editor_maps_for_their_own_office_only() {
 
 /// The audit log as stored: (user, action, detail, remote), oldest first.
 fn audit_rows(d: &DataDir) -> Vec<(String, String, String, String)> {
-    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
-    let mut st = conn
-        .prepare("SELECT user, action, detail, remote FROM audit ORDER BY id")
-        .unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    d.sql("SELECT \"user\", action, detail, remote FROM audit ORDER BY id")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+        .collect()
 }
 
 /// Rows the login brake keeps, and the longest of their keys.
 fn brake_rows(d: &DataDir) -> (i64, i64) {
-    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
-    conn.query_row(
-        "SELECT COUNT(*), COALESCE(MAX(length(key)), 0) FROM login_failures",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .unwrap()
+    let row = d.sql("SELECT COUNT(*), COALESCE(MAX(length(key)), 0) FROM login_failures");
+    (row[0][0].parse().unwrap(), row[0][1].parse().unwrap())
 }
 
 /// The `href` of the link whose text starts with `text`.
@@ -1296,14 +1288,12 @@ async fn the_audit_log_is_read_page_by_page_without_gaps_or_repeats() {
     add_user(&d, "ada", "admin", &[]);
     let app = app(&d, Settings::default());
     let ada = log_in(&app, "ada", PASSWORD).await.ok().unwrap();
-    let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
+    let staff = kennzahl::staff::StaffDb::open_at(d.path(), d.store().database_url()).unwrap();
     let flood = |from: usize, to: usize| {
         for i in from..to {
-            conn.execute(
-                "INSERT INTO audit (at, user, action, detail, remote) VALUES ('2026-01-01T00:00:00', 'x', 'flood', ?1, 'local')",
-                [format!("flood {i:04}.")],
-            )
-            .unwrap();
+            staff
+                .audit("x", "flood", &format!("flood {i:04}."), "local")
+                .unwrap();
         }
     };
     let shown = |html: &str| -> Vec<usize> {
@@ -1578,12 +1568,10 @@ async fn an_editor_cannot_decide_how_other_offices_files_are_read() {
     let app = app(&d, Settings::default());
     let emil = log_in(&app, "emil", PASSWORD).await.ok().unwrap();
     let profiles = || {
-        let conn = rusqlite::Connection::open(d.path().join("catalog.sqlite")).unwrap();
-        let mut st = conn.prepare("SELECT office FROM profiles").unwrap();
-        st.query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap()
+        d.sql("SELECT office FROM profiles")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect::<Vec<_>>()
     };
     // An export of several offices, mapped with the office field left out of the form.
     let messy = std::fs::read(fixture("independent/visits_messy.csv")).unwrap();

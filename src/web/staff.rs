@@ -315,11 +315,43 @@ fn staff_db(
         .map_err(|_| WebError::Internal("staff lock poisoned".into()))
 }
 
-fn store(state: &AppState) -> Result<std::sync::MutexGuard<'_, Store>, WebError> {
-    state
+fn store(state: &AppState) -> Result<StoreGuard<'_>, WebError> {
+    let guard = state
         .store
         .lock()
-        .map_err(|_| WebError::Internal("store lock poisoned".into()))
+        .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
+    Ok(StoreGuard {
+        guard,
+        notified: &state.notified,
+    })
+}
+
+/// The store as a staff action holds it. When the action is done, the pages are told to ask
+/// the catalogue again: on a shared catalogue they would otherwise wait for the database's
+/// notice or the next check, and staff would not see their own change at once.
+pub(super) struct StoreGuard<'a> {
+    guard: std::sync::MutexGuard<'a, Store>,
+    notified: &'a std::sync::atomic::AtomicU64,
+}
+
+impl std::ops::Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.guard
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        self.notified
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> WebError {

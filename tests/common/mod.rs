@@ -80,6 +80,42 @@ impl DataDir {
         .expect("the store")
     }
 
+    /// Rows of a query on this data folder's catalogue, each value as text (NULL as ""):
+    /// its SQLite file, or its database on the PostgreSQL server.
+    pub fn sql(&self, sql: &str) -> Vec<Vec<String>> {
+        let url = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "KENNZAHL_DATABASE_URL")
+            .map(|(_, v)| v.clone());
+        match url {
+            Some(url) => postgres::Postgres::shared().psql_fields(&url, sql),
+            None => {
+                let conn = rusqlite::Connection::open(self.path().join("catalog.sqlite")).unwrap();
+                let mut st = conn.prepare(sql).unwrap();
+                let width = st.column_count();
+                st.query_map([], |r| {
+                    (0..width)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => String::new(),
+                                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                                rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+            }
+        }
+    }
+
     /// Runs `kennzahl --data DIR args…`.
     pub fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_kennzahl"))
