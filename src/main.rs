@@ -620,7 +620,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             let source = Store::open(&cli.data)?;
-            let mut target = Store::open_local(&to)?;
+            let mut target = Store::open_at(&to, None, None)?;
             transfer_and_check(&source, &mut target, lang)
         }
         Command::Backup { to } => {

@@ -470,7 +470,7 @@ mod web {
     use axum::http::{Request, StatusCode, header};
     use kennzahl::config::Settings;
     use std::io::Write;
-    use std::process::{Command, Stdio};
+
     use tower::ServiceExt;
 
     const PASSWORD: &str = "ein sehr langes passwort";
@@ -483,28 +483,9 @@ mod web {
 
     /// `kennzahl user add NAME --role editor` (responsible for all offices).
     pub fn add_editor(d: &DataDir, name: &str) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
-            .args([
-                "--data",
-                d.path().to_str().unwrap(),
-                "user",
-                "add",
-                name,
-                "--role",
-                "editor",
-            ])
-            .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        with_password(
+            d.command(&["user", "add", name, "--role", "editor"]),
+            PASSWORD,
         );
     }
 

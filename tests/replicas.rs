@@ -239,19 +239,9 @@ fn log_in(addr: &str, name: &str, password: &str) -> Answer {
 }
 
 fn add_user(shared: &Shared, d: &DataDir, name: &str, role: &str) {
-    let mut child = shared
-        .command(d, &["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    with_password(
+        shared.command(d, &["user", "add", name, "--role", role]),
+        PASSWORD,
     );
 }
 
@@ -568,22 +558,10 @@ fn a_data_folder_moves_to_postgres_and_s3_and_back_with_every_revision_and_figur
         "--value",
         "25",
     ]);
-    let mut user = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
-        .args([
-            "--data",
-            one.path().to_str().unwrap(),
-            "user",
-            "add",
-            "anna",
-            "--role",
-            "admin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(user.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(user.wait().unwrap().success());
+    with_password(
+        one.command(&["user", "add", "anna", "--role", "admin"]),
+        PASSWORD,
+    );
     let sqlite_count = |folder: &std::path::Path, table: &str| {
         let out = Command::new("python3")
             .args([

@@ -11,40 +11,18 @@ use common::*;
 use kennzahl::config::Settings;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+
 use tower::ServiceExt;
 
 const PASSWORD: &str = "ein sehr langes passwort";
 
 /// `kennzahl user add NAME --role ROLE [--office …]` with the password on standard input.
 fn add_user(d: &DataDir, name: &str, role: &str, offices: &[&str]) {
-    let mut args = vec![
-        "--data",
-        d.path().to_str().unwrap(),
-        "user",
-        "add",
-        name,
-        "--role",
-        role,
-    ];
+    let mut args = vec!["user", "add", name, "--role", role];
     for o in offices {
         args.extend(["--office", o]);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
-        .args(&args)
-        .envs(d.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    with_password(d.command(&args), PASSWORD);
 }
 
 fn app(d: &DataDir, settings: Settings) -> axum::Router {

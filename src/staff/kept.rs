@@ -26,10 +26,7 @@ pub struct Limits {
     pub total: usize,
 }
 
-/// Whether a token can be one [`super::random_token`] made: it is also part of a file name.
-pub fn is_token(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
+pub use crate::store::is_token;
 
 impl StaffDb {
     /// Keeps `payload` (JSON) for `user` under `token`, making room first as `limits` say.

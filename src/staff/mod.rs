@@ -167,16 +167,12 @@ impl StaffDb {
     /// or, without one, in the data folder's SQLite file.
     pub fn open_at(data: &Path, database_url: Option<&str>) -> Result<Self, StaffError> {
         std::fs::create_dir_all(data).map_err(|e| StaffError::Refused(e.to_string()))?;
-        // The reviews table refers to batches: make sure the data tables exist.
-        let catalog = match database_url {
-            Some(url) => crate::store::catalog::Catalog::open_postgres(url),
-            None => crate::store::catalog::Catalog::open(&data.join("catalog.sqlite")),
-        };
-        catalog.map_err(|e| StaffError::Refused(e.to_string()))?;
         let conn = match database_url {
             Some(url) => Db::postgres(url)?,
             None => Db::sqlite(&data.join("catalog.sqlite"))?,
         };
+        // The reviews table refers to batches: the data tables first.
+        crate::store::catalog::create_tables(&conn)?;
         create_tables(&conn)?;
         Ok(StaffDb { conn })
     }

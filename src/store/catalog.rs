@@ -281,6 +281,30 @@ pub struct Catalog {
     conn: Db,
 }
 
+/// Creates the catalogue's tables on `conn` where they are missing (and, in an older SQLite
+/// file, the columns added since); on PostgreSQL under the migration lock.
+pub fn create_tables(conn: &Db) -> Result<(), DbError> {
+    match conn.dialect() {
+        Dialect::Postgres => {
+            migrate_postgres(conn, POSTGRES_SCHEMA)?;
+            migrate_postgres(conn, CURRENT_REVISIONS)
+        }
+        Dialect::Sqlite => {
+            conn.execute_batch(SCHEMA)?;
+            for (table, column, decl) in ADDED_COLUMNS {
+                let present = conn.exists(
+                    &format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    params![column],
+                )?;
+                if !present {
+                    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+                }
+            }
+            conn.execute_batch(CURRENT_REVISIONS)
+        }
+    }
+}
+
 /// The PostgreSQL server of the settings (`KENNZAHL_DATABASE_URL`), if one is named.
 pub fn database_url() -> Option<String> {
     std::env::var("KENNZAHL_DATABASE_URL")
@@ -322,17 +346,7 @@ impl Catalog {
     /// Opens (and creates) the catalogue file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Db::sqlite(path)?;
-        conn.execute_batch(SCHEMA)?;
-        for (table, column, decl) in ADDED_COLUMNS {
-            let present = conn.exists(
-                &format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"),
-                params![column],
-            )?;
-            if !present {
-                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
-            }
-        }
-        conn.execute_batch(CURRENT_REVISIONS)?;
+        create_tables(&conn)?;
         Ok(Catalog { conn })
     }
 
@@ -347,8 +361,7 @@ impl Catalog {
     /// starting together create them once: the schema is made under an advisory lock.
     pub fn open_postgres(url: &str) -> Result<Self, StoreError> {
         let conn = Db::postgres(url)?;
-        migrate_postgres(&conn, POSTGRES_SCHEMA)?;
-        migrate_postgres(&conn, CURRENT_REVISIONS)?;
+        create_tables(&conn)?;
         Ok(Catalog { conn })
     }
 

@@ -243,10 +243,7 @@ impl Db {
     /// `sslmode=verify-ca` and `verify-full` (as providers write them) mean `require` here:
     /// the certificate is always checked (see [`tls_connector`]).
     pub fn postgres(url: &str) -> Result<Db, DbError> {
-        let url = url
-            .replace("sslmode=verify-full", "sslmode=require")
-            .replace("sslmode=verify-ca", "sslmode=require");
-        Pg::connect(&url).map(Db::Postgres)
+        Pg::connect(&client_url(url)).map(Db::Postgres)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -570,9 +567,7 @@ pub fn listen(
     alive: impl Fn() -> bool + Send + 'static,
     notified: impl Fn() + Send + 'static,
 ) {
-    let url = url
-        .replace("sslmode=verify-full", "sslmode=require")
-        .replace("sslmode=verify-ca", "sslmode=require");
+    let url = client_url(url);
     let _ = std::thread::Builder::new()
         .name("kennzahl-listen".into())
         .spawn(move || {
@@ -609,6 +604,14 @@ pub fn listen(
                 }
             }
         });
+}
+
+/// The URL as the client library reads it: `sslmode=verify-ca` and `verify-full` (as
+/// providers write them) are `require` there, and the certificate is checked anyway (see
+/// [`tls_connector`]).
+fn client_url(url: &str) -> String {
+    url.replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
 }
 
 /// TLS for the connection, as the URL's `sslmode` asks (`prefer` when it does not say:

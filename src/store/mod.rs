@@ -205,10 +205,16 @@ impl KeptUploads {
     }
 }
 
+/// Whether a text can be a token as the staff area makes them (64 hex digits): only such a
+/// token may become part of a file name.
+pub fn is_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Where an upload waiting for its mapping is kept; only for tokens as the staff area makes
 /// them, so that no token can name another file.
 fn upload_key(token: &str) -> Result<String, StoreError> {
-    if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if is_token(token) {
         Ok(format!("pending/{token}"))
     } else {
         Err(StoreError::io(
@@ -275,22 +281,6 @@ impl Store {
             root: root.to_path_buf(),
             catalog: Catalog::open_existing(&root.join("catalog.sqlite"))?,
             files: Files::open(root, None)?,
-            database_url: None,
-            counts: Default::default(),
-        })
-    }
-
-    /// The data folder `root` as one machine keeps it (SQLite catalogue, local files),
-    /// whatever the settings say: the target of `kennzahl export`.
-    pub fn open_local(root: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
-        let files = Files::open(root, None)?;
-        files.clean_tmp();
-        let catalog = Catalog::open(&root.join("catalog.sqlite"))?;
-        Ok(Store {
-            root: root.to_path_buf(),
-            catalog,
-            files,
             database_url: None,
             counts: Default::default(),
         })

@@ -718,6 +718,13 @@ fn need_batch_access(
 /// `keep` go, then `user`'s oldest beyond `per_user - 1`, then, while `total` or more remain,
 /// the oldest of whoever holds the most. So one user's many uploads never push out a
 /// colleague's, and all of them together never hold more than `total`.
+/// The moment that lies `age_secs` back (for entries read back from the catalogue).
+fn instant_of_age(age_secs: i64) -> Instant {
+    Instant::now()
+        .checked_sub(Duration::from_secs(age_secs.max(0) as u64))
+        .unwrap_or_else(Instant::now)
+}
+
 fn make_room<V>(
     map: &mut HashMap<String, V>,
     user: &str,

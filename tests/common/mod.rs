@@ -116,16 +116,20 @@ impl DataDir {
         }
     }
 
-    /// Runs `kennzahl --data DIR args…`.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kennzahl"))
-            .arg("--data")
+    /// `kennzahl --data DIR args…` with this folder's settings, not started yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kennzahl"));
+        c.arg("--data")
             .arg(self.path())
             .args(args)
             .env("KENNZAHL_LANG", "de")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .expect("run kennzahl")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    /// Runs `kennzahl --data DIR args…`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kennzahl")
     }
 
     /// Runs and requires success; returns stdout.
@@ -152,6 +156,26 @@ impl DataDir {
             .map(|r| r.as_object().expect("object").clone())
             .collect()
     }
+}
+
+/// Runs a command (`kennzahl user add …`) that reads a password from standard input, and
+/// requires success.
+pub fn with_password(mut cmd: Command, password: &str) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A fixture file's path.

@@ -142,19 +142,17 @@ impl Postgres {
     /// stdout without its final newline (`"1"` for `select 1`, rows separated by `\n`,
     /// columns by `|`). Panics with psql's stderr on failure.
     pub fn psql(&self, database_url: &str, sql: &str) -> String {
+        self.run_psql(database_url, sql, &[])
+    }
+
+    /// psql with `extra` options; stdout without its final newline.
+    fn run_psql(&self, database_url: &str, sql: &str, extra: &[&str]) -> String {
         let out = self
             .client("psql")
             // -X: a developer's ~/.psqlrc must not change the output format.
-            .args([
-                "-X",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-At",
-                "-d",
-                database_url,
-                "-c",
-                sql,
-            ])
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-At"])
+            .args(extra)
+            .args(["-d", database_url, "-c", sql])
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("run psql: {e}. {INSTALL_HINT}"));
@@ -189,41 +187,10 @@ impl Postgres {
         thread::sleep(Duration::from_millis(300));
     }
 
-    /// Like [`Postgres::psql`], the rows split into fields (NULL as "").
+    /// Like [`Postgres::psql`], the rows split into fields (NULL as ""). Records end with
+    /// \x1e, not a line break: values may hold line breaks.
     pub fn psql_fields(&self, database_url: &str, sql: &str) -> Vec<Vec<String>> {
-        let out = self
-            .client("psql")
-            // -X: a developer's ~/.psqlrc must not change the output format.
-            .args([
-                "-X",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-At",
-                "-F",
-                "\u{1f}",
-                "-R",
-                "\u{1e}",
-                "-d",
-                database_url,
-                "-c",
-                sql,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("run psql: {e}. {INSTALL_HINT}"));
-        if !out.status.success() {
-            panic!(
-                "psql failed ({}) on {database_url}\nSQL: {sql}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if stdout.ends_with('\n') {
-            stdout.pop();
-        }
-        // Records end with \x1e, not a line break: values may hold line breaks.
-        stdout
+        self.run_psql(database_url, sql, &["-F", "\u{1f}", "-R", "\u{1e}"])
             .split('\u{1e}')
             .filter(|r| !r.is_empty())
             .map(|r| r.split('\u{1f}').map(str::to_string).collect())

@@ -131,9 +131,7 @@ fn from_store(state: &AppState, user: &str, token: &str) -> Option<PendingMappin
         },
         reason: kept.reason,
         guesses: Mutex::new(Vec::new()),
-        at: Instant::now()
-            .checked_sub(Duration::from_secs(age.max(0) as u64))
-            .unwrap_or_else(Instant::now),
+        at: instant_of_age(age),
         in_store: std::sync::atomic::AtomicBool::new(true),
     })
 }

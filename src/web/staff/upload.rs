@@ -684,9 +684,7 @@ fn refused_from_catalogue(state: &AppState, user: &str, token: &str) -> Option<R
         .kept_for_user(REFUSED, token, user, REFUSED_KEEP.as_secs() as i64)
         .ok()??;
     let mut r: RefusedUpload = serde_json::from_str(&payload).ok()?;
-    r.at = std::time::Instant::now()
-        .checked_sub(std::time::Duration::from_secs(age.max(0) as u64))
-        .unwrap_or_else(std::time::Instant::now);
+    r.at = instant_of_age(age);
     Some(r)
 }
 
