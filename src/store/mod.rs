@@ -87,6 +87,10 @@ pub enum StoreError {
         "Sicherung in den Datenordner selbst geht nicht: bitte einen anderen Ordner angeben / the backup cannot go into the data folder itself: give another folder"
     )]
     BackupIntoItself,
+    #[error(
+        "Ein anderes Replikat richtet seit 30 Minuten den Katalog ein; bitte sein Protokoll prüfen oder es beenden und dieses neu starten / another replica has been setting up the catalogue for 30 minutes; check its log, or stop it and start this one again"
+    )]
+    OtherReplicaSettingUp,
 }
 
 impl StoreError {
@@ -299,10 +303,7 @@ impl Store {
     ) -> Result<T, E> {
         let shared = self.shared_catalog();
         if shared {
-            self.catalog
-                .db()
-                .query("SELECT pg_advisory_lock(7412)", &[])
-                .map_err(StoreError::from)?;
+            self.wait_for_session_lock()?;
         }
         let out = f(self);
         if shared {
@@ -312,6 +313,30 @@ impl Store {
                 .query("SELECT pg_advisory_unlock(7412)", &[]);
         }
         out
+    }
+
+    /// Takes `alone`'s session lock, asking again every quarter second: a plain
+    /// `pg_advisory_lock` would give up after the session's `lock_timeout`, while the other
+    /// replica may take longer than that (loading the demo city into a slow bucket).
+    fn wait_for_session_lock(&self) -> Result<(), StoreError> {
+        const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+        let started = std::time::Instant::now();
+        let mut told = false;
+        while !self
+            .catalog
+            .db()
+            .exists("SELECT 1 WHERE pg_try_advisory_lock(7412)", &[])?
+        {
+            if started.elapsed() > PATIENCE {
+                return Err(StoreError::OtherReplicaSettingUp);
+            }
+            if !told {
+                tracing::info!("another replica is setting up the catalogue; waiting for it");
+                told = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        Ok(())
     }
 
     /// The files of uploads waiting for their mapping: a handle that works without the
