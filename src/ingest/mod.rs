@@ -425,15 +425,17 @@ fn read_chunk(
     same: &Sameness,
     rules: &Rules,
 ) -> Result<(Chunk, Parsed), UploadError> {
+    let rows_hint = table.rows_estimate();
     let ctx = crate::kinds::Context {
-        rows_hint: table.rows_estimate(),
+        rows_hint,
         ..ctx.clone()
     };
     let mut parser = kind.parser(map, ctx);
     let mut c = Chunk {
         problems: Problems::default(),
         invalid_rows: 0,
-        seen: PlHashMap::default(),
+        // Sized once: growing a table of a million fingerprints rehashes it twenty times.
+        seen: PlHashMap::with_capacity_and_hasher(rows_hint, Default::default()),
         ids: PlHashMap::default(),
         totals_dropped: Vec::new(),
         data_rows: 0,

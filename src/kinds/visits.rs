@@ -1081,7 +1081,8 @@ pub mod partials {
                     "count".into(),
                     h.iter().map(|(_, _, c)| *c).collect::<Vec<i64>>(),
                 ));
-                hist_parts.push(conformed(cols)?);
+                let len = cols.first().map_or(0, |c| c.len());
+                hist_parts.push(DataFrame::new(len, cols)?);
             }
             let mut hist = hist_parts.remove(0);
             hist.vstack_mut(&hist_parts[0])?;
@@ -1117,7 +1118,7 @@ pub mod partials {
         }
 
         /// The columns, with `split` and `metric`; the columns of other splits are added as
-        /// nulls by [`conformed`].
+        /// nulls by [`conformed`] (counts) or when read ([`conformed_histograms`]).
         fn into_columns(self, split: usize, metric: i32, texts: &Texts<'a>) -> Vec<Column> {
             let len = self.month.len();
             let mut cols = vec![
@@ -1146,6 +1147,22 @@ pub mod partials {
             }
             cols
         }
+    }
+
+    /// A histogram file in the common schema, as the counts files are: histogram files hold
+    /// only their split's key columns, `value` and `count` (the other 17 columns would be
+    /// nulls on every one of their million rows, and writing them cost a third of an import's
+    /// partials); files written before that hold all columns and pass unchanged.
+    pub fn conformed_histograms(lf: LazyFrame) -> PolarsResult<LazyFrame> {
+        let have = lf.clone().collect_schema()?;
+        let columns: Vec<Expr> = schema()
+            .into_iter()
+            .map(|(name, dtype)| match have.get(name) {
+                Some(_) => col(name).cast(dtype),
+                None => lit(Null {}).cast(dtype).alias(name),
+            })
+            .collect();
+        Ok(lf.select(columns))
     }
 
     /// A frame in the common schema: missing columns as typed nulls, in order.
@@ -1322,6 +1339,33 @@ pub mod partials {
             assert_eq!(t.keys[0], (0, Some(1), None, None));
             assert_eq!(&t.waits[..2], &[(0, 0.0, 1), (0, 3.5, 1)]);
             assert_eq!(t.sums[0].w_sum, 3.5);
+        }
+
+        /// A histogram file as written now (its split's columns only) and one written before
+        /// (all columns, the others null) read as the same frame.
+        #[test]
+        fn narrow_and_full_histogram_files_read_alike() {
+            let narrow = df![
+                "split" => [2i32, 2],
+                "metric" => [WAITS, WAITS],
+                "office" => ["A", "A"],
+                "month" => [24301i32, 24301],
+                "marginal" => [None::<i32>, None],
+                "location" => [Some("Mitte"), None],
+                "value" => [1.5f64, 4.0],
+                "count" => [3i64, 1],
+            ]
+            .unwrap();
+            let full = conformed(narrow.columns().to_vec()).unwrap();
+            assert_eq!(full.width(), schema().len());
+            let read = |df: &DataFrame| {
+                conformed_histograms(df.clone().lazy())
+                    .unwrap()
+                    .collect()
+                    .unwrap()
+            };
+            assert_eq!(read(&narrow), full);
+            assert_eq!(read(&full), full);
         }
     }
 }

@@ -800,12 +800,12 @@ impl Store {
     }
 
     /// One lazy frame over the files of `cells` (sorted by batch), each batch filtered to its
-    /// published cells.
+    /// published cells; with `histograms`, the files are partials' histograms.
     fn union(
         &self,
         kind: Kind,
         cells: Vec<PublishedCell>,
-        partials: bool,
+        histograms: bool,
     ) -> Result<Option<LazyFrame>, StoreError> {
         let mut frames = Vec::new();
         let mut i = 0;
@@ -823,7 +823,7 @@ impl Store {
                 ScanArgsParquet::default(),
             )?;
             match kind {
-                _ if partials => {}
+                _ if histograms => lf = crate::kinds::visits::partials::conformed_histograms(lf)?,
                 Kind::Visits => lf = crate::kinds::visits::with_aggregate_columns(lf)?,
                 Kind::Contacts => lf = crate::kinds::contacts::with_call_columns(lf)?,
                 _ => {}
