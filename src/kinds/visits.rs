@@ -1069,18 +1069,36 @@ pub mod partials {
                 Column::new("w_within_default".into(), sum_i64(|s| s.w_within_default)),
                 Column::new("s_count".into(), sum_i64(|s| s.s_count)),
             ]);
+            // One row per group and metric, its histogram as two lists (values ascending,
+            // their counts): the group's keys are written once, not once per value.
             let mut hist_parts = Vec::new();
             for (metric, h) in [(WAITS, &waits), (SERVICE_TIMES, &service_times)] {
-                let mut cols = group_columns(&mut h.iter().map(|(g, _, _)| *g), h.len())
+                let runs: Vec<&[(u32, f64, i64)]> = h.chunk_by(|a, b| a.0 == b.0).collect();
+                let mut cols = group_columns(&mut runs.iter().map(|r| r[0].0), runs.len())
                     .into_columns(split, metric, texts);
-                cols.push(Column::new(
-                    "value".into(),
-                    h.iter().map(|(_, v, _)| *v).collect::<Vec<f64>>(),
-                ));
-                cols.push(Column::new(
-                    "count".into(),
-                    h.iter().map(|(_, _, c)| *c).collect::<Vec<i64>>(),
-                ));
+                let mut values = ListPrimitiveChunkedBuilder::<Float64Type>::new(
+                    "values".into(),
+                    runs.len(),
+                    h.len(),
+                    DataType::Float64,
+                );
+                let mut counts = ListPrimitiveChunkedBuilder::<Int64Type>::new(
+                    "counts".into(),
+                    runs.len(),
+                    h.len(),
+                    DataType::Int64,
+                );
+                let (mut v, mut c) = (Vec::new(), Vec::new());
+                for run in &runs {
+                    v.clear();
+                    c.clear();
+                    v.extend(run.iter().map(|(_, value, _)| *value));
+                    c.extend(run.iter().map(|(_, _, count)| *count));
+                    values.append_slice(&v);
+                    counts.append_slice(&c);
+                }
+                cols.push(values.finish().into_column());
+                cols.push(counts.finish().into_column());
                 let len = cols.first().map_or(0, |c| c.len());
                 hist_parts.push(DataFrame::new(len, cols)?);
             }
@@ -1149,12 +1167,26 @@ pub mod partials {
         }
     }
 
-    /// A histogram file in the common schema, as the counts files are: histogram files hold
-    /// only their split's key columns, `value` and `count` (the other 17 columns would be
-    /// nulls on every one of their million rows, and writing them cost a third of an import's
-    /// partials); files written before that hold all columns and pass unchanged.
+    /// A histogram file in the common schema, one row per value, as the counts files are.
+    /// Histogram files hold one row per group with its histogram as lists (`values`,
+    /// `counts`) and only their split's key columns: a row per value, with the other 17
+    /// columns as nulls, cost most of an import's partials to write. Files written before
+    /// that (a row per value, all columns) pass unchanged.
     pub fn conformed_histograms(lf: LazyFrame) -> PolarsResult<LazyFrame> {
-        let have = lf.clone().collect_schema()?;
+        let mut lf = lf;
+        let mut have = lf.clone().collect_schema()?;
+        if have.get("values").is_some() {
+            lf = lf
+                .explode(
+                    cols(["values", "counts"]),
+                    ExplodeOptions {
+                        empty_as_null: false,
+                        keep_nulls: false,
+                    },
+                )
+                .rename(["values", "counts"], ["value", "count"], true);
+            have = lf.clone().collect_schema()?;
+        }
         let columns: Vec<Expr> = schema()
             .into_iter()
             .map(|(name, dtype)| match have.get(name) {
@@ -1341,30 +1373,58 @@ pub mod partials {
             assert_eq!(t.sums[0].w_sum, 3.5);
         }
 
-        /// A histogram file as written now (its split's columns only) and one written before
-        /// (all columns, the others null) read as the same frame.
+        /// A histogram file as written now (a group per row, its histogram as lists, its
+        /// split's columns only) and one written before (a value per row, all columns) read
+        /// as the same frame.
         #[test]
-        fn narrow_and_full_histogram_files_read_alike() {
-            let narrow = df![
+        fn histogram_files_of_both_forms_read_alike() {
+            let long = df![
+                "split" => [2i32, 2, 2],
+                "metric" => [WAITS, WAITS, WAITS],
+                "office" => ["A", "A", "A"],
+                "month" => [24301i32, 24301, 24301],
+                "marginal" => [None::<i32>, None, None],
+                "location" => [Some("Mitte"), Some("Mitte"), None],
+                "value" => [1.5f64, 2.0, 4.0],
+                "count" => [3i64, 1, 1],
+            ]
+            .unwrap();
+            let full = conformed(long.columns().to_vec()).unwrap();
+            assert_eq!(full.width(), schema().len());
+            let mut values = ListPrimitiveChunkedBuilder::<Float64Type>::new(
+                "values".into(),
+                2,
+                3,
+                DataType::Float64,
+            );
+            let mut counts = ListPrimitiveChunkedBuilder::<Int64Type>::new(
+                "counts".into(),
+                2,
+                3,
+                DataType::Int64,
+            );
+            values.append_slice(&[1.5, 2.0]);
+            counts.append_slice(&[3, 1]);
+            values.append_slice(&[4.0]);
+            counts.append_slice(&[1]);
+            let mut grouped = df![
                 "split" => [2i32, 2],
                 "metric" => [WAITS, WAITS],
                 "office" => ["A", "A"],
                 "month" => [24301i32, 24301],
                 "marginal" => [None::<i32>, None],
                 "location" => [Some("Mitte"), None],
-                "value" => [1.5f64, 4.0],
-                "count" => [3i64, 1],
             ]
             .unwrap();
-            let full = conformed(narrow.columns().to_vec()).unwrap();
-            assert_eq!(full.width(), schema().len());
+            grouped.with_column(values.finish().into_column()).unwrap();
+            grouped.with_column(counts.finish().into_column()).unwrap();
             let read = |df: &DataFrame| {
                 conformed_histograms(df.clone().lazy())
                     .unwrap()
                     .collect()
                     .unwrap()
             };
-            assert_eq!(read(&narrow), full);
+            assert_eq!(read(&grouped), full);
             assert_eq!(read(&full), full);
         }
     }
