@@ -453,7 +453,20 @@ impl Store {
                 let (files, key) = (&self.files, &partials_key);
                 scope.spawn(move || write_partials(files, key, rows))
             });
-            let written = self.write_parquet(&parquet_key, &mut batch.parsed.frame);
+            let written = if visits {
+                by_office(&batch.parsed.frame)
+                    .map_err(StoreError::from)
+                    .and_then(|mut by_office| {
+                        write_parquet_in_groups(
+                            &self.files,
+                            &parquet_key,
+                            &mut by_office,
+                            Some(visits_row_group(batch.parsed.frame.height())),
+                        )
+                    })
+            } else {
+                self.write_parquet(&parquet_key, &mut batch.parsed.frame)
+            };
             let partials = partials.map(|h| h.join().expect("partials thread"));
             (written, partials)
         });
@@ -964,12 +977,69 @@ fn describe_cells(cells: &[(String, i32)]) -> String {
 
 /// Writes a frame as zstd Parquet, atomically (see [`Store::write_parquet`]).
 fn write_parquet(files: &Files, key: &str, frame: &mut DataFrame) -> Result<(), StoreError> {
+    write_parquet_in_groups(files, key, frame, None)
+}
+
+/// Rows per row group of a batch of `rows` visits rows, which are sorted by office: a
+/// question about one office skips the other offices' row groups by their statistics instead
+/// of decoding them (a weekday × hour chart over a year of a city of four offices reads about
+/// a quarter of the rows). At least four groups, but not smaller than 65,536 rows: each
+/// group costs time to write.
+fn visits_row_group(rows: usize) -> usize {
+    (rows / 4).max(1 << 16)
+}
+
+/// The rows of each office together, in the order of the offices' names, each office's rows
+/// in their order in the file: a counting sort, since a batch has few offices and a general
+/// sort of a million rows by a text costs half a second.
+fn by_office(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let office = frame.column("office")?.str()?;
+    let mut names: Vec<Option<&str>> = Vec::new();
+    let mut seen: PlHashMap<Option<&str>, u32> = PlHashMap::default();
+    let codes: Vec<u32> = office
+        .iter()
+        .map(|o| {
+            *seen.entry(o).or_insert_with(|| {
+                names.push(o);
+                (names.len() - 1) as u32
+            })
+        })
+        .collect();
+    // Where each office's rows begin, offices in name order (a missing name first).
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    order.sort_by_key(|&c| names[c as usize]);
+    let mut count = vec![0usize; names.len()];
+    for &c in &codes {
+        count[c as usize] += 1;
+    }
+    let mut start = vec![0usize; names.len()];
+    let mut at = 0;
+    for &c in &order {
+        start[c as usize] = at;
+        at += count[c as usize];
+    }
+    let mut idx = vec![0 as IdxSize; codes.len()];
+    for (row, &c) in codes.iter().enumerate() {
+        idx[start[c as usize]] = row as IdxSize;
+        start[c as usize] += 1;
+    }
+    frame.take(&IdxCa::from_vec("idx".into(), idx))
+}
+
+/// [`write_parquet`] with row groups of `rows` rows (polars' default when `None`).
+fn write_parquet_in_groups(
+    files: &Files,
+    key: &str,
+    frame: &mut DataFrame,
+    rows: Option<usize>,
+) -> Result<(), StoreError> {
     let mut write_err = None;
     files.put(key, |f| {
         ParquetWriter::new(f)
             .with_compression(ParquetCompression::Zstd(
                 polars_parquet::write::ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).ok(),
             ))
+            .with_row_group_size(rows)
             .finish(frame)
             .map(|_| ())
             .map_err(|e| {
@@ -991,4 +1061,28 @@ fn write_partials(files: &Files, key: &str, rows: LazyFrame) -> Result<(), Store
         write_parquet(files, &split_file(key, i, false), &mut counts)?;
         write_parquet(files, &split_file(key, i, true), &mut hist)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each office's rows together, offices by name, each office's rows in file order.
+    #[test]
+    fn by_office_keeps_the_order_within_each_office() {
+        let frame = df![
+            "office" => [Some("Nord"), Some("Amt B"), None, Some("Nord"), Some("Amt B")],
+            "line" => [1i32, 2, 3, 4, 5],
+        ]
+        .unwrap();
+        let sorted = by_office(&frame).unwrap();
+        let lines: Vec<Option<i32>> = sorted
+            .column("line")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(lines, [Some(3), Some(2), Some(5), Some(1), Some(4)]);
+    }
 }
