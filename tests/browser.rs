@@ -4,7 +4,8 @@
 //! staff journey (log in, upload, fix, submit, approve, see it public). Needs
 //! `/usr/bin/chromium` and the npm packages of tests/browser (`.ci/run` installs both).
 
-use std::io::Write;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,22 +90,11 @@ fn public_pages_pass_axe_at_phone_and_desktop_width() {
 const PASSWORD: &str = "ein sehr langes passwort";
 
 fn add_user(data: &std::path::Path, name: &str, role: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kennzahl"))
-        .arg("--data")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kennzahl"));
+    cmd.arg("--data")
         .arg(data)
-        .args(["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .args(["user", "add", name, "--role", role]);
+    common::with_password(cmd, PASSWORD);
 }
 
 #[test]

@@ -469,7 +469,6 @@ mod web {
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
     use kennzahl::config::Settings;
-    use std::io::Write;
 
     use tower::ServiceExt;
 
@@ -596,30 +595,15 @@ mod web {
         }
 
         pub async fn upload(&self, app: &axum::Router, bytes: &[u8], kind: &str) -> Resp {
-            let boundary = "----kennzahl-test-boundary";
-            let mut body = Vec::new();
-            for (k, v) in [("csrf", self.csrf.as_str()), ("kind", kind), ("office", "")] {
-                write!(
-                    body,
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .unwrap();
-            }
-            write!(
-                body,
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"foia.csv\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .unwrap();
-            body.extend_from_slice(bytes);
-            write!(body, "\r\n--{boundary}--\r\n").unwrap();
+            let (content_type, body) = multipart(
+                &[("csrf", self.csrf.as_str()), ("kind", kind), ("office", "")],
+                &[("foia.csv", bytes)],
+            );
             send(
                 app,
                 Request::post("/staff/upload")
                     .header(header::COOKIE, format!("kz_session={}", self.session))
-                    .header(
-                        header::CONTENT_TYPE,
-                        format!("multipart/form-data; boundary={boundary}"),
-                    )
+                    .header(header::CONTENT_TYPE, content_type)
                     .body(Body::from(body))
                     .unwrap(),
             )

@@ -182,27 +182,12 @@ fn upload(
     file_name: &str,
     bytes: &[u8],
 ) -> Answer {
-    let boundary = "----kennzahl-replica-boundary";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        write!(
-            body,
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-        )
-        .unwrap();
-    }
-    write!(
-        body,
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .unwrap();
-    body.extend_from_slice(bytes);
-    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    let (content_type, body) = multipart(fields, &[(file_name, bytes)]);
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "POST /staff/upload HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookies}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        "POST /staff/upload HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookies}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .unwrap();

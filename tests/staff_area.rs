@@ -230,29 +230,14 @@ impl Browser {
         kind: &str,
         office: &str,
     ) -> Resp {
-        let boundary = "----kennzahl-test-boundary";
-        let mut body = Vec::new();
-        for (k, v) in [
-            ("csrf", self.csrf.as_str()),
-            ("kind", kind),
-            ("office", office),
-        ] {
-            write!(
-                body,
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-            )
-            .unwrap();
-        }
-        for (file_name, bytes) in files {
-            write!(
-                body,
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .unwrap();
-            body.extend_from_slice(bytes);
-            write!(body, "\r\n").unwrap();
-        }
-        write!(body, "--{boundary}--\r\n").unwrap();
+        let (content_type, body) = multipart(
+            &[
+                ("csrf", self.csrf.as_str()),
+                ("kind", kind),
+                ("office", office),
+            ],
+            files,
+        );
         send(
             app,
             Request::post("/staff/upload")
@@ -260,10 +245,7 @@ impl Browser {
                     header::COOKIE,
                     format!("kz_session={}{}", self.session, self.cookies),
                 )
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
+                .header(header::CONTENT_TYPE, content_type)
                 .body(Body::from(body))
                 .unwrap(),
         )

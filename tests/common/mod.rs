@@ -394,3 +394,29 @@ pub fn http_get(addr: &str, path: &str, timeout: std::time::Duration) -> std::io
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not HTTP: {text}")))
 }
+
+/// A multipart form as the staff upload form sends it: `fields`, then each of `files`
+/// (name, bytes) as a `file` part. The Content-Type to send with it and the body.
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    use std::io::Write;
+    let boundary = "----kennzahl-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        )
+        .unwrap();
+    }
+    for (file_name, bytes) in files {
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .unwrap();
+        body.extend_from_slice(bytes);
+        write!(body, "\r\n").unwrap();
+    }
+    write!(body, "--{boundary}--\r\n").unwrap();
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
