@@ -5,7 +5,9 @@
 //! `visits_2022_2024.csv` (2022-01 … 2024-12, three offices, written by `make_export.py`) from
 //! the contract alone, in Python with the standard library and nothing of Kennzahl's, for
 //! the groupings month,office; quarter,office; year,office; year; year,location;
-//! quarter,location; year,appointment and quarter,service, with "." where a value's base has
+//! quarter,location; year,appointment and quarter,service (kept partials), and weekday,hour;
+//! office,weekday,hour; year,office,weekday and quarter,hour (partials computed from the rows
+//! when asked), with "." where a value's base has
 //! fewer than 3 rows and null (named under `not_applicable`) where the base is zero and that
 //! zero is public.
 //!

@@ -1,14 +1,15 @@
-//! The KPI engine answers visits questions from mergeable partial aggregates where they cover
-//! the question (by month, quarter, year, office and one split: appointment, location or
-//! service), and from rows otherwise (weekday × hour: a few months of one office). Both must give the same table, cell
-//! for cell: this checks it on the demo city (single visits, a target of its own) together
-//! with ZMS reports (aggregates), for every question the pages and the API ask.
+//! The KPI engine answers visits questions from mergeable partial aggregates: kept ones where
+//! they cover the question (by month, quarter, year, office and one split: appointment,
+//! location or service), ones computed from the rows when asked for questions by weekday or
+//! hour, and from rows directly otherwise. All must give the same table as the rows, cell for
+//! cell: this checks it on the demo city (single visits, a target of its own) together with
+//! ZMS reports (aggregates), for every question the pages and the API ask.
 
 mod common;
 use common::*;
 use kennzahl::kinds::Kind;
 use kennzahl::kpi::{self, Dim, KpiTable, Query, Value};
-use kennzahl::store::{Store, Target};
+use kennzahl::store::{Cells, Store, Target};
 
 fn data() -> DataDir {
     let d = with_demo_city();
@@ -98,6 +99,10 @@ fn questions(store: &Store) -> Vec<Query> {
         vec![Office, Service],
         vec![Weekday, Hour],
         vec![Office, Weekday, Hour],
+        vec![Hour],
+        vec![Month, Office, Weekday],
+        vec![Quarter, Hour],
+        vec![Year, Office, Weekday, Hour],
     ] {
         questions.push(Query::new(Kind::Visits, by.clone()));
         questions.push(Query {
@@ -129,6 +134,20 @@ fn questions(store: &Store) -> Vec<Query> {
         service: Some("Personalausweis".into()),
         ..Query::new(Kind::Visits, vec![Month])
     });
+    // The office pages' weekday × hour chart with a location or a service chosen.
+    for (location, service) in [
+        (Some("Bürgerbüro Barmen"), None),
+        (None, Some("Personalausweis")),
+    ] {
+        questions.push(Query {
+            office: Some("Einwohnermeldeamt".into()),
+            location: location.map(Into::into),
+            service: service.map(Into::into),
+            from: Some(first + 100),
+            to: Some(last),
+            ..Query::new(Kind::Visits, vec![Weekday, Hour])
+        });
+    }
     questions
 }
 
@@ -144,7 +163,20 @@ fn check(store: &Store, questions: &[Query]) {
         assert_eq!(
             kpi::partials::split_for(q).is_some(),
             !hourly,
-            "{what}: from partials unless by weekday or hour"
+            "{what}: from kept partials unless by weekday or hour"
+        );
+        let cells = Cells {
+            office: q.office.clone(),
+            from: q.from,
+            to: q.to,
+        };
+        let targets = store.targets(Kind::Visits).unwrap();
+        assert_eq!(
+            kpi::partials::weekday_hour(store, q, &cells, &targets)
+                .unwrap()
+                .is_some(),
+            hourly,
+            "{what}: by weekday or hour from partials computed when asked"
         );
         if !hourly {
             answered += 1;

@@ -179,6 +179,10 @@ pub struct Query {
     pub compare: bool,
     /// The running month (not closed); `None` = from today's date.
     pub current_month: Option<i32>,
+    /// The KPIs asked for (`None`: all of the kind's): the table holds only their columns
+    /// besides the grouping and `provisional`, and what only other KPIs need may be left
+    /// unread (a weekday × hour chart of waits reads no service times).
+    pub kpis: Option<Vec<&'static str>>,
 }
 
 impl Query {
@@ -195,6 +199,7 @@ impl Query {
             min_cell: 3,
             compare: false,
             current_month: None,
+            kpis: None,
         }
     }
 }
@@ -220,6 +225,17 @@ pub use crate::kinds::visits::DEFAULT_WAIT_TARGET_MIN;
 
 /// Computes the KPI table of a query from the published data.
 pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
+    let table = compute_all(store, q)?;
+    Ok(match &q.kpis {
+        None => table,
+        Some(kpis) => table.only(|c| {
+            c == "provisional" || q.by.iter().any(|d| d.as_str() == c) || kpis.contains(&c)
+        }),
+    })
+}
+
+/// [`compute`] with every KPI of the kind.
+fn compute_all(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
     for d in &q.by {
         if !Dim::allowed(q.kind).contains(d) {
             return Err(KpiError::BadDimension {
@@ -246,7 +262,13 @@ pub fn compute(store: &Store, q: &Query) -> Result<KpiTable, KpiError> {
             return compute_from(None, q, &targets);
         };
         let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
-        let df = partials::aggregate_visits(filtered(p, q), &keys, q, &targets)?;
+        let merge = partials::Merge::of_kept(q, &targets);
+        let df = partials::aggregate_visits(filtered(p, q), &keys, q, &targets, merge)?;
+        return finish(df, q, &targets);
+    }
+    if q.kind == Kind::Visits
+        && let Some(df) = partials::weekday_hour(store, q, &cells, &targets)?
+    {
         return finish(df, q, &targets);
     }
     // Open cases and service catalogues carry over from earlier months: all months are read.

@@ -6,12 +6,15 @@
 //! a merged histogram is the same linear interpolation between order statistics as on the
 //! rows (values are kept exactly, not binned).
 //!
-//! Questions no split answers (a filter by location with a split by appointment, say) are
-//! computed from the rows as before.
+//! Questions by weekday or hour get partials computed from their rows when asked
+//! ([`weekday_hour`]): kept, such a histogram would hold nearly a value per visit. Questions
+//! no split answers (a filter by location with a split by appointment, say) are computed from
+//! the rows as before.
 
-use super::{DEFAULT_WAIT_TARGET_MIN, Dim, Query};
+use super::{DEFAULT_WAIT_TARGET_MIN, Dim, KpiError, Query};
 use crate::kinds::visits::Marginal;
-use crate::store::Target;
+use crate::kinds::visits::partials::{Period, WeekdayHour};
+use crate::store::{Cells, Store, Target};
 use polars::prelude::*;
 
 use crate::kinds::visits::partials::{
@@ -43,6 +46,92 @@ pub fn needs_histograms(q: &Query, targets: &[Target]) -> bool {
     !one_cell(q) || own_target
 }
 
+/// How a question's partials are merged into its groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Merge {
+    /// Each group of the answer is one partial group of single visits: its quantiles are those
+    /// kept with its counts.
+    pub kept_quantiles: bool,
+    /// The figures of waits come from the histograms (quantiles across groups, or an office's
+    /// own wait target); else from the counts (`w_within_default` then counts against the
+    /// target the partials were made with).
+    pub histograms: bool,
+}
+
+impl Merge {
+    /// How kept partials (made with the default target, per office and month) answer `q`.
+    pub fn of_kept(q: &Query, targets: &[Target]) -> Merge {
+        Merge {
+            kept_quantiles: one_cell(q),
+            histograms: needs_histograms(q, targets),
+        }
+    }
+}
+
+/// The answer to a question by weekday or hour (and month, quarter, year or office besides,
+/// any filters) from partials of its rows computed now (see [`WeekdayHour`]); `None` for other
+/// questions, or when a row's weekday or hour is out of range (the rows answer then).
+pub fn weekday_hour(
+    store: &Store,
+    q: &Query,
+    cells: &Cells,
+    targets: &[Target],
+) -> Result<Option<DataFrame>, KpiError> {
+    let (by_weekday, by_hour) = (q.by.contains(&Dim::Weekday), q.by.contains(&Dim::Hour));
+    if !(by_weekday || by_hour)
+        || q.by.iter().any(|d| {
+            !matches!(
+                d,
+                Dim::Month | Dim::Quarter | Dim::Year | Dim::Office | Dim::Weekday | Dim::Hour
+            )
+        })
+    {
+        return Ok(None);
+    }
+    let period = [
+        (Dim::Month, Period::Month),
+        (Dim::Quarter, Period::Quarter),
+        (Dim::Year, Period::Year),
+    ]
+    .into_iter()
+    .find(|(d, _)| q.by.contains(d))
+    .map(|(_, p)| p);
+    let own_targets = targets
+        .iter()
+        .filter(|t| t.kpi == super::visits::WAIT_TARGET_KPI)
+        .map(|t| (t.office.clone(), t.value))
+        .collect();
+    let service_times = q
+        .kpis
+        .as_ref()
+        .is_none_or(|k| k.contains(&"service_median_min"));
+    let mut partials = WeekdayHour::new(period, by_weekday, by_hour, service_times, own_targets);
+    let batches = store.published_row_batches(q.kind, cells)?;
+    if batches.is_empty() {
+        return Ok(None);
+    }
+    for rows in batches {
+        if !partials.add(super::filtered(rows, q))? {
+            return Ok(None);
+        }
+    }
+    // Groups are per office: one partial group per group of the answer where the answer is
+    // per office (or of one office); across offices the histograms merge.
+    let per_office = q.by.contains(&Dim::Office) || q.office.is_some();
+    let merge = Merge {
+        kept_quantiles: per_office,
+        histograms: !per_office,
+    };
+    let keys: Vec<Expr> = q.by.iter().map(|d| d.expr()).collect();
+    Ok(Some(aggregate_visits(
+        partials.finish(merge.histograms)?,
+        &keys,
+        q,
+        targets,
+        merge,
+    )?))
+}
+
 /// The split that answers a question, if one does: its grouping and filters besides month,
 /// quarter, year and office are exactly the split's dimensions.
 pub fn split_for(q: &Query) -> Option<usize> {
@@ -67,15 +156,17 @@ pub fn split_for(q: &Query) -> Option<usize> {
 /// by month and the query's filters): the same columns, by the same keys, as
 /// [`super::visits::aggregate`] gives from rows. One pass: each KPI's rows are picked by a
 /// filter within each group (counts, waits of the reports that answer, single visits' waits
-/// and service times); quantiles are read off each group's merged histogram.
+/// and service times); quantiles are kept ones or read off each group's merged histogram, as
+/// `merge` says.
 pub fn aggregate_visits(
     partials: LazyFrame,
     keys: &[Expr],
     q: &Query,
     targets: &[Target],
+    merge: Merge,
 ) -> PolarsResult<DataFrame> {
-    let one_cell = one_cell(q);
-    let histograms = needs_histograms(q, targets);
+    let one_cell = merge.kept_quantiles;
+    let histograms = merge.histograms;
     let (counts_from, waits_from) = super::visits::sources(&q.by, q.service.is_some());
     let single = || col("marginal").is_null();
     let is = |m: Marginal| col("marginal").eq(lit(m as i32));

@@ -159,6 +159,25 @@ pub fn target_status(value: f64, target: f64, direction: Direction) -> &'static 
 }
 
 impl KpiTable {
+    /// The table with only the columns `keep` names, in their order.
+    pub fn only(self, keep: impl Fn(&str) -> bool) -> KpiTable {
+        let kept: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| keep(&self.columns[i]))
+            .collect();
+        KpiTable {
+            columns: kept.iter().map(|&i| self.columns[i].clone()).collect(),
+            rows: self
+                .rows
+                .into_iter()
+                .map(|mut r| {
+                    kept.iter()
+                        .map(|&i| std::mem::replace(&mut r[i], Value::Null))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
     /// Index of a column.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)

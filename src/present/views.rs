@@ -310,29 +310,10 @@ pub fn chart_table(
         from,
         to,
         min_cell,
-        ..Query::new(spec.kind, by.clone())
+        kpis: Some(spec.kpis.clone()),
+        ..Query::new(spec.kind, by)
     };
-    let full = kpi::compute(store, &q)?;
-    // Keep the grouping columns, `provisional` and the drawn KPIs.
-    let keep: Vec<usize> = full
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            c.as_str() == "provisional"
-                || by.iter().any(|d| d.as_str() == c.as_str())
-                || spec.kpis.contains(&c.as_str())
-        })
-        .map(|(i, _)| i)
-        .collect();
-    Ok(KpiTable {
-        columns: keep.iter().map(|&i| full.columns[i].clone()).collect(),
-        rows: full
-            .rows
-            .iter()
-            .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
-            .collect(),
-    })
+    kpi::compute(store, &q)
 }
 
 /// The target line of a chart: the catalogue's target of the chart's `target` KPI; for the

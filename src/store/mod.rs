@@ -456,12 +456,12 @@ impl Store {
             let written = if visits {
                 by_office(&batch.parsed.frame)
                     .map_err(StoreError::from)
-                    .and_then(|mut by_office| {
+                    .and_then(|(mut by_office, runs)| {
                         write_parquet_in_groups(
                             &self.files,
                             &parquet_key,
                             &mut by_office,
-                            Some(visits_row_group(batch.parsed.frame.height())),
+                            Some(&visits_row_groups(&runs)),
                         )
                     })
             } else {
@@ -673,9 +673,28 @@ impl Store {
         kind: Kind,
         cells: &Cells,
     ) -> Result<Option<LazyFrame>, StoreError> {
+        self.union(kind, self.published_cells_among(kind, cells)?, false)
+    }
+
+    /// The published rows of `cells`, a lazy frame per batch: for questions that merge what
+    /// they compute batch by batch (holding one batch's rows at a time).
+    pub fn published_row_batches(
+        &self,
+        kind: Kind,
+        cells: &Cells,
+    ) -> Result<Vec<LazyFrame>, StoreError> {
+        self.batch_frames(kind, self.published_cells_among(kind, cells)?, false)
+    }
+
+    /// The published cells of a kind among `cells`.
+    fn published_cells_among(
+        &self,
+        kind: Kind,
+        cells: &Cells,
+    ) -> Result<Vec<PublishedCell>, StoreError> {
         let mut all = self.catalog.published_cells(kind.as_str())?;
         all.retain(|c| cells.contains(&c.office, c.month));
-        self.union(kind, all, false)
+        Ok(all)
     }
 
     /// The published rows without those of one part: what a month will hold when an upload
@@ -820,6 +839,20 @@ impl Store {
         cells: Vec<PublishedCell>,
         histograms: bool,
     ) -> Result<Option<LazyFrame>, StoreError> {
+        let frames = self.batch_frames(kind, cells, histograms)?;
+        if frames.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(concat(frames, UnionArgs::default())?))
+    }
+
+    /// A lazy frame per batch of `cells` (sorted by batch), as [`Store::union`] joins them.
+    fn batch_frames(
+        &self,
+        kind: Kind,
+        cells: Vec<PublishedCell>,
+        histograms: bool,
+    ) -> Result<Vec<LazyFrame>, StoreError> {
         let mut frames = Vec::new();
         let mut i = 0;
         while i < cells.len() {
@@ -858,10 +891,7 @@ impl Store {
             frames.push(lf);
             i = j;
         }
-        if frames.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(concat(frames, UnionArgs::default())?))
+        Ok(frames)
     }
 
     /// Publishes a current notice of an office until a local time (`YYYY-MM-DDTHH:MM`).
@@ -980,19 +1010,42 @@ fn write_parquet(files: &Files, key: &str, frame: &mut DataFrame) -> Result<(), 
     write_parquet_in_groups(files, key, frame, None)
 }
 
-/// Rows per row group of a batch of `rows` visits rows, which are sorted by office: a
-/// question about one office skips the other offices' row groups by their statistics instead
-/// of decoding them (a weekday × hour chart over a year of a city of four offices reads about
-/// a quarter of the rows). At least four groups, but not smaller than 65,536 rows: each
-/// group costs time to write.
-fn visits_row_group(rows: usize) -> usize {
-    (rows / 4).max(1 << 16)
+/// The row groups of a batch of visits rows sorted by office, from the length of each
+/// office's run of rows: a question about one office skips the other offices' row groups by
+/// their statistics instead of decoding them, so groups end where an office's rows end (a
+/// weekday × hour chart over a year of one office of four reads a quarter of the rows, not
+/// the half that groups of a fixed size straddling offices made it read). Offices with few
+/// rows share a group of at least 16,384 rows (each group costs time to write); an office
+/// with over a million rows gets groups of a million.
+fn visits_row_groups(runs: &[usize]) -> Vec<usize> {
+    const SMALLEST: usize = 1 << 14;
+    const LARGEST: usize = 1 << 20;
+    let mut groups = Vec::new();
+    let mut open = 0;
+    for &run in runs {
+        let mut rest = run;
+        while open + rest > LARGEST {
+            let take = LARGEST - open;
+            groups.push(LARGEST);
+            rest -= take;
+            open = 0;
+        }
+        open += rest;
+        if open >= SMALLEST {
+            groups.push(open);
+            open = 0;
+        }
+    }
+    if open > 0 {
+        groups.push(open);
+    }
+    groups
 }
 
 /// The rows of each office together, in the order of the offices' names, each office's rows
-/// in their order in the file: a counting sort, since a batch has few offices and a general
-/// sort of a million rows by a text costs half a second.
-fn by_office(frame: &DataFrame) -> PolarsResult<DataFrame> {
+/// in their order in the file, with the length of each office's run: a counting sort, since a
+/// batch has few offices and a general sort of a million rows by a text costs half a second.
+fn by_office(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<usize>)> {
     let office = frame.column("office")?.str()?;
     let mut names: Vec<Option<&str>> = Vec::new();
     let mut seen: PlHashMap<Option<&str>, u32> = PlHashMap::default();
@@ -1023,30 +1076,43 @@ fn by_office(frame: &DataFrame) -> PolarsResult<DataFrame> {
         idx[start[c as usize]] = row as IdxSize;
         start[c as usize] += 1;
     }
-    frame.take(&IdxCa::from_vec("idx".into(), idx))
+    let runs = order.iter().map(|&c| count[c as usize]).collect();
+    Ok((frame.take(&IdxCa::from_vec("idx".into(), idx))?, runs))
 }
 
-/// [`write_parquet`] with row groups of `rows` rows (polars' default when `None`).
+/// [`write_parquet`] with row groups of the given lengths, in order (polars' default when
+/// `None`).
 fn write_parquet_in_groups(
     files: &Files,
     key: &str,
     frame: &mut DataFrame,
-    rows: Option<usize>,
+    groups: Option<&[usize]>,
 ) -> Result<(), StoreError> {
     let mut write_err = None;
     files.put(key, |f| {
-        ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(
-                polars_parquet::write::ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).ok(),
-            ))
-            .with_row_group_size(rows)
-            .finish(frame)
-            .map(|_| ())
-            .map_err(|e| {
-                let msg = e.to_string();
-                write_err = Some(e);
-                std::io::Error::other(msg)
-            })
+        let writer = ParquetWriter::new(f).with_compression(ParquetCompression::Zstd(
+            polars_parquet::write::ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).ok(),
+        ));
+        let written = match groups {
+            None => writer.finish(frame).map(|_| ()),
+            Some(groups) => {
+                // One chunk per column, so that each slice below is one row group.
+                frame.rechunk_mut();
+                writer.batched(frame.schema()).and_then(|mut batched| {
+                    let mut at = 0;
+                    for &len in groups {
+                        batched.write_batch(&frame.slice(at as i64, len))?;
+                        at += len;
+                    }
+                    batched.finish().map(|_| ())
+                })
+            }
+        };
+        written.map_err(|e| {
+            let msg = e.to_string();
+            write_err = Some(e);
+            std::io::Error::other(msg)
+        })
     })?;
     match write_err {
         Some(e) => Err(e.into()),
@@ -1075,7 +1141,8 @@ mod tests {
             "line" => [1i32, 2, 3, 4, 5],
         ]
         .unwrap();
-        let sorted = by_office(&frame).unwrap();
+        let (sorted, runs) = by_office(&frame).unwrap();
+        assert_eq!(runs, [1, 2, 2]);
         let lines: Vec<Option<i32>> = sorted
             .column("line")
             .unwrap()
@@ -1084,5 +1151,16 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(lines, [Some(3), Some(2), Some(5), Some(1), Some(4)]);
+    }
+
+    /// Row groups end where an office's rows end; small offices share one, large ones are cut.
+    #[test]
+    fn row_groups_follow_the_offices() {
+        let k = 1 << 14;
+        assert_eq!(visits_row_groups(&[62_500, 62_500]), [62_500, 62_500]);
+        assert_eq!(visits_row_groups(&[100, 200, k, 300]), [k + 300, 300]);
+        assert_eq!(visits_row_groups(&[10, 20]), [30]);
+        assert_eq!(visits_row_groups(&[(1 << 20) + 5, 10]), [1 << 20, 15]);
+        assert_eq!(visits_row_groups(&[]), Vec::<usize>::new());
     }
 }
