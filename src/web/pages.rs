@@ -159,7 +159,7 @@ pub(super) async fn office_page(
             });
         }
         let shown: Vec<Kind> = page.sections.iter().map(|s| s.kind).filter(|k| kinds.contains(k)).collect();
-        let options = views::filter_options(store, &office, &shown, lang)?;
+        let options = st.filter_options(store, &office, &shown, lang)?;
         let with = |f: crate::dashboards::Filter| page.filters.contains(&f);
         let notes_view: Vec<(String, String)> = notes.iter().map(|(m, t)| (format::month_long_in(*m, lang), t.clone())).collect();
         let notices: Vec<minijinja::Value> = store

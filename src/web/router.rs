@@ -154,6 +154,7 @@ pub fn router(store: Store, settings: Settings) -> Result<Router, StartError> {
             std::time::Duration::from_secs(10),
         ),
         in_flight: Mutex::new(HashMap::new()),
+        filter_options: Mutex::new(HashMap::new()),
         version: Mutex::new(KnownVersion::default()),
         seen: (std::sync::atomic::AtomicI64::new(-1), AtomicU64::new(0)),
         dashboards: std::sync::RwLock::new((Arc::new(dashboards), 0)),

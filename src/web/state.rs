@@ -6,6 +6,9 @@ use super::staff;
 use super::{HTML, WebError};
 use crate::config::Settings;
 use crate::dashboards::Dashboards;
+use crate::i18n::Lang;
+use crate::kinds::Kind;
+use crate::present::views::{self, FilterOptions};
 use crate::store::Store;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -34,6 +37,10 @@ pub struct AppState {
     /// Renders under way, by key and version: whoever asks for the same answer meanwhile
     /// waits for it instead of taking another turn at the gate.
     pub(super) in_flight: Mutex<HashMap<(String, Version), InFlight>>,
+    /// The filter choices of office pages by (office, kinds shown, English), with the data
+    /// version they were read at: every filtered view of an office offers the same choices,
+    /// which cost questions over all its history (see [`AppState::filter_options`]).
+    pub(super) filter_options: Mutex<FilterChoices>,
     pub(super) version: Mutex<KnownVersion>,
     /// The data version and notice epoch last looked up (-1: not yet), for requests that
     /// arrive while another looks them up.
@@ -111,6 +118,42 @@ pub(super) struct KnownVersion {
     checked: Option<std::time::Instant>,
     /// The notifications counted when it was last asked.
     notified: u64,
+}
+
+/// Filter choices by (office, kinds shown, English): (data version, choices).
+pub(super) type FilterChoices = HashMap<(String, Vec<Kind>, bool), (i64, FilterOptions)>;
+
+/// Most offices' filter choices kept (a city has tens of offices; past it all are dropped).
+const FILTER_CHOICES_KEPT: usize = 512;
+
+impl AppState {
+    /// The filter choices of an office page, read once per data version.
+    pub(super) fn filter_options(
+        &self,
+        store: &Store,
+        office: &str,
+        kinds: &[Kind],
+        lang: Lang,
+    ) -> Result<FilterOptions, WebError> {
+        let version = store
+            .data_version()
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        let key = (office.to_string(), kinds.to_vec(), lang == Lang::En);
+        if let Ok(kept) = self.filter_options.lock()
+            && let Some((v, options)) = kept.get(&key)
+            && *v == version
+        {
+            return Ok(options.clone());
+        }
+        let options = views::filter_options(store, office, kinds, lang)?;
+        if let Ok(mut kept) = self.filter_options.lock() {
+            if kept.len() >= FILTER_CHOICES_KEPT {
+                kept.clear();
+            }
+            kept.insert(key, (version, options.clone()));
+        }
+        Ok(options)
+    }
 }
 
 impl AppState {
