@@ -133,12 +133,13 @@ impl Period {
 
 /// The partials of a question by weekday or hour, computed from its rows when asked
 /// rather than kept: at the export's resolution of seconds a kept weekday × hour
-/// histogram would hold nearly a value per visit. Groups are exactly the question's
-/// (office, period as asked, weekday and hour as asked) for each marginal, so that each
-/// group of the answer is one partial group of single visits: its quantiles are read off
-/// its whole histogram here and its waits within target count against its office's own
-/// target. Rows come batch by batch ([`WeekdayHour::add`]) and are merged as they come,
-/// so a question over many batches holds one batch's rows at a time.
+/// histogram would hold nearly a value per visit. Groups are the office and exactly the
+/// question's period, weekday and hour, for each marginal, so that where the answer is per
+/// office each of its groups is one partial group of single visits: its quantiles are read
+/// off its whole histogram here and its waits within target count against its office's own
+/// target. Rows come batch by batch ([`WeekdayHour::add`]) and are merged as they come, so
+/// a question over many batches holds one batch's rows at a time, besides four bytes per
+/// wait (and service time) asked for.
 pub struct WeekdayHour {
     period: Option<Period>,
     by_weekday: bool,
@@ -164,11 +165,27 @@ pub struct WeekdayHour {
 struct GroupValues {
     ids: PlHashMap<u64, u32>,
     values: Vec<f64>,
-    /// Per group: (value id, weight).
-    groups: Vec<Vec<(u32, i64)>>,
+    /// Per group: its values' ids, and their weights once one is not 1 (`None`: all 1, as
+    /// for single visits).
+    groups: Vec<(Vec<u32>, Option<Vec<i64>>)>,
 }
 
 impl GroupValues {
+    /// A value of group `g` with its weight.
+    fn push(&mut self, g: usize, id: u32, weight: i64) {
+        let (ids, weights) = &mut self.groups[g];
+        match weights {
+            Some(w) => w.push(weight),
+            None if weight != 1 => {
+                let mut w = vec![1; ids.len()];
+                w.push(weight);
+                *weights = Some(w);
+            }
+            None => {}
+        }
+        ids.push(id);
+    }
+
     /// The id of each of a batch's distinct values.
     fn ids_of(&mut self, distinct: &[f64]) -> Vec<u32> {
         distinct
@@ -196,11 +213,13 @@ impl GroupValues {
         // Counts + 1 by rank (0: not seen), reset after each group.
         let mut counts = vec![0i64; sorted.len()];
         let mut out = Vec::new();
-        for (g, values) in self.groups.into_iter().enumerate() {
-            if values.len().saturating_mul(16) < sorted.len() {
-                let mut by_rank: Vec<(u32, i64)> = values
+        for (g, (ids, weights)) in self.groups.into_iter().enumerate() {
+            let weight = |i: usize| weights.as_ref().map_or(1, |w| w[i]);
+            if ids.len().saturating_mul(16) < sorted.len() {
+                let mut by_rank: Vec<(u32, i64)> = ids
                     .iter()
-                    .map(|(id, w)| (rank[*id as usize], *w))
+                    .enumerate()
+                    .map(|(i, id)| (rank[*id as usize], weight(i)))
                     .collect();
                 by_rank.sort_unstable_by_key(|(r, _)| *r);
                 for run in by_rank.chunk_by(|a, b| a.0 == b.0) {
@@ -208,9 +227,9 @@ impl GroupValues {
                     out.push((g as u32, sorted[run[0].0 as usize], count));
                 }
             } else {
-                for (id, w) in &values {
+                for (i, id) in ids.iter().enumerate() {
                     let c = &mut counts[rank[*id as usize] as usize];
-                    *c += w + i64::from(*c == 0);
+                    *c += weight(i) + i64::from(*c == 0);
                 }
                 for (r, c) in counts.iter_mut().enumerate() {
                     if *c != 0 {
@@ -323,8 +342,8 @@ impl WeekdayHour {
             if g == next {
                 self.keys.push(*key);
                 self.sums.push(Sums::default());
-                self.waits.groups.push(Vec::new());
-                self.service_times.groups.push(Vec::new());
+                self.waits.groups.push((Vec::new(), None));
+                self.service_times.groups.push((Vec::new(), None));
             }
             self.sums[g as usize].add(sums);
             global_group.push(g as usize);
@@ -335,10 +354,11 @@ impl WeekdayHour {
             let g = global_group[*g as usize];
             let weight = row.weight.unwrap_or(0);
             if row.wait != MISSING {
-                self.waits.groups[g].push((wait_ids[row.wait as usize], weight));
+                self.waits.push(g, wait_ids[row.wait as usize], weight);
             }
             if row.service_time != MISSING {
-                self.service_times.groups[g].push((service_ids[row.service_time as usize], weight));
+                self.service_times
+                    .push(g, service_ids[row.service_time as usize], weight);
             }
         }
         Ok(true)
