@@ -1095,6 +1095,11 @@ fn write_parquet_in_groups(
         ));
         let written = match groups {
             None => writer.finish(frame).map(|_| ()),
+            Some(groups) if groups.iter().sum::<usize>() != frame.height() => Err(polars_err!(
+                ComputeError: "row groups of {} rows for a frame of {}",
+                groups.iter().sum::<usize>(),
+                frame.height()
+            )),
             Some(groups) => {
                 // One chunk per column, so that each slice below is one row group.
                 frame.rechunk_mut();
@@ -1162,5 +1167,27 @@ mod tests {
         assert_eq!(visits_row_groups(&[10, 20]), [30]);
         assert_eq!(visits_row_groups(&[(1 << 20) + 5, 10]), [1 << 20, 15]);
         assert_eq!(visits_row_groups(&[]), Vec::<usize>::new());
+        // Every row in exactly one group, whatever the offices' sizes.
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let runs: Vec<usize> = (0..(seed % 12) as usize)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 33) as usize % (3 << 20)
+                })
+                .collect();
+            let groups = visits_row_groups(&runs);
+            assert_eq!(
+                groups.iter().sum::<usize>(),
+                runs.iter().sum::<usize>(),
+                "{runs:?}"
+            );
+            assert!(
+                groups.iter().all(|&g| g > 0 && g <= 1 << 20),
+                "{runs:?}: {groups:?}"
+            );
+        }
     }
 }
