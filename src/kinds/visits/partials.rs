@@ -73,12 +73,9 @@ pub fn each<E: From<PolarsError> + Send>(
     let appointment = frame.column("appointment")?.bool()?.clone();
 
     let mut texts = Texts::default();
-    fn ids<'a>(texts: &mut Texts<'a>, ca: &'a StringChunked) -> Vec<u32> {
-        texts.ids_of(ca)
-    }
-    let office_ids = ids(&mut texts, &office);
-    let location_ids = ids(&mut texts, &location);
-    let service_ids = ids(&mut texts, &service);
+    let office_ids = texts.ids_of(&office);
+    let location_ids = texts.ids_of(&location);
+    let service_ids = texts.ids_of(&service);
     let month = frame.column("month")?.i32()?.clone();
     let rows = Prepared::of_frame(&frame, &office_ids, &month)?;
     // Each split is one pass over the prepared rows; the splits run on two threads.
