@@ -2,7 +2,7 @@
 //! permits …). A decided case belongs to the month it was decided in; an open case to the
 //! last month the export covers, so that the next month's export replaces it.
 
-use super::{ColumnDef, Context, Interner, Parsed, RowParser, date_column, frame};
+use super::{ColumnDef, Context, Interner, Nullable, Parsed, RowParser, date_column, frame};
 use crate::rows::ColumnMap;
 use crate::rows::problem::Issue;
 use crate::rows::row::Row;
@@ -99,12 +99,12 @@ pub struct Parser {
     ctx: Context,
     col: [Option<usize>; 6],
     strings: Interner,
-    office: Vec<Option<u32>>,
-    service: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    service: Nullable<u32>,
     case_id: Vec<String>,
     received_on: Vec<Option<i32>>,
     decided_on: Vec<Option<i32>>,
-    outcome: Vec<Option<u32>>,
+    outcome: Nullable<u32>,
 }
 
 impl Parser {
@@ -123,12 +123,12 @@ impl Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::new(),
-            service: Vec::new(),
+            office: Nullable::default(),
+            service: Nullable::default(),
             case_id: Vec::new(),
             received_on: Vec::new(),
             decided_on: Vec::new(),
-            outcome: Vec::new(),
+            outcome: Nullable::default(),
         }
     }
 }
@@ -171,33 +171,34 @@ impl RowParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let last = self
+        let this = *self;
+        let last = this
             .received_on
             .iter()
-            .chain(self.decided_on.iter())
+            .chain(this.decided_on.iter())
             .flatten()
             .max()
             .copied()
-            .unwrap_or(self.ctx.today);
-        let month: Vec<i32> = self
+            .unwrap_or(this.ctx.today);
+        let month: Vec<i32> = this
             .decided_on
             .iter()
             .map(|d| month_key(d.unwrap_or(last)))
             .collect();
-        let days: Vec<Option<f64>> = self
+        let days: Vec<Option<f64>> = this
             .received_on
             .iter()
-            .zip(&self.decided_on)
+            .zip(&this.decided_on)
             .map(|(r, d)| Some((d.as_ref()? - r.as_ref()?) as f64))
             .collect();
-        let s = &self.strings;
+        let s = &this.strings;
         Parsed::new(frame(vec![
-            s.column("office", &self.office),
-            s.column("service", &self.service),
-            Column::new("case_id".into(), &self.case_id),
-            date_column("received_on", &self.received_on),
-            date_column("decided_on", &self.decided_on),
-            s.column("outcome", &self.outcome),
+            s.column("office", this.office),
+            s.column("service", this.service),
+            Column::new("case_id".into(), &this.case_id),
+            date_column("received_on", &this.received_on),
+            date_column("decided_on", &this.decided_on),
+            s.column("outcome", this.outcome),
             Column::new("month".into(), &month),
             Column::new("processing_days".into(), &days),
         ]))

@@ -15,7 +15,7 @@
 //! change. A call that ended in the voice menu, without entering the queue, is kept with
 //! offered 0: it never reached the agents.
 
-use super::{ColumnDef, Context, Interner, Parsed, RowParser, frame};
+use super::{ColumnDef, Context, Interner, Nullable, Parsed, RowParser, frame};
 use crate::rows::ColumnMap;
 use crate::rows::parse;
 use crate::rows::problem::Issue;
@@ -230,8 +230,8 @@ pub struct Parser {
     /// One row per call (else totals).
     per_call: bool,
     strings: Interner,
-    office: Vec<Option<u32>>,
-    channel: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    channel: Nullable<u32>,
     month: Vec<i32>,
     offered: Vec<i64>,
     answered: Vec<i64>,
@@ -263,8 +263,8 @@ impl Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::new(),
-            channel: Vec::new(),
+            office: Nullable::default(),
+            channel: Nullable::default(),
             month: Vec::new(),
             offered: Vec::new(),
             answered: Vec::new(),
@@ -466,16 +466,17 @@ impl RowParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let s = &self.strings;
+        let this = *self;
+        let s = &this.strings;
         Parsed::new(frame(vec![
-            s.column("office", &self.office),
-            s.column("channel", &self.channel),
-            Column::new("month".into(), &self.month),
-            Column::new("offered".into(), &self.offered),
-            Column::new("answered".into(), &self.answered),
-            Column::new("answered_within_target".into(), &self.within),
-            Column::new("handle_time_mean_min".into(), &self.handle),
-            Column::new("wait_s".into(), &self.wait_s),
+            s.column("office", this.office),
+            s.column("channel", this.channel),
+            Column::new("month".into(), &this.month),
+            Column::new("offered".into(), &this.offered),
+            Column::new("answered".into(), &this.answered),
+            Column::new("answered_within_target".into(), &this.within),
+            Column::new("handle_time_mean_min".into(), &this.handle),
+            Column::new("wait_s".into(), &this.wait_s),
         ]))
     }
 }

@@ -1,7 +1,7 @@
 //! digital: monthly counts per online service: applications received online and on paper,
 //! forms started and completed, satisfaction responses.
 
-use super::{ColumnDef, Context, Interner, Parsed, RowParser, frame};
+use super::{ColumnDef, Context, Interner, Nullable, Parsed, RowParser, frame};
 use crate::rows::ColumnMap;
 use crate::rows::problem::Issue;
 use crate::rows::row::Row;
@@ -92,8 +92,8 @@ pub struct Parser {
     ctx: Context,
     col: [Option<usize>; 9],
     strings: Interner,
-    office: Vec<Option<u32>>,
-    service: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    service: Nullable<u32>,
     month: Vec<i32>,
     counts: [Vec<Option<i64>>; 6],
 }
@@ -126,8 +126,8 @@ impl Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::new(),
-            service: Vec::new(),
+            office: Nullable::default(),
+            service: Nullable::default(),
             month: Vec::new(),
             counts: Default::default(),
         }
@@ -179,13 +179,14 @@ impl RowParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let s = &self.strings;
+        let this = *self;
+        let s = &this.strings;
         let mut cols = vec![
-            s.column("office", &self.office),
-            s.column("service", &self.service),
-            Column::new("month".into(), &self.month),
+            s.column("office", this.office),
+            s.column("service", this.service),
+            Column::new("month".into(), &this.month),
         ];
-        for (name, values) in COUNTS.iter().zip(&self.counts) {
+        for (name, values) in COUNTS.iter().zip(&this.counts) {
             cols.push(Column::new((*name).into(), values));
         }
         Parsed::new(frame(cols))

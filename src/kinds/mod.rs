@@ -12,7 +12,8 @@ use crate::rows::ColumnMap;
 use crate::rows::parse::NumberStyle;
 use crate::rows::row::Row;
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use polars_arrow::bitmap::MutableBitmap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -239,7 +240,7 @@ pub struct Parsed {
 impl Parsed {
     /// Builds the result; every kind's frame has `office` and `month`.
     pub fn new(frame: DataFrame) -> Self {
-        let mut counts: HashMap<(&str, i32), usize> = HashMap::new();
+        let mut counts: PlHashMap<(&str, i32), usize> = PlHashMap::default();
         let offices = frame.column("office").ok().and_then(|c| c.str().ok());
         let months = frame.column("month").ok().and_then(|c| c.i32().ok());
         if let (Some(o), Some(m)) = (offices, months) {
@@ -306,20 +307,80 @@ impl Interner {
         id
     }
 
-    /// A string column from ids.
-    pub fn column(&self, name: &str, ids: &[Option<u32>]) -> Column {
-        let ca: StringChunked = ids
-            .iter()
-            .map(|i| i.map(|i| self.values[i as usize].as_str()))
-            .collect();
-        ca.with_name(name.into()).into_column()
+    /// A string column from ids: the distinct texts once, gathered by id, so that each row
+    /// costs a view into them and no copy of its text.
+    pub fn column(&self, name: &str, ids: Nullable<u32>) -> Column {
+        let len = ids.len();
+        if self.values.is_empty() {
+            return StringChunked::full_null(name.into(), len).into_column();
+        }
+        let texts =
+            StringChunked::from_iter_values(name.into(), self.values.iter().map(String::as_str));
+        let ids: IdxCa = ids.into_chunked(name);
+        texts
+            .take(&ids)
+            .expect("ids come from this interner")
+            .with_name(name.into())
+            .into_column()
+    }
+}
+
+/// A column being read, laid out as polars keeps it (values and a validity bitmap):
+/// finishing hands the buffers over instead of copying a million `Option`s, and a missing
+/// value costs a bit rather than the width of an `Option`.
+#[derive(Debug, Default)]
+pub struct Nullable<T> {
+    values: Vec<T>,
+    valid: MutableBitmap,
+}
+
+impl<T: Copy + Default> Nullable<T> {
+    /// Room for `n` values, so a million rows are not copied while the column grows.
+    pub fn with_capacity(n: usize) -> Self {
+        Nullable {
+            values: Vec::with_capacity(n),
+            valid: MutableBitmap::with_capacity(n),
+        }
+    }
+
+    /// `n` missing values.
+    pub fn nulls(n: usize) -> Self {
+        let mut c = Self::with_capacity(n);
+        c.values.resize(n, T::default());
+        c.valid.extend_constant(n, false);
+        c
+    }
+
+    pub fn push(&mut self, v: Option<T>) {
+        self.values.push(v.unwrap_or_default());
+        self.valid.push(v.is_some());
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The polars array of the values, without copying them.
+    pub fn into_chunked<P: PolarsNumericType<Native = T>>(self, name: &str) -> ChunkedArray<P> {
+        ChunkedArray::from_vec_validity(name.into(), self.values, self.valid.into())
+    }
+
+    /// The values as a column of polars type `P`.
+    pub fn into_column<P: PolarsNumericType<Native = T>>(self, name: &str) -> Column {
+        self.into_chunked::<P>(name).into_column()
     }
 }
 
 /// A datetime column from epoch seconds.
-pub fn datetime_column(name: &str, secs: &[Option<i64>]) -> Column {
-    let ca: Int64Chunked = secs.iter().map(|s| s.map(|s| s * 1000)).collect();
-    ca.with_name(name.into())
+pub fn datetime_column(name: &str, mut secs: Nullable<i64>) -> Column {
+    for s in &mut secs.values {
+        *s *= 1000;
+    }
+    secs.into_chunked::<Int64Type>(name)
         .into_datetime(TimeUnit::Milliseconds, None)
         .into_column()
 }
@@ -333,4 +394,59 @@ pub fn date_column(name: &str, days: &[Option<i32>]) -> Column {
 /// A frame from columns; the columns are built by the kind and always have equal length.
 pub fn frame(columns: Vec<Column>) -> DataFrame {
     DataFrame::new_infer_height(columns).expect("kind builds columns of equal length")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Missing values stay missing, present ones keep their value, in order.
+    #[test]
+    fn nullable_columns_keep_values_and_gaps() {
+        let mut waits = Nullable::with_capacity(2);
+        for w in [Some(1.5), None, Some(0.0), None] {
+            waits.push(w);
+        }
+        let waits = waits.into_column::<Float64Type>("wait_min");
+        let read: Vec<Option<f64>> = waits.f64().unwrap().iter().collect();
+        assert_eq!(read, [Some(1.5), None, Some(0.0), None]);
+        assert_eq!(waits.name().as_str(), "wait_min");
+
+        let mut arrived = Nullable::nulls(1);
+        arrived.push(Some(86_400));
+        let arrived = datetime_column("arrived_at", arrived);
+        let ms: Vec<Option<i64>> = arrived.datetime().unwrap().physical().iter().collect();
+        assert_eq!(ms, [None, Some(86_400_000)]);
+    }
+
+    /// Texts come back by id; a missing id is a missing text; no texts at all is all nulls.
+    #[test]
+    fn interned_texts_come_back_as_strings() {
+        let mut strings = Interner::default();
+        let mut ids = Nullable::default();
+        for t in [
+            Some("Bürgeramt Mitte"),
+            None,
+            Some("Nord"),
+            Some("Bürgeramt Mitte"),
+        ] {
+            ids.push(t.map(|t| strings.id(t)));
+        }
+        let office = strings.column("office", ids);
+        let read: Vec<Option<&str>> = office.str().unwrap().iter().collect();
+        assert_eq!(
+            read,
+            [
+                Some("Bürgeramt Mitte"),
+                None,
+                Some("Nord"),
+                Some("Bürgeramt Mitte")
+            ]
+        );
+        assert_eq!(office.name().as_str(), "office");
+
+        let none = Interner::default().column("service", Nullable::nulls(3));
+        assert_eq!(none.null_count(), 3);
+        assert_eq!(none.dtype(), &DataType::String);
+    }
 }

@@ -2,7 +2,7 @@
 //! date they went online. A catalogue upload is a snapshot filed under the month it was
 //! uploaded in; the newest published snapshot per office counts.
 
-use super::{ColumnDef, Context, Interner, Parsed, RowParser, date_column, frame};
+use super::{ColumnDef, Context, Interner, Nullable, Parsed, RowParser, date_column, frame};
 use crate::rows::ColumnMap;
 use crate::rows::problem::Issue;
 use crate::rows::row::Row;
@@ -57,8 +57,8 @@ pub struct Parser {
     ctx: Context,
     col: [Option<usize>; 5],
     strings: Interner,
-    office: Vec<Option<u32>>,
-    service: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    service: Nullable<u32>,
     leika: Vec<Option<String>>,
     maturity: Vec<Option<i32>>,
     online_since: Vec<Option<i32>>,
@@ -72,8 +72,8 @@ impl Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::new(),
-            service: Vec::new(),
+            office: Nullable::default(),
+            service: Nullable::default(),
             leika: Vec::new(),
             maturity: Vec::new(),
             online_since: Vec::new(),
@@ -111,15 +111,17 @@ impl RowParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let snapshot = crate::timefmt::month_key(self.ctx.today);
-        let s = &self.strings;
+        let this = *self;
+        let rows = this.office.len();
+        let snapshot = crate::timefmt::month_key(this.ctx.today);
+        let s = &this.strings;
         Parsed::new(frame(vec![
-            s.column("office", &self.office),
-            s.column("service", &self.service),
-            Column::new("leika_id".into(), &self.leika),
-            Column::new("maturity".into(), &self.maturity),
-            date_column("online_since", &self.online_since),
-            Column::new("month".into(), vec![snapshot; self.office.len()]),
+            s.column("office", this.office),
+            s.column("service", this.service),
+            Column::new("leika_id".into(), &this.leika),
+            Column::new("maturity".into(), &this.maturity),
+            date_column("online_since", &this.online_since),
+            Column::new("month".into(), vec![snapshot; rows]),
         ]))
     }
 }

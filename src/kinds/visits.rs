@@ -2,7 +2,7 @@
 //! TEVIS …). The KPIs are in [`crate::kpi::visits`]. A `ticket_id` is only checked (the same
 //! number twice on one day is refused, see [`crate::ingest`]), not stored.
 
-use super::{ColumnDef, Context, Interner, Parsed, RowParser, datetime_column, frame};
+use super::{ColumnDef, Context, Interner, Nullable, Parsed, RowParser, datetime_column, frame};
 use crate::rows::ColumnMap;
 use crate::rows::problem::Issue;
 use crate::rows::row::Row;
@@ -226,21 +226,21 @@ pub struct Parser {
     ctx: Context,
     col: Cols,
     strings: Interner,
-    office: Vec<Option<u32>>,
-    location: Vec<Option<u32>>,
-    service: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    location: Nullable<u32>,
+    service: Nullable<u32>,
     month: Vec<i32>,
-    weekday: Vec<Option<i32>>,
-    hour: Vec<Option<i32>>,
+    weekday: Nullable<i32>,
+    hour: Nullable<i32>,
     appointment: Vec<bool>,
     no_show: Vec<bool>,
-    wait_min: Vec<Option<f64>>,
-    service_min: Vec<Option<f64>>,
+    wait_min: Nullable<f64>,
+    service_min: Nullable<f64>,
     persons: Vec<i32>,
-    arrived_at: Vec<Option<i64>>,
-    called_at: Vec<Option<i64>>,
-    finished_at: Vec<Option<i64>>,
-    appointment_at: Vec<Option<i64>>,
+    arrived_at: Nullable<i64>,
+    called_at: Nullable<i64>,
+    finished_at: Nullable<i64>,
+    appointment_at: Nullable<i64>,
 }
 
 struct Cols {
@@ -286,21 +286,21 @@ impl Parser {
             ctx,
             col,
             strings: Interner::default(),
-            office: Vec::with_capacity(n),
-            location: Vec::with_capacity(n),
-            service: Vec::with_capacity(n),
+            office: Nullable::with_capacity(n),
+            location: Nullable::with_capacity(n),
+            service: Nullable::with_capacity(n),
             month: Vec::with_capacity(n),
-            weekday: Vec::with_capacity(n),
-            hour: Vec::with_capacity(n),
+            weekday: Nullable::with_capacity(n),
+            hour: Nullable::with_capacity(n),
             appointment: Vec::with_capacity(n),
             no_show: Vec::with_capacity(n),
-            wait_min: Vec::with_capacity(n),
-            service_min: Vec::with_capacity(n),
+            wait_min: Nullable::with_capacity(n),
+            service_min: Nullable::with_capacity(n),
             persons: Vec::with_capacity(n),
-            arrived_at: Vec::with_capacity(n),
-            called_at: Vec::with_capacity(n),
-            finished_at: Vec::with_capacity(n),
-            appointment_at: Vec::with_capacity(n),
+            arrived_at: Nullable::with_capacity(n),
+            called_at: Nullable::with_capacity(n),
+            finished_at: Nullable::with_capacity(n),
+            appointment_at: Nullable::with_capacity(n),
         }
     }
 }
@@ -406,23 +406,24 @@ impl RowParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let s = &self.strings;
+        let this = *self;
+        let s = &this.strings;
         Parsed::new(frame(vec![
-            s.column("office", &self.office),
-            s.column("location", &self.location),
-            s.column("service", &self.service),
-            Column::new("month".into(), &self.month),
-            Column::new("weekday".into(), &self.weekday),
-            Column::new("hour".into(), &self.hour),
-            Column::new("appointment".into(), &self.appointment),
-            Column::new("no_show".into(), &self.no_show),
-            Column::new("wait_min".into(), &self.wait_min),
-            Column::new("service_min".into(), &self.service_min),
-            Column::new("persons".into(), &self.persons),
-            datetime_column("arrived_at", &self.arrived_at),
-            datetime_column("called_at", &self.called_at),
-            datetime_column("finished_at", &self.finished_at),
-            datetime_column("appointment_at", &self.appointment_at),
+            s.column("office", this.office),
+            s.column("location", this.location),
+            s.column("service", this.service),
+            Column::new("month".into(), this.month),
+            this.weekday.into_column::<Int32Type>("weekday"),
+            this.hour.into_column::<Int32Type>("hour"),
+            Column::new("appointment".into(), this.appointment),
+            Column::new("no_show".into(), this.no_show),
+            this.wait_min.into_column::<Float64Type>("wait_min"),
+            this.service_min.into_column::<Float64Type>("service_min"),
+            Column::new("persons".into(), this.persons),
+            datetime_column("arrived_at", this.arrived_at),
+            datetime_column("called_at", this.called_at),
+            datetime_column("finished_at", this.finished_at),
+            datetime_column("appointment_at", this.appointment_at),
         ]))
     }
 }
@@ -472,9 +473,9 @@ pub fn with_aggregate_columns(lf: LazyFrame) -> PolarsResult<LazyFrame> {
 #[derive(Debug, Default)]
 pub struct Aggregate {
     strings: Interner,
-    office: Vec<Option<u32>>,
-    location: Vec<Option<u32>>,
-    service: Vec<Option<u32>>,
+    office: Nullable<u32>,
+    location: Nullable<u32>,
+    service: Nullable<u32>,
     month: Vec<i32>,
     weekday: Vec<i32>,
     hour: Vec<Option<i32>>,
@@ -529,14 +530,14 @@ impl Aggregate {
 
     /// The frame: the columns of single visits (times empty), then `n` and `marginal`.
     pub fn finish(self) -> DataFrame {
+        let n = self.len();
+        let none_f64 = vec![None::<f64>; n];
+        let persons = vec![None::<i32>; n];
         let s = &self.strings;
-        let none_f64 = vec![None::<f64>; self.len()];
-        let none_i64 = vec![None::<i64>; self.len()];
-        let persons = vec![None::<i32>; self.len()];
         frame(vec![
-            s.column("office", &self.office),
-            s.column("location", &self.location),
-            s.column("service", &self.service),
+            s.column("office", self.office),
+            s.column("location", self.location),
+            s.column("service", self.service),
             Column::new("month".into(), &self.month),
             Column::new("weekday".into(), &self.weekday),
             Column::new("hour".into(), &self.hour),
@@ -545,10 +546,10 @@ impl Aggregate {
             Column::new("wait_min".into(), &self.wait_min),
             Column::new("service_min".into(), &none_f64),
             Column::new("persons".into(), &persons),
-            datetime_column("arrived_at", &none_i64),
-            datetime_column("called_at", &none_i64),
-            datetime_column("finished_at", &none_i64),
-            datetime_column("appointment_at", &none_i64),
+            datetime_column("arrived_at", Nullable::nulls(n)),
+            datetime_column("called_at", Nullable::nulls(n)),
+            datetime_column("finished_at", Nullable::nulls(n)),
+            datetime_column("appointment_at", Nullable::nulls(n)),
             Column::new("n".into(), &self.n),
             Column::new("marginal".into(), &self.marginal),
         ])

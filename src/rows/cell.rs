@@ -17,7 +17,7 @@ impl<'a> Cell<'a> {
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
+            Cell::Text(s) => super::parse::trim(s).is_empty(),
             _ => false,
         }
     }
@@ -44,7 +44,7 @@ impl<'a> Cell<'a> {
     pub fn text(&self) -> Option<&'a str> {
         match self {
             Cell::Text(s) => {
-                let t = s.trim();
+                let t = super::parse::trim(s);
                 (!t.is_empty()).then_some(t)
             }
             _ => None,

@@ -21,7 +21,7 @@ pub enum NumberStyle {
 /// Reads a number in either convention; in German files a lone dot before three digits is a
 /// thousands separator.
 pub fn number(s: &str, style: NumberStyle) -> Option<f64> {
-    let s = s.trim();
+    let s = trim(s);
     let s = s.strip_suffix("min").map(str::trim_end).unwrap_or(s);
     if s.is_empty() || s.len() > 40 {
         return None;
@@ -235,7 +235,7 @@ pub fn time_cell(c: &Cell) -> Option<i32> {
 
 /// A boolean: ja/nein, j/n, 1/0, x, true/false, wahr/falsch, yes/no.
 pub fn boolean(s: &str) -> Option<bool> {
-    let s = s.trim();
+    let s = trim(s);
     const TRUE: [&str; 9] = ["ja", "j", "1", "x", "true", "wahr", "yes", "y", "✓"];
     const FALSE: [&str; 7] = ["nein", "n", "0", "false", "falsch", "no", "-"];
     if TRUE.iter().any(|t| s.eq_ignore_ascii_case(t)) {

@@ -456,12 +456,16 @@ impl Store {
             let written = if visits {
                 by_office(&batch.parsed.frame)
                     .map_err(StoreError::from)
-                    .and_then(|(mut by_office, runs)| {
+                    .and_then(|(order, runs)| {
+                        let groups = visits_row_groups(&runs);
                         write_parquet_in_groups(
                             &self.files,
                             &parquet_key,
-                            &mut by_office,
-                            Some(&visits_row_groups(&runs)),
+                            &mut batch.parsed.frame,
+                            Some(RowGroups {
+                                order: &order,
+                                lengths: &groups,
+                            }),
                         )
                     })
             } else {
@@ -1042,10 +1046,11 @@ fn visits_row_groups(runs: &[usize]) -> Vec<usize> {
     groups
 }
 
-/// The rows of each office together, in the order of the offices' names, each office's rows
-/// in their order in the file, with the length of each office's run: a counting sort, since a
-/// batch has few offices and a general sort of a million rows by a text costs half a second.
-fn by_office(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<usize>)> {
+/// The order that puts the rows of each office together, offices in the order of their names,
+/// each office's rows in their order in the file, with the length of each office's run: a
+/// counting sort, since a batch has few offices and a general sort of a million rows by a text
+/// costs half a second.
+fn by_office(frame: &DataFrame) -> PolarsResult<(Vec<IdxSize>, Vec<usize>)> {
     let office = frame.column("office")?.str()?;
     let mut names: Vec<Option<&str>> = Vec::new();
     let mut seen: PlHashMap<Option<&str>, u32> = PlHashMap::default();
@@ -1077,16 +1082,24 @@ fn by_office(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<usize>)> {
         start[c as usize] += 1;
     }
     let runs = order.iter().map(|&c| count[c as usize]).collect();
-    Ok((frame.take(&IdxCa::from_vec("idx".into(), idx))?, runs))
+    Ok((idx, runs))
 }
 
-/// [`write_parquet`] with row groups of the given lengths, in order (polars' default when
-/// `None`).
+/// The rows of a frame in an order of their own (a permutation of its rows), written in row
+/// groups of the given lengths.
+struct RowGroups<'a> {
+    order: &'a [IdxSize],
+    lengths: &'a [usize],
+}
+
+/// [`write_parquet`] with the rows in the order and row groups of `groups` (as they are, in
+/// polars' row groups, when `None`). Each group is gathered just before it is written, so a
+/// million rows are not copied at once.
 fn write_parquet_in_groups(
     files: &Files,
     key: &str,
     frame: &mut DataFrame,
-    groups: Option<&[usize]>,
+    groups: Option<RowGroups>,
 ) -> Result<(), StoreError> {
     let mut write_err = None;
     files.put(key, |f| {
@@ -1095,23 +1108,26 @@ fn write_parquet_in_groups(
         ));
         let written = match groups {
             None => writer.finish(frame).map(|_| ()),
-            Some(groups) if groups.iter().sum::<usize>() != frame.height() => Err(polars_err!(
-                ComputeError: "row groups of {} rows for a frame of {}",
-                groups.iter().sum::<usize>(),
-                frame.height()
-            )),
-            Some(groups) => {
-                // One chunk per column, so that each slice below is one row group.
-                frame.rechunk_mut();
-                writer.batched(frame.schema()).and_then(|mut batched| {
-                    let mut at = 0;
-                    for &len in groups {
-                        batched.write_batch(&frame.slice(at as i64, len))?;
-                        at += len;
-                    }
-                    batched.finish().map(|_| ())
-                })
+            Some(g)
+                if g.lengths.iter().sum::<usize>() != frame.height()
+                    || g.order.len() != frame.height() =>
+            {
+                Err(polars_err!(
+                    ComputeError: "row groups of {} rows in an order of {} for a frame of {}",
+                    g.lengths.iter().sum::<usize>(),
+                    g.order.len(),
+                    frame.height()
+                ))
             }
+            Some(g) => writer.batched(frame.schema()).and_then(|mut batched| {
+                let mut at = 0;
+                for &len in g.lengths {
+                    let rows = IdxCa::from_slice("idx".into(), &g.order[at..at + len]);
+                    batched.write_batch(&frame.take(&rows)?)?;
+                    at += len;
+                }
+                batched.finish().map(|_| ())
+            }),
         };
         written.map_err(|e| {
             let msg = e.to_string();
@@ -1146,8 +1162,9 @@ mod tests {
             "line" => [1i32, 2, 3, 4, 5],
         ]
         .unwrap();
-        let (sorted, runs) = by_office(&frame).unwrap();
+        let (order, runs) = by_office(&frame).unwrap();
         assert_eq!(runs, [1, 2, 2]);
+        let sorted = frame.take(&IdxCa::from_vec("idx".into(), order)).unwrap();
         let lines: Vec<Option<i32>> = sorted
             .column("line")
             .unwrap()
