@@ -76,12 +76,17 @@ pub fn check_zip(bytes: &[u8]) -> Result<(), UploadError> {
     Ok(())
 }
 
-/// Decodes text, without copying when it already is UTF-8.
+/// Decodes text, without copying when it already is UTF-8. (UTF-8 is checked with SIMD: the
+/// standard library's check took 2 % of a large import, before its rows are read in parallel.)
 pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, Encoding) {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return (String::from_utf8_lossy(rest), Encoding::Utf8Bom);
+        let text = match simdutf8::basic::from_utf8(rest) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(rest),
+        };
+        return (text, Encoding::Utf8Bom);
     }
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), Encoding::Utf8),
         Err(_) => {
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);

@@ -176,7 +176,7 @@ pub fn datetime(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() == 19
         && (b[10] == b'T' || b[10] == b' ')
-        && let (Some(d), Some(t)) = (date(&s[..10]), time(&s[11..]))
+        && let (Some(d), Some(t)) = (iso_day(&b[..10]), time(&s[11..]))
     {
         return Some(d as i64 * 86_400 + t as i64);
     }
@@ -190,6 +190,23 @@ pub fn datetime(s: &str) -> Option<i64> {
         return Some(d as i64 * 86_400);
     }
     excel_serial_to_secs(number(s, NumberStyle::Point).or_else(|| number(s, NumberStyle::German))?)
+}
+
+/// The day of an ISO date that starts a datetime: the times of a row (arrival, call, end)
+/// and of the rows that follow mostly share it, so the last one read is kept per thread.
+fn iso_day(b: &[u8]) -> Option<i32> {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<([u8; 10], i32)>> = const { std::cell::Cell::new(None) };
+    }
+    let key: [u8; 10] = b.try_into().ok()?;
+    if let Some((last, day)) = LAST.get()
+        && last == key
+    {
+        return Some(day);
+    }
+    let day = date(std::str::from_utf8(b).ok()?)?;
+    LAST.set(Some((key, day)));
+    Some(day)
 }
 
 /// A datetime cell.
@@ -503,6 +520,18 @@ mod tests {
         // 45723 is 2025-03-07 in Excel.
         assert_eq!(datetime("45723"), Some(d as i64 * 86_400));
         assert_eq!(datetime("45723,375"), Some(d as i64 * 86_400 + 9 * 3600));
+    }
+
+    /// The day kept from the last ISO datetime is used only for the same date text.
+    #[test]
+    fn iso_datetimes_one_after_another() {
+        let day = |y, m, d| days_from_civil(y, m, d) as i64 * 86_400;
+        assert_eq!(datetime("2025-03-01T10:00:00"), Some(day(2025, 3, 1) + 36_000));
+        assert_eq!(datetime("2025-03-01 11:00:00"), Some(day(2025, 3, 1) + 39_600));
+        assert_eq!(datetime("2025-03-02T10:00:00"), Some(day(2025, 3, 2) + 36_000));
+        assert_eq!(datetime("2025-02-30T10:00:00"), None);
+        assert_eq!(datetime("2025-03-02T25:00:00"), None);
+        assert_eq!(datetime("2025-03-02T09:30:00"), Some(day(2025, 3, 2) + 34_200));
     }
 
     #[test]
