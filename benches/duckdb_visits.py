@@ -4,7 +4,12 @@
 Reads a visits CSV (the format written by `kennzahl demo bench-visits`) and writes the
 monthly KPIs per office, as defined in the "KPI definitions" of DESIGN.md, to a CSV:
 
-    python3 benches/duckdb_visits.py INPUT.csv OUTPUT.csv
+    python3 benches/duckdb_visits.py INPUT.csv OUTPUT.csv [--keep DIR]
+
+With --keep, DuckDB also keeps what a Kennzahl import keeps besides its KPIs: the original
+file zstd-compressed (level 1, the `zstd` command, while DuckDB reads) under its SHA-256, and
+the rows as a zstd Parquet file, both in DIR. Kennzahl keeps more (its partial aggregates)
+and checks every value; this is the like-for-like floor of storing an export at all.
 
 One process does everything (interpreter start-up, `import duckdb`, CSV read, aggregation,
 CSV write), so timing this process measures the whole DuckDB side.
@@ -15,7 +20,11 @@ bench CSV has none) and input validation. A `persons` column (`kennzahl demo ben
 --persons`) is read as an integer; like Kennzahl's KPIs, the figures count rows, not persons.
 """
 
+import hashlib
+import os
+import subprocess
 import sys
+import threading
 
 import duckdb
 
@@ -36,16 +45,7 @@ COLUMNS = {
 
 QUERY = """
 WITH raw AS (
-    SELECT * FROM read_csv(
-        {src},
-        header = true,
-        delim = ',',
-        quote = '"',
-        auto_detect = false,
-        columns = {columns},
-        timestampformat = '%Y-%m-%dT%H:%M:%S',
-        nullstr = ''
-    )
+    SELECT * FROM {raw}
 ),
 typed AS (
     SELECT
@@ -113,17 +113,60 @@ def sql_struct(d: dict) -> str:
     return "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in d.items()) + "}"
 
 
+READ_CSV = """read_csv(
+        {src},
+        header = true,
+        delim = ',',
+        quote = '"',
+        auto_detect = false,
+        columns = {columns},
+        timestampformat = '%Y-%m-%dT%H:%M:%S',
+        nullstr = ''
+    )"""
+
+
+def sha256_of(path: str, out: list) -> None:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    out.append(h.hexdigest())
+
+
 def main() -> int:
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    keep = None
+    if len(args) == 4 and args[2] == "--keep":
+        keep = args[3]
+        args = args[:2]
+    if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    src, out = sys.argv[1], sys.argv[2]
+    src, out = args
     columns = dict(COLUMNS)
     with open(src, encoding="utf-8") as f:
         if "persons" in f.readline().strip().split(","):
             columns["persons"] = "INTEGER"
-    query = QUERY.format(src=sql_string(src), columns=sql_struct(columns), target=TARGET_MIN)
+    read = READ_CSV.format(src=sql_string(src), columns=sql_struct(columns))
     con = duckdb.connect()  # in-memory
+    if keep is None:
+        query = QUERY.format(raw=read, target=TARGET_MIN)
+    else:
+        os.makedirs(keep, exist_ok=True)
+        original = os.path.join(keep, "original.zst")
+        zstd = subprocess.Popen(["zstd", "-q", "-1", "-f", "-T1", src, "-o", original])
+        digest: list = []
+        hashing = threading.Thread(target=sha256_of, args=(src, digest))
+        hashing.start()
+        con.execute(f"CREATE TABLE raw_rows AS SELECT * FROM {read}")
+        rows = sql_string(os.path.join(keep, "rows.parquet"))
+        con.execute(f"COPY raw_rows TO {rows} (FORMAT parquet, COMPRESSION zstd)")
+        query = QUERY.format(raw="raw_rows", target=TARGET_MIN)
+        hashing.join()
+        if zstd.wait() != 0:
+            print("zstd failed", file=sys.stderr)
+            return 1
+        os.rename(original, os.path.join(keep, digest[0] + ".zst"))
     con.execute(f"COPY ({query}) TO {sql_string(out)} (FORMAT csv, HEADER true, DELIMITER ',')")
     with open(out, encoding="utf-8") as f:
         n = sum(1 for _ in f) - 1

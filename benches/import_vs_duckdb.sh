@@ -7,6 +7,9 @@
 #   (B) python3 benches/duckdb_visits.py FILE out.csv: read_csv with explicit types and the
 #       same monthly KPIs per office; one python3 process per run, so the figure includes
 #       interpreter start-up and `import duckdb`.
+#   (C) only with SIDES containing duckdb-keep: (B) with `--keep DIR`, DuckDB also keeping what
+#       an import keeps besides KPIs: the original zstd-compressed under its SHA-256 and the
+#       rows as zstd Parquet (not the partial aggregates, no validation).
 #
 # Each side runs REPS times (interleaved); the median wall time and median peak RSS
 # (GNU time: '%e s %M KB') are reported, with a Markdown table for the README at the end.
@@ -22,7 +25,7 @@
 #   CSV    input file; generated with `$KZ demo bench-visits` only if missing
 #          (default $WORK/visits_1m.csv for 1M rows, else $WORK/visits_${ROWS}.csv;
 #          with PERSONS=1, visits_1m_persons.csv / visits_${ROWS}_persons.csv)
-#   SIDES  which sides to run             (default "kennzahl duckdb")
+#   SIDES  which sides to run             (default "kennzahl duckdb"; add duckdb-keep for C)
 #   PYTHON python interpreter             (default python3)
 # Relative paths are taken from the repo root.
 set -euo pipefail
@@ -49,7 +52,7 @@ die() { echo "error: $*" >&2; exit 1; }
 
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$REPS'"
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive integer, got '$ROWS'"
-want kennzahl || want duckdb || die "SIDES must name kennzahl and/or duckdb, got '$SIDES'"
+want kennzahl || want duckdb || want duckdb-keep || die "SIDES must name kennzahl and/or duckdb, got '$SIDES'"
 
 mkdir -p "$WORK/logs"
 WORK=$(cd "$WORK" && pwd)
@@ -63,7 +66,12 @@ if [[ ! -x /usr/bin/time ]]; then
     sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq time >/dev/null
 fi
-if want duckdb && ! "$PYTHON" -c 'import duckdb' 2>/dev/null; then
+if want duckdb-keep && ! command -v zstd >/dev/null; then
+    echo "installing zstd (apt-get) ..."
+    sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq zstd >/dev/null
+fi
+if { want duckdb || want duckdb-keep; } && ! "$PYTHON" -c 'import duckdb' 2>/dev/null; then
     echo "installing the duckdb Python package (pip) ..."
     "$PYTHON" -m pip install --quiet duckdb
 fi
@@ -100,6 +108,7 @@ fail() { echo "error: $1 failed; last lines of $2:" >&2; tail -n 20 "$2" >&2; ex
 echo "== import benchmark: $data_rows rows, $csv_mb MB ($CSV), $REPS runs per side"
 KZ_OUT=$WORK/kennzahl_kpi.csv
 DUCK_OUT=$WORK/duckdb_kpi.csv
+DUCK_KEEP_OUT=$WORK/duckdb_keep_kpi.csv
 for ((i = 1; i <= REPS; i++)); do
     line="run $i/$REPS:"
     if want kennzahl; then
@@ -127,6 +136,14 @@ for ((i = 1; i <= REPS; i++)); do
             || fail "duckdb (run $i)" "$log"
         line+=" duckdb $(secs "$T/duck.$i") s $(mb "$(kb "$T/duck.$i")") MB"
     fi
+    if want duckdb-keep; then
+        log=$LOGS/duckdb_keep.$i.log
+        keep=$(mktemp -d "$WORK/run.XXXXXX")
+        /usr/bin/time -f "$FMT" -o "$T/duck_keep.$i" "$PYTHON" "$DUCK_SQL" "$CSV" "$DUCK_KEEP_OUT" \
+            --keep "$keep" >"$log" 2>&1 || fail "duckdb --keep (run $i)" "$log"
+        rm -rf "$keep"
+        line+=" duckdb keeping $(secs "$T/duck_keep.$i") s $(mb "$(kb "$T/duck_keep.$i")") MB"
+    fi
     echo "$line"
 done
 if want duckdb; then   # what the DuckDB figure spends before reading a byte
@@ -142,7 +159,7 @@ ratio() {   # kennzahl / duckdb
 or_dash() { if [[ -n $1 ]]; then echo "$1"; else echo "—"; fi; }
 
 kz_import_s= kz_kpi_s= kz_total_s= kz_import_mb= kz_kpi_mb= kz_total_mb=
-duck_s= duck_mb= pystart_s=
+duck_s= duck_mb= pystart_s= duck_keep_s= duck_keep_mb=
 if want kennzahl; then
     kz_import_s=$(med secs kz_import); kz_import_mb=$(mb "$(med kb kz_import)")
     kz_kpi_s=$(med secs kz_kpi);       kz_kpi_mb=$(mb "$(med kb kz_kpi)")
@@ -151,6 +168,9 @@ fi
 if want duckdb; then
     duck_s=$(med secs duck); duck_mb=$(mb "$(med kb duck)")
     pystart_s=$(med secs pystart)
+fi
+if want duckdb-keep; then
+    duck_keep_s=$(med secs duck_keep); duck_keep_mb=$(mb "$(med kb duck_keep)")
 fi
 
 model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -166,12 +186,13 @@ if want duckdb; then
     echo "note: the DuckDB figure is one python3 process per run and includes interpreter start-up"
     echo "      and 'import duckdb' (alone: $pystart_s s), read_csv, the KPIs and the CSV write."
 fi
-if want kennzahl && want duckdb; then
-    kz_rows=$(( $(wc -l < "$KZ_OUT") - 1 )); duck_rows=$(( $(wc -l < "$DUCK_OUT") - 1 ))
-    echo "output: kennzahl $kz_rows (month, office) rows, duckdb $duck_rows ($KZ_OUT, $DUCK_OUT)"
+# Every KPI value of both sides must agree (the DuckDB side is an independent computation).
+same_kpis() {   # kennzahl's KPI CSV, a DuckDB side's, the side's name
+    local kz_rows duck_rows
+    kz_rows=$(( $(wc -l < "$1") - 1 )); duck_rows=$(( $(wc -l < "$2") - 1 ))
+    echo "output: kennzahl $kz_rows (month, office) rows, $3 $duck_rows ($1, $2)"
     [[ $kz_rows == "$duck_rows" ]] || echo "WARNING: the two sides produced a different number of rows"
-    # Every KPI value of both sides must agree (the DuckDB side is an independent computation).
-    "$PYTHON" - "$KZ_OUT" "$DUCK_OUT" <<'PY'
+    "$PYTHON" - "$1" "$2" <<'PY'
 import csv, sys
 kz = {(r["month"], r["office"]): r for r in csv.DictReader(open(sys.argv[1]))}
 dk = {(r["month"], r["office"]): r for r in csv.DictReader(open(sys.argv[2]))}
@@ -188,7 +209,9 @@ for key, row in kz.items():
 print(f"values: {checked} KPI values compared, {bad} differ")
 sys.exit(1 if bad or set(kz) != set(dk) else 0)
 PY
-fi
+}
+if want kennzahl && want duckdb; then same_kpis "$KZ_OUT" "$DUCK_OUT" duckdb; fi
+if want kennzahl && want duckdb-keep; then same_kpis "$KZ_OUT" "$DUCK_KEEP_OUT" "duckdb keeping"; fi
 
 echo
 echo "| step | kennzahl s | duckdb s | ratio | peak MB (kennzahl / duckdb) |"
@@ -196,6 +219,13 @@ echo "| --- | ---: | ---: | ---: | ---: |"
 echo "| import ($data_rows rows → published) | $(or_dash "$kz_import_s") | — | — | $(or_dash "$kz_import_mb") |"
 echo "| kpi (month × office → CSV) | $(or_dash "$kz_kpi_s") | — | — | $(or_dash "$kz_kpi_mb") |"
 echo "| CSV in → KPI CSV out (total) | $(or_dash "$kz_total_s") | $(or_dash "$duck_s") | $(ratio "$kz_total_s" "$duck_s") | $(or_dash "$kz_total_mb") / $(or_dash "$duck_mb") |"
+if want duckdb-keep; then
+    echo "| the same, DuckDB also keeping original and rows | $(or_dash "$kz_total_s") | $duck_keep_s | $(ratio "$kz_total_s" "$duck_keep_s") | $(or_dash "$kz_total_mb") / $duck_keep_mb |"
+fi
 echo
 echo "ratio = kennzahl / duckdb (above 1: Kennzahl slower). DuckDB does no validation, no"
 echo "storage and no revisions; it only reads the CSV and aggregates."
+if want duckdb-keep; then
+    echo "In the last row DuckDB also keeps the original (zstd level 1, SHA-256) and the rows (zstd"
+    echo "Parquet); still no validation, no partial aggregates and no revisions."
+fi
