@@ -526,12 +526,24 @@ mod tests {
     #[test]
     fn iso_datetimes_one_after_another() {
         let day = |y, m, d| days_from_civil(y, m, d) as i64 * 86_400;
-        assert_eq!(datetime("2025-03-01T10:00:00"), Some(day(2025, 3, 1) + 36_000));
-        assert_eq!(datetime("2025-03-01 11:00:00"), Some(day(2025, 3, 1) + 39_600));
-        assert_eq!(datetime("2025-03-02T10:00:00"), Some(day(2025, 3, 2) + 36_000));
+        assert_eq!(
+            datetime("2025-03-01T10:00:00"),
+            Some(day(2025, 3, 1) + 36_000)
+        );
+        assert_eq!(
+            datetime("2025-03-01 11:00:00"),
+            Some(day(2025, 3, 1) + 39_600)
+        );
+        assert_eq!(
+            datetime("2025-03-02T10:00:00"),
+            Some(day(2025, 3, 2) + 36_000)
+        );
         assert_eq!(datetime("2025-02-30T10:00:00"), None);
         assert_eq!(datetime("2025-03-02T25:00:00"), None);
-        assert_eq!(datetime("2025-03-02T09:30:00"), Some(day(2025, 3, 2) + 34_200));
+        assert_eq!(
+            datetime("2025-03-02T09:30:00"),
+            Some(day(2025, 3, 2) + 34_200)
+        );
     }
 
     #[test]

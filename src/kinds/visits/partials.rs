@@ -6,6 +6,7 @@
 
 use super::with_aggregate_columns;
 use polars::prelude::*;
+use polars_arrow::array::Array as _;
 
 /// The splits kept besides (office, month): the columns a question may group or filter by
 /// and still be answered from partials.
@@ -473,20 +474,26 @@ impl<'a> Texts<'a> {
     }
 
     /// The id of each value of a column, read array by array (see [`options`]); a run
-    /// of one value is looked up once.
+    /// of one value is looked up once, told by its 16-byte view (within one array, equal
+    /// views are equal texts; texts read from a Parquet dictionary share their view).
     fn ids_of(&mut self, ca: &'a StringChunked) -> Vec<u32> {
         let mut out = Vec::with_capacity(ca.len());
-        let mut last: Option<(&'a str, u32)> = None;
         for arr in ca.downcast_iter() {
-            for s in arr.iter() {
-                out.push(match (s, last) {
-                    (Some(s), Some((l, id))) if s == l => id,
-                    (Some(s), _) => {
-                        let id = self.id(Some(s));
-                        last = Some((s, id));
+            let mut last: Option<(u128, u32)> = None;
+            for (i, view) in arr.views().iter().enumerate() {
+                if arr.validity().is_some_and(|v| !v.get_bit(i)) {
+                    out.push(MISSING);
+                    continue;
+                }
+                let view = view.as_u128();
+                out.push(match last {
+                    Some((l, id)) if l == view => id,
+                    _ => {
+                        // SAFETY: `i` is below the array's length (it indexes its views).
+                        let id = self.id(Some(unsafe { arr.value_unchecked(i) }));
+                        last = Some((view, id));
                         id
                     }
-                    (None, _) => MISSING,
                 });
             }
         }
@@ -576,20 +583,39 @@ fn bools(ca: &BooleanChunked) -> Vec<Option<bool>> {
 }
 
 /// Distinct values and each row's rank among them (`MISSING` for none), ranks in value
-/// order.
+/// order. Waits repeat (a month of an office has a few thousand distinct ones), so a small
+/// direct-mapped table in front of the hash map finds most rows' values without hashing.
 fn ranks(values: &Float64Chunked) -> (Vec<f64>, Vec<u32>) {
+    const SLOTS: usize = 1 << 14;
+    let slot = |b: u64| ((b ^ (b >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
+    let mut recent: Vec<(u64, u32)> = vec![(0, MISSING); SLOTS];
     let mut first_seen: PlHashMap<u64, u32> = PlHashMap::default();
     let mut distinct: Vec<f64> = Vec::new();
-    let mut of_row: Vec<u32> = options(values)
-        .into_iter()
-        .map(|v| match v {
-            None => MISSING,
-            Some(v) => *first_seen.entry(bits(v)).or_insert_with(|| {
-                distinct.push(if v == 0.0 { 0.0 } else { v });
+    let mut of_row: Vec<u32> = Vec::with_capacity(values.len());
+    for arr in values.downcast_iter() {
+        if arr.null_count() == arr.len() {
+            of_row.resize(of_row.len() + arr.len(), MISSING);
+            continue;
+        }
+        for (i, v) in arr.values().iter().enumerate() {
+            if arr.validity().is_some_and(|m| !m.get_bit(i)) {
+                of_row.push(MISSING);
+                continue;
+            }
+            let b = bits(*v);
+            let s = &mut recent[slot(b)];
+            if s.1 != MISSING && s.0 == b {
+                of_row.push(s.1);
+                continue;
+            }
+            let id = *first_seen.entry(b).or_insert_with(|| {
+                distinct.push(if *v == 0.0 { 0.0 } else { *v });
                 (distinct.len() - 1) as u32
-            }),
-        })
-        .collect();
+            });
+            *s = (b, id);
+            of_row.push(id);
+        }
+    }
     let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
     order.sort_unstable_by(|a, b| distinct[*a as usize].total_cmp(&distinct[*b as usize]));
     let mut rank = vec![0u32; distinct.len()];
@@ -1192,6 +1218,59 @@ pub fn quantile(hist: &[(f64, i64)], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each row's rank points at its own value among the distinct values in ascending
+    /// order, with more distinct values than the table in front of the hash map has slots
+    /// (so values share slots), missing values, and -0.0 counted as 0.0.
+    /// Equal texts get one id in every chunk, short (inline) and long ones alike; a missing
+    /// text is `MISSING`.
+    #[test]
+    fn texts_get_one_id_each() {
+        let long = "Bürgeramt Mitte, Standort Rathaus";
+        let mut a = StringChunked::new(
+            "office".into(),
+            &[Some(long), Some(long), None, Some("Nord")],
+        );
+        a.append(&StringChunked::new(
+            "office".into(),
+            &[Some("Nord"), Some(long), None],
+        ))
+        .unwrap();
+        assert_eq!(a.chunks().len(), 2);
+        let mut texts = Texts::default();
+        let ids = texts.ids_of(&a);
+        let (l, n) = (ids[0], ids[3]);
+        assert_ne!(l, n);
+        assert_eq!(ids, [l, l, MISSING, n, n, l, MISSING]);
+        assert_eq!((texts.get(l), texts.get(n)), (Some(long), Some("Nord")));
+    }
+
+    #[test]
+    fn ranks_point_at_each_rows_value() {
+        let mut seed = 11u64;
+        let values: Vec<Option<f64>> = (0..100_000)
+            .map(|i| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                match i % 97 {
+                    0 => None,
+                    1 => Some(-0.0),
+                    2 => Some(0.0),
+                    _ => Some(((seed >> 33) % 40_000) as f64 / 60.0),
+                }
+            })
+            .collect();
+        let (sorted, of_row) = ranks(&Float64Chunked::new("wait_min".into(), &values));
+        assert!(sorted.len() > 1 << 14, "{} distinct values", sorted.len());
+        assert!(sorted.windows(2).all(|w| w[0] < w[1]));
+        for (v, r) in values.iter().zip(&of_row) {
+            match v {
+                None => assert_eq!(*r, MISSING),
+                Some(v) => assert_eq!(sorted[*r as usize], *v),
+            }
+        }
+    }
 
     /// The hash-map path (for batches with very many groups or distinct values) gives
     /// the same groups, sums and histograms as the dense tables.
