@@ -553,6 +553,8 @@ fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>>
     let mut out = Vec::with_capacity(ca.len());
     for arr in ca.downcast_iter() {
         match arr.validity() {
+            // A column a batch does not have (aggregates' `n` in a file of single visits).
+            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
             None => out.extend(arr.values().iter().map(|v| Some(*v))),
             Some(valid) => out.extend(
                 arr.values()
@@ -570,6 +572,7 @@ fn bools(ca: &BooleanChunked) -> Vec<Option<bool>> {
     let mut out = Vec::with_capacity(ca.len());
     for arr in ca.downcast_iter() {
         match arr.validity() {
+            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
             None => out.extend(arr.values().iter().map(Some)),
             Some(valid) => out.extend(
                 arr.values()
