@@ -351,15 +351,18 @@ impl<T: Copy + Default> Nullable<T> {
         c
     }
 
+    /// Adds the next row's value (`None`: missing).
     pub fn push(&mut self, v: Option<T>) {
         self.values.push(v.unwrap_or_default());
         self.valid.push(v.is_some());
     }
 
+    /// Rows so far, missing values included.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether no row was added.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

@@ -489,8 +489,7 @@ impl<'a> Texts<'a> {
                 out.push(match last {
                     Some((l, id)) if l == view => id,
                     _ => {
-                        // SAFETY: `i` is below the array's length (it indexes its views).
-                        let id = self.id(Some(unsafe { arr.value_unchecked(i) }));
+                        let id = self.id(Some(arr.value(i)));
                         last = Some((view, id));
                         id
                     }
@@ -1222,9 +1221,6 @@ pub fn quantile(hist: &[(f64, i64)], q: f64) -> Option<f64> {
 mod tests {
     use super::*;
 
-    /// Each row's rank points at its own value among the distinct values in ascending
-    /// order, with more distinct values than the table in front of the hash map has slots
-    /// (so values share slots), missing values, and -0.0 counted as 0.0.
     /// Equal texts get one id in every chunk, short (inline) and long ones alike; a missing
     /// text is `MISSING`.
     #[test]
@@ -1248,6 +1244,9 @@ mod tests {
         assert_eq!((texts.get(l), texts.get(n)), (Some(long), Some("Nord")));
     }
 
+    /// Each row's rank points at its own value among the distinct values in ascending
+    /// order, with more distinct values than the table in front of the hash map has slots
+    /// (so values share slots), missing values, and -0.0 counted as 0.0.
     #[test]
     fn ranks_point_at_each_rows_value() {
         let mut seed = 11u64;
