@@ -61,16 +61,13 @@ T=$(mktemp -d "$WORK/times.XXXXXX")
 trap 'rm -rf "$T" "$WORK"/run.*' EXIT
 
 # --- prerequisites -----------------------------------------------------------------------
-if [[ ! -x /usr/bin/time ]]; then
-    echo "installing GNU time (apt-get) ..."
-    sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq time >/dev/null
-fi
-if want duckdb-keep && ! command -v zstd >/dev/null; then
-    echo "installing zstd (apt-get) ..."
-    sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq zstd >/dev/null
-fi
+apt_install() {   # a Debian package
+    echo "installing $1 (apt-get) ..."
+    local sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "$1" >/dev/null
+}
+[[ -x /usr/bin/time ]] || apt_install time
+if want duckdb-keep && ! command -v zstd >/dev/null; then apt_install zstd; fi
 if { want duckdb || want duckdb-keep; } && ! "$PYTHON" -c 'import duckdb' 2>/dev/null; then
     echo "installing the duckdb Python package (pip) ..."
     "$PYTHON" -m pip install --quiet duckdb

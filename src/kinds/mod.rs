@@ -320,7 +320,6 @@ impl Interner {
         texts
             .take(&ids)
             .expect("ids come from this interner")
-            .with_name(name.into())
             .into_column()
     }
 }

@@ -531,8 +531,6 @@ impl Aggregate {
     /// The frame: the columns of single visits (times empty), then `n` and `marginal`.
     pub fn finish(self) -> DataFrame {
         let n = self.len();
-        let none_f64 = vec![None::<f64>; n];
-        let persons = vec![None::<i32>; n];
         let s = &self.strings;
         frame(vec![
             s.column("office", self.office),
@@ -544,8 +542,8 @@ impl Aggregate {
             Column::new("appointment".into(), &self.appointment),
             Column::new("no_show".into(), &self.no_show),
             Column::new("wait_min".into(), &self.wait_min),
-            Column::new("service_min".into(), &none_f64),
-            Column::new("persons".into(), &persons),
+            Nullable::nulls(n).into_column::<Float64Type>("service_min"),
+            Nullable::nulls(n).into_column::<Int32Type>("persons"),
             datetime_column("arrived_at", Nullable::nulls(n)),
             datetime_column("called_at", Nullable::nulls(n)),
             datetime_column("finished_at", Nullable::nulls(n)),

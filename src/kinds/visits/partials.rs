@@ -588,9 +588,15 @@ fn bools(ca: &BooleanChunked) -> Vec<Option<bool>> {
 /// order. Waits repeat (a month of an office has a few thousand distinct ones), so a small
 /// direct-mapped table in front of the hash map finds most rows' values without hashing.
 fn ranks(values: &Float64Chunked) -> (Vec<f64>, Vec<u32>) {
-    const SLOTS: usize = 1 << 14;
-    let slot = |b: u64| ((b ^ (b >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
-    let mut recent: Vec<(u64, u32)> = vec![(0, MISSING); SLOTS];
+    // Up to 16,384 slots, fewer for fewer values (none for an all-empty column).
+    let slot_bits = (values.len() - values.null_count())
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(14);
+    let slot = |b: u64| {
+        ((b ^ (b >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (63 - slot_bits) >> 1) as usize
+    };
+    let mut recent: Vec<(u64, u32)> = vec![(0, MISSING); 1 << slot_bits];
     let mut first_seen: PlHashMap<u64, u32> = PlHashMap::default();
     let mut distinct: Vec<f64> = Vec::new();
     let mut of_row: Vec<u32> = Vec::with_capacity(values.len());
@@ -1265,6 +1271,12 @@ mod tests {
             .collect();
         let (sorted, of_row) = ranks(&Float64Chunked::new("wait_min".into(), &values));
         assert!(sorted.len() > 1 << 14, "{} distinct values", sorted.len());
+        let few = [Some(2.5), None, Some(1.0), Some(2.5)];
+        let (sorted_few, of_few) = ranks(&Float64Chunked::new("wait_min".into(), &few));
+        assert_eq!(
+            (sorted_few, of_few),
+            (vec![1.0, 2.5], vec![1, MISSING, 0, 1])
+        );
         assert!(sorted.windows(2).all(|w| w[0] < w[1]));
         for (v, r) in values.iter().zip(&of_row) {
             match v {
