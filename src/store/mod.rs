@@ -13,6 +13,7 @@ mod backup;
 pub mod catalog;
 pub mod db;
 pub mod files;
+mod parquet;
 pub mod transfer;
 
 use crate::kinds::{Batch, Kind};
@@ -21,6 +22,7 @@ use catalog::Catalog;
 pub use catalog::{BatchInfo, PublishedCell, Revision, RunningNotice, Target};
 pub use files::Remote;
 use files::{Files, sha256_hex};
+use parquet::RowGroups;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -127,10 +129,6 @@ pub struct OriginalStager {
 /// is fast enough to run beside the reading of the rows: on a 128 MB export it takes 60 % of
 /// level 3's time for a file 2 % larger.
 const ORIGINAL_ZSTD_LEVEL: i32 = 1;
-
-/// The zstd level of the Parquet files: as for originals, level 1 costs little more space
-/// than the default 3 and much less time at import.
-const PARQUET_ZSTD_LEVEL: i32 = 1;
 
 /// An original upload that is safely on disk.
 #[derive(Debug, Clone)]
@@ -1085,16 +1083,8 @@ fn by_office(frame: &DataFrame) -> PolarsResult<(Vec<IdxSize>, Vec<usize>)> {
     Ok((idx, runs))
 }
 
-/// The rows of a frame in an order of their own (a permutation of its rows), written in row
-/// groups of the given lengths.
-struct RowGroups<'a> {
-    order: &'a [IdxSize],
-    lengths: &'a [usize],
-}
-
 /// [`write_parquet`] with the rows in the order and row groups of `groups` (as they are, in
-/// polars' row groups, when `None`). Each group is gathered just before it is written, so a
-/// million rows are not copied at once.
+/// row groups of polars' default size, when `None`); see [`parquet::write_rows`].
 fn write_parquet_in_groups(
     files: &Files,
     key: &str,
@@ -1103,33 +1093,7 @@ fn write_parquet_in_groups(
 ) -> Result<(), StoreError> {
     let mut write_err = None;
     files.put(key, |f| {
-        let writer = ParquetWriter::new(f).with_compression(ParquetCompression::Zstd(
-            polars_parquet::write::ZstdLevel::try_new(PARQUET_ZSTD_LEVEL).ok(),
-        ));
-        let written = match groups {
-            None => writer.finish(frame).map(|_| ()),
-            Some(g)
-                if g.lengths.iter().sum::<usize>() != frame.height()
-                    || g.order.len() != frame.height() =>
-            {
-                Err(polars_err!(
-                    ComputeError: "row groups of {} rows in an order of {} for a frame of {}",
-                    g.lengths.iter().sum::<usize>(),
-                    g.order.len(),
-                    frame.height()
-                ))
-            }
-            Some(g) => writer.batched(frame.schema()).and_then(|mut batched| {
-                let mut at = 0;
-                for &len in g.lengths {
-                    let rows = IdxCa::from_slice("idx".into(), &g.order[at..at + len]);
-                    batched.write_batch(&frame.take(&rows)?)?;
-                    at += len;
-                }
-                batched.finish().map(|_| ())
-            }),
-        };
-        written.map_err(|e| {
+        parquet::write_rows(f, frame, groups).map_err(|e| {
             let msg = e.to_string();
             write_err = Some(e);
             std::io::Error::other(msg)
