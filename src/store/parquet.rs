@@ -6,11 +6,16 @@
 //! dictionary shrinks and zstd shrinks slowly (they were two thirds of a million-row file
 //! and a third of an import's zstd time). Here datetimes are delta-encoded
 //! (DELTA_BINARY_PACKED, which every Parquet reader reads) and left uncompressed: the
-//! differences are bit-packed already. Every other column is encoded and compressed as
-//! polars would, and the file carries the same Arrow schema, so it reads back identically.
+//! differences are bit-packed already. Texts and floats get their dictionary here
+//! ([`dictionary`]) rather than from polars, which hashes every text again and writes
+//! floats plainly (waits and service times repeat: a month of an office has a few thousand
+//! distinct ones). Every other column is encoded and compressed as polars would, and the
+//! file carries the same Arrow schema, so it reads back identically.
 
 use polars::prelude::*;
-use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField};
+use polars_arrow::array::{Array, DictionaryArray, Float64Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
+use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
     CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
@@ -95,7 +100,12 @@ pub(super) fn write_rows(
                     compression: plan.compression,
                     ..options
                 };
-                for pages in array_to_columns(array, type_.clone(), options, &plan.encodings)? {
+                let dictionary = dictionary(array.as_ref());
+                let (array, encodings) = match &dictionary {
+                    Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
+                    None => (array.as_ref(), &plan.encodings[..]),
+                };
+                for pages in array_to_columns(array, type_.clone(), options, encodings)? {
                     let pages = pages
                         .map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
                     let compressed = Compressor::new_from_vec(pages, plan.compression, Vec::new());
@@ -143,9 +153,96 @@ pub(super) fn write_rows(
     Ok(())
 }
 
+/// A text or float column as its distinct values and a key per row, when it repeats enough
+/// for a dictionary to pay (as polars decides: distinct values at most three quarters of
+/// the rows) and has a value; `None` for other columns, which polars encodes.
+///
+/// Rows are told apart by bits, not by hashing their values: a text by its 16-byte view
+/// (texts a reader interned share their view, so each distinct text costs one string
+/// lookup), a float by its bit pattern (so -0.0 and 0.0 each keep theirs). A direct-mapped
+/// table in front of the hash map finds most rows without hashing.
+fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
+    let rows = array.len();
+    let (keys, values): (Vec<u32>, Box<dyn Array>) = match array.dtype() {
+        ArrowDataType::Utf8View => {
+            let texts = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+            let mut by_text: PlHashMap<&str, u32> = PlHashMap::default();
+            let mut distinct: Vec<&str> = Vec::new();
+            let keys = keys_by_bits(
+                texts.views().iter().map(|v| v.as_u128()),
+                texts.validity(),
+                |i| {
+                    let text = texts.value(i);
+                    *by_text.entry(text).or_insert_with(|| {
+                        distinct.push(text);
+                        (distinct.len() - 1) as u32
+                    })
+                },
+            );
+            (keys, Utf8ViewArray::from_slice_values(&distinct).boxed())
+        }
+        ArrowDataType::Float64 => {
+            let floats = array.as_any().downcast_ref::<Float64Array>()?;
+            let mut by_bits: PlHashMap<u64, u32> = PlHashMap::default();
+            let mut distinct: Vec<f64> = Vec::new();
+            let values = floats.values();
+            let keys = keys_by_bits(
+                values.iter().map(|v| v.to_bits() as u128),
+                floats.validity(),
+                |i| {
+                    *by_bits.entry(values[i].to_bits()).or_insert_with(|| {
+                        distinct.push(values[i]);
+                        (distinct.len() - 1) as u32
+                    })
+                },
+            );
+            (keys, Float64Array::from_vec(distinct).boxed())
+        }
+        _ => return None,
+    };
+    if values.is_empty() || (rows > 128 && values.len() * 4 > rows * 3) {
+        return None;
+    }
+    let keys = PrimitiveArray::<u32>::new(
+        ArrowDataType::UInt32,
+        keys.into(),
+        array.validity().cloned(),
+    );
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(values.dtype().clone()), false);
+    DictionaryArray::try_new(dtype, keys, values).ok()
+}
+
+/// The key of each row, given each row's bits: a row whose bits sit in the direct-mapped
+/// table takes the key there; any other asks `key_of(row)`. A missing value gets key 0
+/// without a lookup (the validity hides it), so its placeholder never joins the values.
+fn keys_by_bits(
+    bits: impl Iterator<Item = u128>,
+    validity: Option<&Bitmap>,
+    mut key_of: impl FnMut(usize) -> u32,
+) -> Vec<u32> {
+    const SLOT_BITS: u32 = 12;
+    let mut slots: Vec<(u128, u32)> = vec![(0, u32::MAX); 1 << SLOT_BITS];
+    bits.enumerate()
+        .map(|(i, b)| {
+            if validity.is_some_and(|v| !v.get_bit(i)) {
+                return 0;
+            }
+            let h = (b as u64 ^ (b >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                >> (64 - SLOT_BITS);
+            let slot = &mut slots[h as usize];
+            if slot.1 == u32::MAX || slot.0 != b {
+                *slot = (b, key_of(i));
+            }
+            slot.1
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polars_arrow::array::MutableBinaryViewArray;
     use polars_parquet::parquet::compression::Compression;
 
     /// Rows of visits in the shapes a store keeps: texts with gaps in two chunks (a file
@@ -257,5 +354,60 @@ mod tests {
         };
         assert!(write_rows(&mut bytes, &mut frame, Some(short)).is_err());
         assert!(bytes.is_empty());
+    }
+
+    /// Equal texts count once however they are stored (views of one interned text, or
+    /// copies); a missing value adds nothing, so statistics are the values' own.
+    #[test]
+    fn a_dictionary_holds_each_value_once() {
+        let long = "Straßenverkehrsamt Führerscheinstelle";
+        let texts: Utf8ViewArray = MutableBinaryViewArray::<str>::from_iter(vec![
+            Some(long),
+            None,
+            Some("Nord"),
+            Some(long),
+            Some("Nord"),
+        ])
+        .into();
+        let d = dictionary(&texts).unwrap();
+        let values = d.values().as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+        let values: Vec<&str> = values.values_iter().collect();
+        assert_eq!(values, [long, "Nord"]);
+        assert_eq!(
+            d.keys().iter().collect::<Vec<_>>(),
+            [Some(&0), None, Some(&1), Some(&0), Some(&1)]
+        );
+
+        let all_missing: Utf8ViewArray =
+            MutableBinaryViewArray::<str>::from_iter(vec![None::<&str>; 3]).into();
+        assert!(dictionary(&all_missing).is_none());
+        let all_distinct: Vec<String> = (0..1000).map(|i| format!("Vorgang {i}")).collect();
+        assert!(dictionary(&Utf8ViewArray::from_slice_values(&all_distinct)).is_none());
+    }
+
+    /// Floats come back bit for bit: -0.0 and 0.0 apart, NaN, missing values.
+    #[test]
+    fn floats_read_back_bit_for_bit() {
+        let values: Vec<Option<f64>> = (0..1000)
+            .map(|i| match i % 6 {
+                0 => None,
+                1 => Some(-0.0),
+                2 => Some(0.0),
+                3 => Some(f64::NAN),
+                _ => Some((i % 40) as f64 / 60.0),
+            })
+            .collect();
+        let mut frame = df!["wait_min" => values.clone()].unwrap();
+        let back = read(written(&mut frame, None));
+        let back: Vec<Option<u64>> = back
+            .column("wait_min")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(f64::to_bits))
+            .collect();
+        let want: Vec<Option<u64>> = values.iter().map(|v| v.map(f64::to_bits)).collect();
+        assert_eq!(back, want);
     }
 }
