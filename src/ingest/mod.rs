@@ -19,8 +19,9 @@ use crate::rows::{ColumnMap, parse};
 use map::Profile;
 use polars::prelude::PlHashMap;
 use problem::{HeaderError, UploadError};
-use read::Table;
+use read::{RawLine, Table};
 use rules::Rules;
+use std::borrow::Cow;
 
 /// How an upload is to be read.
 #[derive(Debug, Clone, Default)]
@@ -330,6 +331,9 @@ const REPEATED_FILE_MIN_ROWS: usize = 4;
 struct Sameness {
     /// The mapped file columns, hashed to find rows that repeat another one.
     mapped: Vec<usize>,
+    /// Whether the mapped columns are the first ones (`0..mapped.len()`), so that a line
+    /// with no more cells than those is hashed as it is ([`row_hash`]).
+    mapped_first: bool,
     /// Whether a repeated row is refused (kinds whose rows are counts, or no identity).
     refuse_identical: bool,
     /// The identity column, if the file has one.
@@ -351,8 +355,10 @@ impl Sameness {
                 .collect();
             (map.get("date"), datetimes)
         });
+        let mapped = map.mapped_columns();
         Sameness {
-            mapped: map.mapped_columns(),
+            mapped_first: mapped.iter().enumerate().all(|(n, &i)| n == i),
+            mapped,
             refuse_identical: !kind.keeps_identical_rows() && id.is_none(),
             id,
             day_from,
@@ -444,7 +450,7 @@ fn read_chunk(
         ignored: vec![0; rules.ignores.len()],
     };
     let style = table.number_style();
-    table.for_each_row(|line, cells| {
+    table.for_each_raw_row(|line, cells, raw| {
         if line <= header_line {
             return true;
         }
@@ -457,6 +463,9 @@ fn read_chunk(
                 return true;
             }
         };
+        // The line is the row only while no rule rewrites it (in a file, rules rewrite
+        // every row or none).
+        let raw = raw.filter(|_| matches!(cells, Cow::Borrowed(_)));
         let cells = &cells[..];
         if cells.iter().all(Cell::is_empty) {
             return true;
@@ -475,7 +484,7 @@ fn read_chunk(
                     .push(line, header_name(map, i), cell, problem::Issue::CellTooLong);
             }
         }
-        let first = *c.seen.entry(row_hash(cells, &same.mapped)).or_insert(line);
+        let first = *c.seen.entry(row_hash(cells, same, raw)).or_insert(line);
         let repeats = (first != line).then_some(first);
         if let Some(first_line) = repeats {
             c.identical += 1;
@@ -594,18 +603,19 @@ fn repetition(
     let half = rows / 2;
     let mut first: Vec<u128> = Vec::with_capacity(half);
     let (mut i, mut lines, mut equal) = (0, (0, 0), true);
-    table.for_each_row(|line, cells| {
+    table.for_each_raw_row(|line, cells, raw| {
         if line <= header_line {
             return true;
         }
         let Ok(cells) = rules.row(cells) else {
             return true;
         };
+        let raw = raw.filter(|_| matches!(cells, Cow::Borrowed(_)));
         let cells = &cells[..];
         if cells.iter().all(Cell::is_empty) || is_totals_row(cells) {
             return true;
         }
-        let h = row_hash(cells, &same.mapped);
+        let h = row_hash(cells, same, raw);
         if i == 0 {
             lines.0 = line;
         }
@@ -737,10 +747,24 @@ fn is_totals_row(cells: &[Cell]) -> bool {
 }
 
 /// A 128-bit fingerprint of the mapped cells, so duplicates are found without keeping rows.
-fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
+/// Cells of a plain line (`line`) are joined by its separator, which none of them contains,
+/// so that a line whose cells are all mapped is its own fingerprint and is hashed as it is;
+/// other cells each end with 0xff, which no text contains.
+fn row_hash(cells: &[Cell], same: &Sameness, line: Option<RawLine>) -> u128 {
+    if let Some(l) = line
+        && same.mapped_first
+        && cells.len() == same.mapped.len()
+    {
+        return xxhash_rust::xxh3::xxh3_128(l.text.as_bytes());
+    }
     ROW_BYTES.with_borrow_mut(|buf| {
         buf.clear();
-        for &i in mapped {
+        for (n, &i) in same.mapped.iter().enumerate() {
+            if let Some(l) = line
+                && n > 0
+            {
+                buf.push(l.separator);
+            }
             match cells.get(i).copied().unwrap_or(Cell::Empty) {
                 Cell::Text(s) => buf.extend_from_slice(s.as_bytes()),
                 Cell::Number(n) | Cell::DateTime(n) => {
@@ -749,7 +773,9 @@ fn row_hash(cells: &[Cell], mapped: &[usize]) -> u128 {
                 Cell::Bool(x) => buf.push(x as u8 + 2),
                 Cell::Empty => {}
             }
-            buf.push(0xff);
+            if line.is_none() {
+                buf.push(0xff);
+            }
         }
         // One call over the whole row: hashing cell by cell costs three times as much.
         xxhash_rust::xxh3::xxh3_128(buf)
@@ -866,6 +892,40 @@ fn find_header(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plain line hashed as it is has the fingerprint its cells would have: a row with an
+    /// unmapped cell more, or one short of empty cells, is still the same row.
+    #[test]
+    fn a_plain_line_is_its_own_fingerprint() {
+        let same = Sameness {
+            mapped: vec![0, 1, 2],
+            mapped_first: true,
+            refuse_identical: false,
+            id: None,
+            day_from: None,
+            dates: None,
+        };
+        let line = |text| {
+            Some(RawLine {
+                text,
+                separator: b';',
+            })
+        };
+        let (a, b) = (Cell::Text("Nord"), Cell::Text("ä"));
+        let whole = row_hash(&[a, b, Cell::Text("x")], &same, line("Nord;ä;x"));
+        let longer = row_hash(
+            &[a, b, Cell::Text("x"), Cell::Text("9")],
+            &same,
+            line("Nord;ä;x;9"),
+        );
+        assert_eq!(whole, longer);
+        let short = row_hash(&[a, b], &same, line("Nord;ä"));
+        let empty_last = row_hash(&[a, b, Cell::Empty], &same, line("Nord;ä;"));
+        assert_eq!(short, empty_last);
+        assert_ne!(short, whole);
+        // Cells that are not a plain line's keep their own encoding.
+        assert_ne!(row_hash(&[a, b, Cell::Text("x")], &same, None), whole);
+    }
 
     fn header_of(text: &str) -> (usize, Vec<String>) {
         likely_header_row(&Table::csv(text)).unwrap()
