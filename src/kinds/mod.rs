@@ -12,6 +12,7 @@ use crate::rows::ColumnMap;
 use crate::rows::parse::NumberStyle;
 use crate::rows::row::Row;
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use polars_arrow::bitmap::MutableBitmap;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -322,6 +323,84 @@ impl Interner {
             .expect("ids come from this interner")
             .into_column()
     }
+}
+
+/// The id that stands for a missing text (see [`Texts`]).
+pub const MISSING: u32 = u32::MAX;
+
+/// Texts of columns read from a frame, each once: the counterpart of [`Interner`] for
+/// texts that are already in memory, which it borrows. [`MISSING`] stands for a missing one.
+#[derive(Default)]
+pub struct Texts<'a> {
+    ids: PlHashMap<&'a str, u32>,
+    pub values: Vec<&'a str>,
+}
+
+impl<'a> Texts<'a> {
+    /// Texts known by their ids already (`values[id]`); they are not looked up again.
+    pub fn of_values(values: Vec<&'a str>) -> Self {
+        Texts {
+            ids: PlHashMap::default(),
+            values,
+        }
+    }
+
+    /// The id of a text.
+    pub fn id(&mut self, s: Option<&'a str>) -> u32 {
+        let Some(s) = s else { return MISSING };
+        *self.ids.entry(s).or_insert_with(|| {
+            self.values.push(s);
+            (self.values.len() - 1) as u32
+        })
+    }
+
+    /// The id of each value of a column, told apart by their 16-byte views (within one
+    /// array equal views are equal texts, and texts a reader interned or read from a
+    /// Parquet dictionary share their view), so that a text is hashed once per array and
+    /// not once per row.
+    pub fn ids_of(&mut self, ca: &'a StringChunked) -> Vec<u32> {
+        let mut out = Vec::with_capacity(ca.len());
+        for arr in ca.downcast_iter() {
+            let views = arr.views().iter().map(|v| v.as_u128());
+            out.extend(keys_by_bits(views, Array::validity(arr), MISSING, |i| {
+                self.id(Some(arr.value(i)))
+            }));
+        }
+        out
+    }
+
+    /// The text of an id.
+    pub fn get(&self, id: u32) -> Option<&'a str> {
+        (id != MISSING).then(|| self.values[id as usize])
+    }
+}
+
+/// The key of each row, given each row's bits (a text's view, a float's bit pattern): a
+/// row whose bits sit in a small direct-mapped table takes the key there, any other asks
+/// `key_of(row)`; a missing value gets `missing` without a lookup. Columns of an export
+/// repeat a few values, so nearly every row is found without hashing its value.
+pub fn keys_by_bits(
+    bits: impl Iterator<Item = u128>,
+    validity: Option<&polars_arrow::bitmap::Bitmap>,
+    missing: u32,
+    mut key_of: impl FnMut(usize) -> u32,
+) -> Vec<u32> {
+    const SLOT_BITS: u32 = 12;
+    let mut slots: Vec<(u128, u32)> = vec![(0, u32::MAX); 1 << SLOT_BITS];
+    bits.enumerate()
+        .map(|(i, b)| {
+            if validity.is_some_and(|v| !v.get_bit(i)) {
+                return missing;
+            }
+            let h = (b as u64 ^ (b >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                >> (64 - SLOT_BITS);
+            let slot = &mut slots[h as usize];
+            if slot.1 == u32::MAX || slot.0 != b {
+                *slot = (b, key_of(i));
+            }
+            slot.1
+        })
+        .collect()
 }
 
 /// A column being read, laid out as polars keeps it (values and a validity bitmap):

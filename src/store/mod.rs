@@ -1050,17 +1050,17 @@ fn visits_row_groups(runs: &[usize]) -> Vec<usize> {
 /// costs half a second.
 fn by_office(frame: &DataFrame) -> PolarsResult<(Vec<IdxSize>, Vec<usize>)> {
     let office = frame.column("office")?.str()?;
-    let mut names: Vec<Option<&str>> = Vec::new();
-    let mut seen: PlHashMap<Option<&str>, u32> = PlHashMap::default();
-    let codes: Vec<u32> = office
-        .iter()
-        .map(|o| {
-            *seen.entry(o).or_insert_with(|| {
-                names.push(o);
-                (names.len() - 1) as u32
-            })
-        })
-        .collect();
+    let mut texts = crate::kinds::Texts::default();
+    let mut codes = texts.ids_of(office);
+    // A missing office is a name of its own, after the texts.
+    let mut names: Vec<Option<&str>> = texts.values.iter().map(|&t| Some(t)).collect();
+    if codes.contains(&crate::kinds::MISSING) {
+        let missing = names.len() as u32;
+        names.push(None);
+        for c in codes.iter_mut().filter(|c| **c == crate::kinds::MISSING) {
+            *c = missing;
+        }
+    }
     // Where each office's rows begin, offices in name order (a missing name first).
     let mut order: Vec<u32> = (0..names.len() as u32).collect();
     order.sort_by_key(|&c| names[c as usize]);

@@ -12,9 +12,9 @@
 //! distinct ones). Every other column is encoded and compressed as polars would, and the
 //! file carries the same Arrow schema, so it reads back identically.
 
+use crate::kinds::{Texts, keys_by_bits};
 use polars::prelude::*;
 use polars_arrow::array::{Array, DictionaryArray, Float64Array, PrimitiveArray, Utf8ViewArray};
-use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
@@ -166,20 +166,15 @@ fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
     let (keys, values): (Vec<u32>, Box<dyn Array>) = match array.dtype() {
         ArrowDataType::Utf8View => {
             let texts = array.as_any().downcast_ref::<Utf8ViewArray>()?;
-            let mut by_text: PlHashMap<&str, u32> = PlHashMap::default();
-            let mut distinct: Vec<&str> = Vec::new();
-            let keys = keys_by_bits(
-                texts.views().iter().map(|v| v.as_u128()),
-                texts.validity(),
-                |i| {
-                    let text = texts.value(i);
-                    *by_text.entry(text).or_insert_with(|| {
-                        distinct.push(text);
-                        (distinct.len() - 1) as u32
-                    })
-                },
-            );
-            (keys, Utf8ViewArray::from_slice_values(&distinct).boxed())
+            let mut distinct = Texts::default();
+            let views = texts.views().iter().map(|v| v.as_u128());
+            let keys = keys_by_bits(views, texts.validity(), 0, |i| {
+                distinct.id(Some(texts.value(i)))
+            });
+            (
+                keys,
+                Utf8ViewArray::from_slice_values(&distinct.values).boxed(),
+            )
         }
         ArrowDataType::Float64 => {
             let floats = array.as_any().downcast_ref::<Float64Array>()?;
@@ -189,6 +184,7 @@ fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
             let keys = keys_by_bits(
                 values.iter().map(|v| v.to_bits() as u128),
                 floats.validity(),
+                0,
                 |i| {
                     *by_bits.entry(values[i].to_bits()).or_insert_with(|| {
                         distinct.push(values[i]);
@@ -211,32 +207,6 @@ fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
     let dtype =
         ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(values.dtype().clone()), false);
     DictionaryArray::try_new(dtype, keys, values).ok()
-}
-
-/// The key of each row, given each row's bits: a row whose bits sit in the direct-mapped
-/// table takes the key there; any other asks `key_of(row)`. A missing value gets key 0
-/// without a lookup (the validity hides it), so its placeholder never joins the values.
-fn keys_by_bits(
-    bits: impl Iterator<Item = u128>,
-    validity: Option<&Bitmap>,
-    mut key_of: impl FnMut(usize) -> u32,
-) -> Vec<u32> {
-    const SLOT_BITS: u32 = 12;
-    let mut slots: Vec<(u128, u32)> = vec![(0, u32::MAX); 1 << SLOT_BITS];
-    bits.enumerate()
-        .map(|(i, b)| {
-            if validity.is_some_and(|v| !v.get_bit(i)) {
-                return 0;
-            }
-            let h = (b as u64 ^ (b >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                >> (64 - SLOT_BITS);
-            let slot = &mut slots[h as usize];
-            if slot.1 == u32::MAX || slot.0 != b {
-                *slot = (b, key_of(i));
-            }
-            slot.1
-        })
-        .collect()
 }
 
 #[cfg(test)]

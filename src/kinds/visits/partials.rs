@@ -371,10 +371,7 @@ impl WeekdayHour {
             waits: self.waits.histograms(),
             service_times: self.service_times.histograms(),
         };
-        let texts = Texts {
-            ids: PlHashMap::default(),
-            values: self.offices.iter().map(String::as_str).collect(),
-        };
+        let texts = Texts::of_values(self.offices.iter().map(String::as_str).collect());
         let (counts, hist) =
             tables.into_frames(SPLITS.len() as i32, SplitKey::WeekdayHour, &texts)?;
         Ok(if histograms {
@@ -457,54 +454,7 @@ fn weekday_hour_of(value: u32) -> (Option<i32>, Option<i32>) {
     ((w != 8).then_some(w as i32), (h != 24).then_some(h as i32))
 }
 
-/// Texts seen in a batch, each once; `u32::MAX` stands for a missing one.
-#[derive(Default)]
-struct Texts<'a> {
-    ids: PlHashMap<&'a str, u32>,
-    values: Vec<&'a str>,
-}
-
-impl<'a> Texts<'a> {
-    fn id(&mut self, s: Option<&'a str>) -> u32 {
-        let Some(s) = s else { return MISSING };
-        *self.ids.entry(s).or_insert_with(|| {
-            self.values.push(s);
-            (self.values.len() - 1) as u32
-        })
-    }
-
-    /// The id of each value of a column, read array by array (see [`options`]); a run
-    /// of one value is looked up once, told by its 16-byte view (within one array, equal
-    /// views are equal texts; texts read from a Parquet dictionary share their view).
-    fn ids_of(&mut self, ca: &'a StringChunked) -> Vec<u32> {
-        let mut out = Vec::with_capacity(ca.len());
-        for arr in ca.downcast_iter() {
-            let mut last: Option<(u128, u32)> = None;
-            for (i, view) in arr.views().iter().enumerate() {
-                if arr.validity().is_some_and(|v| !v.get_bit(i)) {
-                    out.push(MISSING);
-                    continue;
-                }
-                let view = view.as_u128();
-                out.push(match last {
-                    Some((l, id)) if l == view => id,
-                    _ => {
-                        let id = self.id(Some(arr.value(i)));
-                        last = Some((view, id));
-                        id
-                    }
-                });
-            }
-        }
-        out
-    }
-
-    fn get(&self, id: u32) -> Option<&'a str> {
-        (id != MISSING).then(|| self.values[id as usize])
-    }
-}
-
-const MISSING: u32 = u32::MAX;
+use crate::kinds::{MISSING, Texts};
 
 /// A base group: office, month, marginal.
 type BaseKey = (u32, Option<i32>, Option<i32>);
