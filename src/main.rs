@@ -297,8 +297,23 @@ fn month_arg(s: Option<&str>) -> Result<Option<i32>> {
     .transpose()
 }
 
+/// mimalloc's `mi_option_purge_delay` (mimalloc.h, v3): how long freed memory is kept before
+/// it is given back to the kernel.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// A command that ends within seconds keeps the memory it frees: given back to the kernel
+/// and taken again, each page is cleared once more (a million-row import faulted 6,000–7,800
+/// times instead of 2,100, and spent 0.3–0.5 s instead of 0.15 s in the kernel). The server keeps purging, so that its memory falls back after a large computation.
+fn keep_freed_memory() {
+    // SAFETY: sets a plain integer option; mimalloc reads it whenever it would purge.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        keep_freed_memory();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -1052,4 +1067,18 @@ fn read_password(lang: Lang) -> Result<String> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The option set for short commands is mimalloc's purge delay, whose default is 1000 ms
+    /// (unless the environment sets it).
+    #[test]
+    fn the_option_kept_is_the_purge_delay() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            // SAFETY: reads an integer option.
+            let delay = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+            assert_eq!(delay, 1000);
+        }
+    }
 }
