@@ -4,7 +4,7 @@
 //! too many values) and compresses every page with one codec. Rows of visits are mostly
 //! datetimes — four per visit, milliseconds since 1970, rising within an office — which no
 //! dictionary shrinks and zstd shrinks slowly (they were two thirds of a million-row file
-//! and a third of an import's zstd time). Here datetimes are delta-encoded
+//! and most of what its zstd compressed). Here datetimes are delta-encoded
 //! (DELTA_BINARY_PACKED, which every Parquet reader reads) and left uncompressed: the
 //! differences are bit-packed already. Texts and floats get their dictionary here
 //! ([`dictionary`]) rather than from polars, which hashes every text again and writes
