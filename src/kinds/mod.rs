@@ -380,20 +380,21 @@ impl<'a> Texts<'a> {
 /// `key_of(row)`; a missing value gets `missing` without a lookup. Columns of an export
 /// repeat a few values, so nearly every row is found without hashing its value.
 pub fn keys_by_bits(
-    bits: impl Iterator<Item = u128>,
+    bits: impl ExactSizeIterator<Item = u128>,
     validity: Option<&polars_arrow::bitmap::Bitmap>,
     missing: u32,
     mut key_of: impl FnMut(usize) -> u32,
 ) -> Vec<u32> {
-    const SLOT_BITS: u32 = 12;
-    let mut slots: Vec<(u128, u32)> = vec![(0, u32::MAX); 1 << SLOT_BITS];
+    // Up to 4,096 slots, fewer for fewer rows: a small column needs no 128 KB table.
+    let slot_bits = bits.len().next_power_of_two().trailing_zeros().clamp(1, 12);
+    let mut slots: Vec<(u128, u32)> = vec![(0, u32::MAX); 1 << slot_bits];
     bits.enumerate()
         .map(|(i, b)| {
             if validity.is_some_and(|v| !v.get_bit(i)) {
                 return missing;
             }
             let h = (b as u64 ^ (b >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                >> (64 - SLOT_BITS);
+                >> (64 - slot_bits);
             let slot = &mut slots[h as usize];
             if slot.1 == u32::MAX || slot.0 != b {
                 *slot = (b, key_of(i));
