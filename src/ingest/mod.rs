@@ -269,8 +269,14 @@ fn read_table(
             });
             let (ca, pa) = ra?;
             let (cb, pb) = rb?;
-            match join_chunks(ca, cb, &same) {
-                Some(all) => (all, vec![pa, pb]),
+            // The halves' rows are made one frame while their checks are joined.
+            let (joined, parsed) = std::thread::scope(|s| {
+                let parsed = s.spawn(|| Parsed::concat(vec![pa, pb]));
+                let joined = join_chunks(ca, cb, &same);
+                (joined, parsed.join().expect("joining thread"))
+            });
+            match joined {
+                Some(all) => (all, vec![parsed]),
                 // A number (or a refused repeated row) of the second half is also in the
                 // first: read again in one piece, so that the problem is reported with its
                 // value and the row is left out like any other invalid row.

@@ -350,7 +350,7 @@ impl WeekdayHour {
         let service_ids = self.service_times.ids_of(&prepared.service_times);
         for (row, g) in prepared.rows.iter().zip(&groups) {
             let g = global_group[*g as usize];
-            let weight = row.weight.unwrap_or(0);
+            let weight = row.weight().unwrap_or(0);
             if row.wait != MISSING {
                 self.waits.push(g, wait_ids[row.wait as usize], weight);
             }
@@ -478,17 +478,125 @@ struct Prepared {
     service_times: Vec<f64>,
 }
 
-/// One row of [`Prepared`].
+/// One row of [`Prepared`], in 24 bytes (a million of them are built and read by every
+/// split; an `Option` per field took 32).
 struct PreparedRow {
+    /// How many visits the row stands for: 1 for a single visit, `n` for an aggregate
+    /// (0 and [`PreparedRow::HAS_WEIGHT`] unset when an aggregate has no `n`).
+    weight: i64,
     base: u32,
-    /// How many visits the row stands for: 1 for a single visit, `n` for an aggregate.
-    weight: Option<i64>,
-    single: bool,
-    appointment: Option<bool>,
-    no_show: Option<bool>,
     /// Rank of the wait in [`Prepared::waits`], `MISSING` without one.
     wait: u32,
     service_time: u32,
+    /// [`PreparedRow::SINGLE`], [`PreparedRow::HAS_WEIGHT`] and two bits each for
+    /// `appointment` and `no_show` (known, and its value).
+    flags: u8,
+}
+
+impl PreparedRow {
+    const SINGLE: u8 = 1;
+    const HAS_WEIGHT: u8 = 2;
+    const APPOINTMENT: u8 = 4;
+    const NO_SHOW: u8 = 16;
+
+    fn new(
+        base: u32,
+        weight: Option<i64>,
+        single: bool,
+        appointment: Option<bool>,
+        no_show: Option<bool>,
+        (wait, service_time): (u32, u32),
+    ) -> Self {
+        // A known flag: its bit says it is known, the next bit its value.
+        let known = |b: Option<bool>, bit: u8| b.map_or(0, |v| bit | if v { bit << 1 } else { 0 });
+        PreparedRow {
+            weight: weight.unwrap_or(0),
+            base,
+            wait,
+            service_time,
+            flags: if single { Self::SINGLE } else { 0 }
+                | if weight.is_some() {
+                    Self::HAS_WEIGHT
+                } else {
+                    0
+                }
+                | known(appointment, Self::APPOINTMENT)
+                | known(no_show, Self::NO_SHOW),
+        }
+    }
+
+    /// The visits the row stands for, `None` for an aggregate without `n`.
+    fn weight(&self) -> Option<i64> {
+        (self.flags & Self::HAS_WEIGHT != 0).then_some(self.weight)
+    }
+
+    fn single(&self) -> bool {
+        self.flags & Self::SINGLE != 0
+    }
+
+    fn flag(&self, bit: u8) -> Option<bool> {
+        (self.flags & bit != 0).then_some(self.flags & (bit << 1) != 0)
+    }
+
+    fn appointment(&self) -> Option<bool> {
+        self.flag(Self::APPOINTMENT)
+    }
+
+    fn no_show(&self) -> Option<bool> {
+        self.flag(Self::NO_SHOW)
+    }
+}
+
+/// A column as one array, read by row index without building a `Vec` of `Option`s (a
+/// million rows' worth of them was memory touched once and thrown away).
+struct OneArray<'a, T> {
+    values: &'a [T],
+    valid: Option<&'a polars_arrow::bitmap::Bitmap>,
+}
+
+impl<T: Copy> OneArray<'_, T> {
+    fn get(&self, i: usize) -> Option<T> {
+        self.valid
+            .is_none_or(|v| v.get_bit(i))
+            .then(|| self.values[i])
+    }
+}
+
+/// The one array of a column made one piece (an empty column may have none).
+fn one_array<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> OneArray<'_, T::Native> {
+    match ca.downcast_iter().next() {
+        Some(arr) => OneArray {
+            values: arr.values(),
+            valid: arr.validity(),
+        },
+        None => OneArray {
+            values: &[],
+            valid: None,
+        },
+    }
+}
+
+/// [`OneArray`] for booleans.
+struct OneBools<'a> {
+    values: Option<&'a polars_arrow::bitmap::Bitmap>,
+    valid: Option<&'a polars_arrow::bitmap::Bitmap>,
+}
+
+impl<'a> OneBools<'a> {
+    fn of(ca: &'a BooleanChunked) -> Self {
+        let arr = ca.downcast_iter().next();
+        OneBools {
+            values: arr.map(|a| a.values()),
+            valid: arr.and_then(|a| a.validity()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<bool> {
+        let values = self.values?;
+        self.valid
+            .is_none_or(|v| v.get_bit(i))
+            .then(|| values.get_bit(i))
+    }
 }
 
 /// A float as a hash key, with -0.0 and 0.0 one value (as polars groups them).
@@ -510,24 +618,6 @@ fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>>
                     .iter()
                     .zip(valid.iter())
                     .map(|(v, ok)| ok.then_some(*v)),
-            ),
-        }
-    }
-    out
-}
-
-/// [`options`] for booleans.
-fn bools(ca: &BooleanChunked) -> Vec<Option<bool>> {
-    let mut out = Vec::with_capacity(ca.len());
-    for arr in ca.downcast_iter() {
-        match arr.validity() {
-            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
-            None => out.extend(arr.values().iter().map(Some)),
-            Some(valid) => out.extend(
-                arr.values()
-                    .iter()
-                    .zip(valid.iter())
-                    .map(|(v, ok)| ok.then_some(v)),
             ),
         }
     }
@@ -623,40 +713,39 @@ impl Prepared {
         let mut base_keys = Vec::new();
         // Rows come mostly in runs of one base group (files are written by office).
         let mut last: Option<(BaseKey, u32)> = None;
-        let rows = office
-            .iter()
-            .zip(options(month))
-            .zip(options(marginal))
-            .zip(options(n))
-            .zip(bools(appointment))
-            .zip(bools(no_show))
-            .zip(wait_rank.iter().zip(&service_rank))
-            .map(
-                |((((((office, month), marginal), n), appointment), no_show), (w, s))| {
-                    let key = (*office, month, marginal);
-                    let base = match last {
-                        Some((k, b)) if k == key => b,
-                        _ => {
-                            let b = *base_index.entry(key).or_insert_with(|| {
-                                base_keys.push(key);
-                                (base_keys.len() - 1) as u32
-                            });
-                            last = Some((key, b));
-                            b
-                        }
-                    };
-                    PreparedRow {
-                        base,
-                        weight: if marginal.is_none() { Some(1) } else { n },
-                        single: marginal.is_none(),
-                        appointment,
-                        no_show,
-                        wait: *w,
-                        service_time: *s,
-                    }
+        // One array per column (a no-op for a batch's frame, which is one piece already).
+        let (month, marginal, n) = (month.rechunk(), marginal.rechunk(), n.rechunk());
+        let (appointment, no_show) = (appointment.rechunk(), no_show.rechunk());
+        let (month, marginal, n) = (one_array(&month), one_array(&marginal), one_array(&n));
+        let (appointment, no_show) = (OneBools::of(&appointment), OneBools::of(&no_show));
+        let mut rows = Vec::with_capacity(office.len());
+        for (i, office) in office.iter().enumerate() {
+            let (month, marginal) = (month.get(i), marginal.get(i));
+            let key = (*office, month, marginal);
+            let base = match last {
+                Some((k, b)) if k == key => b,
+                _ => {
+                    let b = *base_index.entry(key).or_insert_with(|| {
+                        base_keys.push(key);
+                        (base_keys.len() - 1) as u32
+                    });
+                    last = Some((key, b));
+                    b
+                }
+            };
+            rows.push(PreparedRow::new(
+                base,
+                if marginal.is_none() {
+                    Some(1)
+                } else {
+                    n.get(i)
                 },
-            )
-            .collect();
+                marginal.is_none(),
+                appointment.get(i),
+                no_show.get(i),
+                (wait_rank[i], service_rank[i]),
+            ));
+        }
         Prepared {
             base_keys,
             rows,
@@ -757,7 +846,7 @@ fn histogram(
             let r = rank(row);
             if r != MISSING {
                 let c = &mut t[*g as usize * v + r as usize];
-                *c += row.weight.unwrap_or(0) + i64::from(*c == 0);
+                *c += row.weight().unwrap_or(0) + i64::from(*c == 0);
             }
         }
         for (cell, c) in t.iter().enumerate() {
@@ -770,7 +859,7 @@ fn histogram(
         for (row, g) in rows.iter().zip(groups) {
             let r = rank(row);
             if r != MISSING {
-                *m.entry(*g as u64 * v as u64 + r as u64).or_default() += row.weight.unwrap_or(0);
+                *m.entry(*g as u64 * v as u64 + r as u64).or_default() += row.weight().unwrap_or(0);
             }
         }
         let mut cells: Vec<(u64, i64)> = m.into_iter().collect();
@@ -860,32 +949,32 @@ impl SplitTables {
             });
             groups.push(g);
             let s = &mut sums[g as usize];
-            let w = row.weight.unwrap_or(0);
+            let w = row.weight().unwrap_or(0);
             s.c_rows += w;
-            if row.no_show == Some(false) {
+            if row.no_show() == Some(false) {
                 s.c_visitors += w;
             }
-            if row.no_show == Some(true) {
+            if row.no_show() == Some(true) {
                 s.c_no_shows += w;
             }
-            if row.appointment == Some(true) {
+            if row.appointment() == Some(true) {
                 s.c_appointments += w;
-                if row.no_show == Some(false) {
+                if row.no_show() == Some(false) {
                     s.c_appointment_visitors += w;
                 }
             }
             if row.wait != MISSING {
                 let wait = p.waits[row.wait as usize];
                 s.w_served += w;
-                if let Some(weight) = row.weight {
+                if let Some(weight) = row.weight() {
                     s.w_sum += weight as f64 * wait;
                 }
                 s.w_max = Some(s.w_max.map_or(wait, |m| m.max(wait)));
-                if row.single && wait <= base_target[row.base as usize] {
+                if row.single() && wait <= base_target[row.base as usize] {
                     s.w_within_default += w;
                 }
             }
-            if row.service_time != MISSING && row.single {
+            if row.service_time != MISSING && row.single() {
                 s.s_count += w;
             }
         }
@@ -1333,6 +1422,27 @@ mod tests {
         assert_eq!(t.keys[0], (0, Some(1), None, None));
         assert_eq!(&t.waits[..2], &[(0, 0.0, 1), (0, 3.5, 1)]);
         assert_eq!(t.sums[0].w_sum, 3.5);
+    }
+
+    #[test]
+    fn a_prepared_row_gives_back_what_it_was_made_of() {
+        let flags = [None, Some(false), Some(true)];
+        for weight in [None, Some(0), Some(1), Some(-3), Some(i64::MAX)] {
+            for single in [false, true] {
+                for appointment in flags {
+                    for no_show in flags {
+                        let row =
+                            PreparedRow::new(7, weight, single, appointment, no_show, (8, MISSING));
+                        assert_eq!(
+                            (row.weight(), row.single(), row.appointment(), row.no_show()),
+                            (weight, single, appointment, no_show)
+                        );
+                        assert_eq!((row.base, row.wait, row.service_time), (7, 8, MISSING));
+                    }
+                }
+            }
+        }
+        assert_eq!(std::mem::size_of::<PreparedRow>(), 24);
     }
 
     /// A histogram file as written now (a group per row, its histogram as lists, its
