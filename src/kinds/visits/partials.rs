@@ -547,58 +547,6 @@ impl PreparedRow {
     }
 }
 
-/// A column as one array, read by row index without building a `Vec` of `Option`s (a
-/// million rows' worth of them was memory touched once and thrown away).
-struct OneArray<'a, T> {
-    values: &'a [T],
-    valid: Option<&'a polars_arrow::bitmap::Bitmap>,
-}
-
-impl<T: Copy> OneArray<'_, T> {
-    fn get(&self, i: usize) -> Option<T> {
-        self.valid
-            .is_none_or(|v| v.get_bit(i))
-            .then(|| self.values[i])
-    }
-}
-
-/// The one array of a column made one piece (an empty column may have none).
-fn one_array<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> OneArray<'_, T::Native> {
-    match ca.downcast_iter().next() {
-        Some(arr) => OneArray {
-            values: arr.values(),
-            valid: arr.validity(),
-        },
-        None => OneArray {
-            values: &[],
-            valid: None,
-        },
-    }
-}
-
-/// [`OneArray`] for booleans.
-struct OneBools<'a> {
-    values: Option<&'a polars_arrow::bitmap::Bitmap>,
-    valid: Option<&'a polars_arrow::bitmap::Bitmap>,
-}
-
-impl<'a> OneBools<'a> {
-    fn of(ca: &'a BooleanChunked) -> Self {
-        let arr = ca.downcast_iter().next();
-        OneBools {
-            values: arr.map(|a| a.values()),
-            valid: arr.and_then(|a| a.validity()),
-        }
-    }
-
-    fn get(&self, i: usize) -> Option<bool> {
-        let values = self.values?;
-        self.valid
-            .is_none_or(|v| v.get_bit(i))
-            .then(|| values.get_bit(i))
-    }
-}
-
 /// A float as a hash key, with -0.0 and 0.0 one value (as polars groups them).
 fn bits(v: f64) -> u64 {
     if v == 0.0 { 0 } else { v.to_bits() }
@@ -608,6 +556,13 @@ fn bits(v: f64) -> u64 {
 /// of instructions per value, which was most of the partials' time.
 fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>> {
     let mut out = Vec::with_capacity(ca.len());
+    options_into(ca, &mut out);
+    out
+}
+
+/// [`options`] into a buffer that is reused (emptied first).
+fn options_into<T: PolarsNumericType>(ca: &ChunkedArray<T>, out: &mut Vec<Option<T::Native>>) {
+    out.clear();
     for arr in ca.downcast_iter() {
         match arr.validity() {
             // A column a batch does not have (aggregates' `n` in a file of single visits).
@@ -621,7 +576,23 @@ fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>>
             ),
         }
     }
-    out
+}
+
+/// [`options_into`] for booleans.
+fn bools_into(ca: &BooleanChunked, out: &mut Vec<Option<bool>>) {
+    out.clear();
+    for arr in ca.downcast_iter() {
+        match arr.validity() {
+            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
+            None => out.extend(arr.values().iter().map(Some)),
+            Some(valid) => out.extend(
+                arr.values()
+                    .iter()
+                    .zip(valid.iter())
+                    .map(|(v, ok)| ok.then_some(v)),
+            ),
+        }
+    }
 }
 
 /// Distinct values and each row's rank among them (`MISSING` for none), ranks in value
@@ -713,38 +684,51 @@ impl Prepared {
         let mut base_keys = Vec::new();
         // Rows come mostly in runs of one base group (files are written by office).
         let mut last: Option<(BaseKey, u32)> = None;
-        // One array per column (a no-op for a batch's frame, which is one piece already).
-        let (month, marginal, n) = (month.rechunk(), marginal.rechunk(), n.rechunk());
-        let (appointment, no_show) = (appointment.rechunk(), no_show.rechunk());
-        let (month, marginal, n) = (one_array(&month), one_array(&marginal), one_array(&n));
-        let (appointment, no_show) = (OneBools::of(&appointment), OneBools::of(&no_show));
+        // The columns are read a block of rows at a time into small buffers that stay in
+        // the cache: a million rows' `Option`s at once were memory touched once and thrown
+        // away, and reading the arrays row by row cost more per row.
+        const BLOCK: usize = 4096;
+        let (mut months, mut marginals, mut ns) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut appointments, mut no_shows) = (Vec::new(), Vec::new());
         let mut rows = Vec::with_capacity(office.len());
-        for (i, office) in office.iter().enumerate() {
-            let (month, marginal) = (month.get(i), marginal.get(i));
-            let key = (*office, month, marginal);
-            let base = match last {
-                Some((k, b)) if k == key => b,
-                _ => {
-                    let b = *base_index.entry(key).or_insert_with(|| {
-                        base_keys.push(key);
-                        (base_keys.len() - 1) as u32
-                    });
-                    last = Some((key, b));
-                    b
-                }
-            };
-            rows.push(PreparedRow::new(
-                base,
-                if marginal.is_none() {
-                    Some(1)
-                } else {
-                    n.get(i)
-                },
-                marginal.is_none(),
-                appointment.get(i),
-                no_show.get(i),
-                (wait_rank[i], service_rank[i]),
-            ));
+        for start in (0..office.len()).step_by(BLOCK) {
+            let len = BLOCK.min(office.len() - start);
+            options_into(&month.slice(start as i64, len), &mut months);
+            options_into(&marginal.slice(start as i64, len), &mut marginals);
+            options_into(&n.slice(start as i64, len), &mut ns);
+            bools_into(&appointment.slice(start as i64, len), &mut appointments);
+            bools_into(&no_show.slice(start as i64, len), &mut no_shows);
+            let end = start + len;
+            let block = office[start..end]
+                .iter()
+                .zip(&months)
+                .zip(&marginals)
+                .zip(&ns)
+                .zip(&appointments)
+                .zip(&no_shows)
+                .zip(wait_rank[start..end].iter().zip(&service_rank[start..end]));
+            for ((((((office, month), marginal), n), appointment), no_show), (w, s)) in block {
+                let key = (*office, *month, *marginal);
+                let base = match last {
+                    Some((k, b)) if k == key => b,
+                    _ => {
+                        let b = *base_index.entry(key).or_insert_with(|| {
+                            base_keys.push(key);
+                            (base_keys.len() - 1) as u32
+                        });
+                        last = Some((key, b));
+                        b
+                    }
+                };
+                rows.push(PreparedRow::new(
+                    base,
+                    if marginal.is_none() { Some(1) } else { *n },
+                    marginal.is_none(),
+                    *appointment,
+                    *no_show,
+                    (*w, *s),
+                ));
+            }
         }
         Prepared {
             base_keys,
@@ -1422,6 +1406,79 @@ mod tests {
         assert_eq!(t.keys[0], (0, Some(1), None, None));
         assert_eq!(&t.waits[..2], &[(0, 0.0, 1), (0, 3.5, 1)]);
         assert_eq!(t.sums[0].w_sum, 3.5);
+    }
+
+    #[test]
+    fn rows_are_prepared_alike_across_blocks_and_chunks() {
+        // 10,000 rows (blocks of 4,096 end inside chunks of 3,000), every column with
+        // missing values in its own rhythm, aggregates among single visits.
+        let rows = 10_000;
+        let chunked_i32 = |f: &dyn Fn(usize) -> Option<i32>| {
+            let mut ca = Int32Chunked::from_iter_options("".into(), (0..3_000).map(f));
+            for start in (3_000..rows).step_by(3_000) {
+                let end = (start + 3_000).min(rows);
+                ca.append(&Int32Chunked::from_iter_options(
+                    "".into(),
+                    (start..end).map(f),
+                ))
+                .unwrap();
+            }
+            ca
+        };
+        let month_of = |i: usize| (i % 7 != 3).then_some(202_401 + (i / 2_500) as i32);
+        let marginal_of = |i: usize| i.is_multiple_of(5).then_some(1);
+        let month = chunked_i32(&month_of);
+        let marginal = chunked_i32(&marginal_of);
+        let n = Int64Chunked::from_iter_options(
+            "".into(),
+            (0..rows).map(|i| (i % 5 == 0 && i % 3 != 0).then_some(i as i64)),
+        );
+        let appointment = BooleanChunked::from_iter_options(
+            "".into(),
+            (0..rows).map(|i| (i % 11 != 0).then_some(i % 2 == 0)),
+        );
+        let no_show = BooleanChunked::from_iter_options(
+            "".into(),
+            (0..rows).map(|i| (i % 13 != 0).then_some(i % 3 == 0)),
+        );
+        let wait =
+            Float64Chunked::from_iter_options("".into(), (0..rows).map(|i| Some((i % 40) as f64)));
+        let office: Vec<u32> = (0..rows).map(|i| (i / 700 % 3) as u32).collect();
+        let p = Prepared::new(
+            &office,
+            &month,
+            &marginal,
+            &n,
+            &appointment,
+            &no_show,
+            &wait,
+            &wait,
+        );
+        assert_eq!(p.rows.len(), rows);
+        for (i, row) in p.rows.iter().enumerate() {
+            let single = marginal_of(i).is_none();
+            let weight = if single {
+                Some(1)
+            } else {
+                (i % 3 != 0).then_some(i as i64)
+            };
+            assert_eq!(
+                p.base_keys[row.base as usize],
+                (office[i], month_of(i), marginal_of(i)),
+                "row {i}"
+            );
+            assert_eq!(
+                (row.weight(), row.single(), row.appointment(), row.no_show()),
+                (
+                    weight,
+                    single,
+                    (i % 11 != 0).then_some(i % 2 == 0),
+                    (i % 13 != 0).then_some(i % 3 == 0)
+                ),
+                "row {i}"
+            );
+            assert_eq!(p.waits[row.wait as usize], (i % 40) as f64, "row {i}");
+        }
     }
 
     #[test]
