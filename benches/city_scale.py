@@ -144,6 +144,8 @@ try:
         p99 = [l for l in out.splitlines() if l.strip().startswith("99%")]
         rps = [l for l in out.splitlines() if l.startswith("Requests/sec")]
         print(f"cached overview: p99 {p99[0].split()[1] if p99 else '?'}, {rps[0].split()[1] if rps else '?'} req/s")
+    else:
+        print("cached overview: not measured (install wrk, e.g. apt-get install wrk)")
     print(f"server RSS: peak {max(peak, rss_mb(server.pid)):.0f} MB")
 finally:
     server.kill()
