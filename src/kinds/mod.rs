@@ -265,7 +265,6 @@ impl Parsed {
     /// Joins the parts of a file read in parallel, in file order.
     pub fn concat(parts: Vec<Parsed>) -> Parsed {
         let mut parts = parts.into_iter();
-        let mut joined = false;
         let mut all = parts
             .next()
             .unwrap_or_else(|| Parsed::new(DataFrame::empty()));
@@ -284,15 +283,13 @@ impl Parsed {
                 *all.partitions.entry(k).or_default() += n;
             }
             all.rows += p.rows;
-            joined = true;
         }
-        if joined {
-            // One column at a time, each column's chunks freed as soon as its copy is made:
-            // the join costs one column's memory and not the frame's, and later gathers (the
-            // office order of a rows file) read one array per column. The frame is not shared
-            // yet, or the old chunks would live on beside the copies.
-            all.frame.rechunk_mut();
-        }
+        // One column at a time, each column's chunks freed as soon as its copy is made:
+        // the join costs one column's memory and not the frame's, and later gathers (the
+        // office order of a rows file) read one array per column. The frame is not shared
+        // yet, or the old chunks would live on beside the copies. (A lone part's columns are
+        // one piece already.)
+        all.frame.rechunk_mut();
         all
     }
 }

@@ -564,17 +564,8 @@ fn options<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>>
 fn options_into<T: PolarsNumericType>(ca: &ChunkedArray<T>, out: &mut Vec<Option<T::Native>>) {
     out.clear();
     for arr in ca.downcast_iter() {
-        match arr.validity() {
-            // A column a batch does not have (aggregates' `n` in a file of single visits).
-            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
-            None => out.extend(arr.values().iter().map(|v| Some(*v))),
-            Some(valid) => out.extend(
-                arr.values()
-                    .iter()
-                    .zip(valid.iter())
-                    .map(|(v, ok)| ok.then_some(*v)),
-            ),
-        }
+        let values = arr.values().iter().copied();
+        extend_options(out, arr.len(), arr.null_count(), arr.validity(), values);
     }
 }
 
@@ -582,16 +573,24 @@ fn options_into<T: PolarsNumericType>(ca: &ChunkedArray<T>, out: &mut Vec<Option
 fn bools_into(ca: &BooleanChunked, out: &mut Vec<Option<bool>>) {
     out.clear();
     for arr in ca.downcast_iter() {
-        match arr.validity() {
-            _ if arr.null_count() == arr.len() => out.resize(out.len() + arr.len(), None),
-            None => out.extend(arr.values().iter().map(Some)),
-            Some(valid) => out.extend(
-                arr.values()
-                    .iter()
-                    .zip(valid.iter())
-                    .map(|(v, ok)| ok.then_some(v)),
-            ),
-        }
+        let values = arr.values().iter();
+        extend_options(out, arr.len(), arr.null_count(), arr.validity(), values);
+    }
+}
+
+/// Appends one array's values as `Option`s by its validity.
+fn extend_options<V>(
+    out: &mut Vec<Option<V>>,
+    len: usize,
+    nulls: usize,
+    valid: Option<&polars_arrow::bitmap::Bitmap>,
+    values: impl Iterator<Item = V>,
+) {
+    match valid {
+        // A column a batch does not have (aggregates' `n` in a file of single visits).
+        _ if nulls == len => out.resize_with(out.len() + len, || None),
+        None => out.extend(values.map(Some)),
+        Some(valid) => out.extend(values.zip(valid.iter()).map(|(v, ok)| ok.then_some(v))),
     }
 }
 
