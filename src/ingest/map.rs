@@ -125,17 +125,45 @@ pub fn recognise(kind: Kind, header: &str) -> Option<&'static str> {
 /// Lower-case, umlauts spelt out, only letters and digits: `Wartezeit (Min.)` → `wartezeitmin`.
 pub fn normalise(header: &str) -> String {
     let mut out = String::with_capacity(header.len());
+    normalised_pieces(header, |piece| {
+        out.push_str(piece);
+        true
+    });
+    out
+}
+
+/// Whether `header` normalises to `n`, without building its normalised text: a header row
+/// is compared with every alias of every column of every kind, and nearly all differ in
+/// their first letters.
+fn normalises_to(header: &str, n: &str) -> bool {
+    let mut rest = n;
+    normalised_pieces(header, |piece| match rest.strip_prefix(piece) {
+        Some(r) => {
+            rest = r;
+            true
+        }
+        None => false,
+    }) && rest.is_empty()
+}
+
+/// Hands each piece of `header`'s normalised text to `take`, in order, until it says stop;
+/// whether it never did.
+fn normalised_pieces(header: &str, mut take: impl FnMut(&str) -> bool) -> bool {
+    let mut buf = [0u8; 4];
     for c in header.trim().chars().flat_map(char::to_lowercase) {
-        match c {
-            'ä' => out.push_str("ae"),
-            'ö' => out.push_str("oe"),
-            'ü' => out.push_str("ue"),
-            'ß' => out.push_str("ss"),
-            c if c.is_alphanumeric() => out.push(c),
-            _ => {}
+        let piece = match c {
+            'ä' => "ae",
+            'ö' => "oe",
+            'ü' => "ue",
+            'ß' => "ss",
+            c if c.is_alphanumeric() => c.encode_utf8(&mut buf),
+            _ => continue,
+        };
+        if !take(piece) {
+            return false;
         }
     }
-    out
+    true
 }
 
 /// Headers that name personal data. Exact names, or prefixes for the compound words.
@@ -198,13 +226,13 @@ fn canonical_for<'k>(
         return None;
     }
     if let Some(p) = profile
-        && let Some((name, _)) = p.columns.iter().find(|(_, h)| normalise(h) == n)
+        && let Some((name, _)) = p.columns.iter().find(|(_, h)| normalises_to(h, &n))
     {
         return columns.iter().find(|c| c.name == name);
     }
     columns
         .iter()
-        .find(|c| normalise(c.name) == n || c.aliases.iter().any(|a| normalise(a) == n))
+        .find(|c| normalises_to(c.name, &n) || c.aliases.iter().any(|a| normalises_to(a, &n)))
 }
 
 /// How many header cells a kind recognises: used to find the header row and the kind.
@@ -224,7 +252,7 @@ pub fn map_headers(
     office_given: bool,
 ) -> Result<ColumnMap, HeaderError> {
     let dropped =
-        |h: &str| profile.is_some_and(|p| p.drop.iter().any(|d| normalise(d) == normalise(h)));
+        |h: &str| profile.is_some_and(|p| p.drop.iter().any(|d| normalises_to(d, &normalise(h))));
     let mut index: Vec<(&'static str, usize)> = Vec::new();
     let mut ignored = Vec::new();
     let mut personal = Vec::new();
@@ -332,5 +360,21 @@ mod tests {
         assert!(is_personal("Geburtsdatum"));
         assert!(!is_personal("Dienstleistung"));
         assert!(!is_personal("Standort"));
+    }
+
+    proptest::proptest! {
+        /// Comparing without building the text is comparing the normalised texts: for
+        /// headers of letters that lower-case into several (`İ`), umlauts, punctuation and
+        /// spaces, and for one header a prefix of the other's normalised text.
+        #[test]
+        fn normalises_to_is_comparing_normalised_texts(
+            a in "[ A-Za-zÄÖÜäöüßİé0-9().,/_-]{0,12}",
+            b in "[ A-Za-zÄÖÜäöüßİé0-9().,/_-]{0,12}",
+        ) {
+            let n = normalise(&b);
+            proptest::prop_assert_eq!(normalises_to(&a, &n), normalise(&a) == n);
+            let prefix: String = normalise(&a).chars().take(3).collect();
+            proptest::prop_assert_eq!(normalises_to(&a, &prefix), normalise(&a) == prefix);
+        }
     }
 }

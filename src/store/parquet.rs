@@ -9,12 +9,15 @@
 //! differences are bit-packed already. Texts and floats get their dictionary here
 //! ([`dictionary`]) rather than from polars, which hashes every text again and writes
 //! floats plainly (waits and service times repeat: a month of an office has a few thousand
-//! distinct ones). Every other column is encoded and compressed as polars would, and the
-//! file carries the same Arrow schema, so it reads back identically.
+//! distinct ones). Lists of numbers with every list and item present (the partials'
+//! histograms) are written by [`lists`], without polars' general nested-level code. Every
+//! other column is encoded and compressed as polars would, and the file carries the same
+//! Arrow schema, so it reads back identically.
 
 use crate::kinds::{Texts, keys_by_bits};
 use polars::prelude::*;
 use polars_arrow::array::{Array, DictionaryArray, Float64Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
@@ -23,6 +26,8 @@ use polars_parquet::write::{
     array_to_columns, get_dtype_encoding, to_parquet_schema,
 };
 use std::io::Write;
+
+mod lists;
 
 /// The zstd level of the Parquet files: as for originals, level 1 costs little more space
 /// than the default 3 and much less time at import.
@@ -100,6 +105,14 @@ pub(super) fn write_rows(
                     compression: plan.compression,
                     ..options
                 };
+                if let Some(pages) = lists::pages(array.as_ref(), type_) {
+                    let pages = DynIter::new(pages.into_iter().map(Ok::<_, ParquetError>));
+                    let compressed = Compressor::new_from_vec(pages, plan.compression, Vec::new());
+                    columns.push(Ok(DynStreamingIterator::new(
+                        compressed.map_err(PolarsError::from),
+                    )));
+                    continue;
+                }
                 let dictionary = dictionary(array.as_ref());
                 let (array, encodings) = match &dictionary {
                     Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
@@ -178,25 +191,13 @@ fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
         }
         ArrowDataType::Float64 => {
             let floats = array.as_any().downcast_ref::<Float64Array>()?;
-            let mut by_bits: PlHashMap<u64, u32> = PlHashMap::default();
-            let mut distinct: Vec<f64> = Vec::new();
-            let values = floats.values();
-            let keys = keys_by_bits(
-                values.iter().map(|v| v.to_bits() as u128),
-                floats.validity(),
-                0,
-                |i| {
-                    *by_bits.entry(values[i].to_bits()).or_insert_with(|| {
-                        distinct.push(values[i]);
-                        (distinct.len() - 1) as u32
-                    })
-                },
-            );
+            let (keys, distinct) =
+                distinct_by_bits(floats.values(), floats.validity(), f64::to_bits);
             (keys, Float64Array::from_vec(distinct).boxed())
         }
         _ => return None,
     };
-    if values.is_empty() || (rows > 128 && values.len() * 4 > rows * 3) {
+    if !dictionary_pays(values.len(), rows) {
         return None;
     }
     let keys = PrimitiveArray::<u32>::new(
@@ -207,6 +208,30 @@ fn dictionary(array: &dyn Array) -> Option<DictionaryArray<u32>> {
     let dtype =
         ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(values.dtype().clone()), false);
     DictionaryArray::try_new(dtype, keys, values).ok()
+}
+
+/// Each value's key into the distinct values (in order of first appearance), values told
+/// apart by their bits; a missing value gets key 0.
+fn distinct_by_bits<T: Copy>(
+    values: &[T],
+    validity: Option<&Bitmap>,
+    bits: impl Fn(T) -> u64,
+) -> (Vec<u32>, Vec<T>) {
+    let mut by_bits: PlHashMap<u64, u32> = PlHashMap::default();
+    let mut distinct: Vec<T> = Vec::new();
+    let keys = keys_by_bits(values.iter().map(|v| bits(*v) as u128), validity, 0, |i| {
+        *by_bits.entry(bits(values[i])).or_insert_with(|| {
+            distinct.push(values[i]);
+            (distinct.len() - 1) as u32
+        })
+    });
+    (keys, distinct)
+}
+
+/// Whether `distinct` values are few enough among `rows` for a dictionary to pay (as polars
+/// decides: at most three quarters of the rows, or any number in a small column).
+fn dictionary_pays(distinct: usize, rows: usize) -> bool {
+    distinct > 0 && (rows <= 128 || distinct * 4 <= rows * 3)
 }
 
 #[cfg(test)]
