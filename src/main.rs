@@ -416,17 +416,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             let stager = store.as_ref().map(Store::stager);
-            let discard_all = |ready: &[(&PathBuf, ReadExport)]| {
+            let discard_all = |ready: Vec<(&PathBuf, ReadExport)>| {
                 if let Some(st) = &stager {
-                    for (_, (_, staged)) in ready {
-                        if let Some(staged) = staged {
-                            st.discard(staged);
+                    for (_, (_, staging)) in ready {
+                        if let Some(staging) = staging {
+                            staging.discard(st);
                         }
                     }
                 }
             };
             if refused {
-                discard_all(&ready);
+                discard_all(ready);
                 if files.len() > 1 {
                     eprintln!(
                         "{}",
@@ -452,7 +452,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             };
             if let Some((a, b)) = same_part_twice(&ready) {
-                discard_all(&ready);
+                discard_all(ready);
                 eprintln!(
                     "{}",
                     lang.pick(
@@ -471,16 +471,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             if publish {
-                for (_, (upload, _)) in &ready {
-                    if let Err(e) = store.check_replace(
-                        upload.kind,
-                        &upload.part,
-                        &upload.parsed.partitions,
-                        reason.as_deref(),
-                    ) {
-                        discard_all(&ready);
-                        return Err(e.into());
-                    }
+                let refusal = ready.iter().find_map(|(_, (upload, _))| {
+                    store
+                        .check_replace(
+                            upload.kind,
+                            &upload.part,
+                            &upload.parsed.partitions,
+                            reason.as_deref(),
+                        )
+                        .err()
+                });
+                if let Some(e) = refusal {
+                    discard_all(ready);
+                    return Err(e.into());
                 }
             }
             let user = user_name(user);
@@ -492,7 +495,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let staged = staged.expect("staged when a store is open");
                 let batch = store.put_staged_batch(
                     &mut upload,
-                    &staged,
+                    staged,
                     &Submission {
                         file_name: &name,
                         user: &user,
@@ -858,8 +861,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The bytes of an export. Large files are memory-mapped (read-only) instead of copied:
 /// an office's export is not changed while it is being imported.
-/// A read export and, when a data folder is open, its original kept there.
-type ReadExport = (ingest::Upload, Option<kennzahl::store::StagedOriginal>);
+/// A read export and, when a data folder is open, its original being kept there.
+type ReadExport = (ingest::Upload, Option<kennzahl::store::Staging>);
 
 /// Reads one export for `kennzahl import`, keeping its original while the rows are read.
 /// `None` (after printing every problem) when the file is refused; nothing of it is kept.
@@ -882,8 +885,8 @@ fn import_read(
         eprintln!("{}: {}", file.display(), e.render(lang));
         return Ok(None);
     }
-    let bytes = read_export(file)?;
-    let bytes: &[u8] = &bytes;
+    let shared = read_export(file)?;
+    let bytes: &[u8] = &shared;
     let stager = store.map(Store::stager);
     // Headers the aliases do not know: a mapping profile saved in the staff area may.
     let saved = || -> Vec<(String, Profile)> {
@@ -898,17 +901,15 @@ fn import_read(
         };
         kennzahl::import::read_profiles(texts.unwrap_or_default())
     };
-    let (read, staged) = std::thread::scope(|s| {
-        let staging = stager.as_ref().map(|st| s.spawn(|| st.stage(bytes)));
-        let read = kennzahl::import::import(bytes, opts, saved).into_result();
-        (read, staging.map(|h| h.join().expect("staging thread")))
-    });
-    let staged = staged.transpose()?;
+    let staging = stager
+        .as_ref()
+        .map(|st| st.stage_in_background(shared.clone()));
+    let read = kennzahl::import::import(bytes, opts, saved).into_result();
     match read {
-        Ok(upload) => Ok(Some((upload, staged))),
+        Ok(upload) => Ok(Some((upload, staging))),
         Err(e) => {
-            if let (Some(st), Some(staged)) = (&stager, &staged) {
-                st.discard(staged);
+            if let (Some(st), Some(staging)) = (&stager, staging) {
+                staging.discard(st);
             }
             eprintln!("{}: {}", file.display(), e.render(lang));
             Ok(None)
@@ -974,14 +975,14 @@ fn same_part_twice<'a>(ready: &[(&'a PathBuf, ReadExport)]) -> Option<(&'a PathB
     None
 }
 
-fn read_export(path: &std::path::Path) -> Result<Box<dyn std::ops::Deref<Target = [u8]>>> {
+fn read_export(path: &std::path::Path) -> Result<kennzahl::store::SharedBytes> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("{} nicht lesbar / not readable", path.display()))?;
     let len = file.metadata()?.len();
     if len < 16 << 20 {
         let mut bytes = Vec::with_capacity(len as usize);
         std::io::Read::read_to_end(&mut &file, &mut bytes)?;
-        return Ok(Box::new(bytes));
+        return Ok(std::sync::Arc::new(bytes));
     }
     // SAFETY: the map is read-only. It is sound as long as no other process changes the file
     // while it is imported; exports are finished files. Should one be truncated meanwhile,
@@ -989,7 +990,7 @@ fn read_export(path: &std::path::Path) -> Result<Box<dyn std::ops::Deref<Target 
     // it was (writes are atomic). Saves a 100+ MB copy on large files.
     let map = unsafe { memmap2::Mmap::map(&file) }
         .with_context(|| format!("{} nicht lesbar / not readable", path.display()))?;
-    Ok(Box::new(map))
+    Ok(std::sync::Arc::new(map))
 }
 
 /// One line per published revision.

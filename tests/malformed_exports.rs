@@ -214,3 +214,40 @@ fn replacing_a_published_month_needs_a_reason() {
         "nothing stored: still 2 revisions\n{history}"
     );
 }
+
+/// Files imported together are stored together or not at all: when one of them is refused,
+/// the others' originals (kept on another thread while the files were read) are removed
+/// again and no batch is stored.
+#[test]
+fn one_refused_file_of_several_stores_none() {
+    let d = DataDir::new();
+    let before = published_state(&d);
+    let out = d.run(&[
+        "import",
+        &fixture("golden/visits_small.csv"),
+        &fixture("independent/visits_clean.csv"),
+        &fixture("malformed/feb31.csv"),
+        "--kind",
+        "visits",
+        "--publish",
+        "--reason",
+        "Korrektur",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Zeile 3, Spalte „arrived_at“"), "{err}");
+    assert!(err.contains("Nichts gespeichert"), "{err}");
+    let originals: usize = std::fs::read_dir(d.path().join("originals"))
+        .unwrap()
+        .map(|dir| std::fs::read_dir(dir.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(originals, 1, "only the first import's original is kept");
+    assert_eq!(
+        d.ok(&["kpi", "--kind", "visits", "--by", "month,office"]),
+        before
+    );
+    assert_eq!(
+        d.ok(&["history", "--kind", "visits"]).lines().count(),
+        1 + 9
+    );
+}

@@ -143,7 +143,10 @@ impl OriginalStager {
     /// Writes the bytes, zstd-compressed, under their SHA-256 (atomically) unless they are
     /// there already (compressed, or uncompressed as data folders before kept them).
     pub fn stage(&self, bytes: &[u8]) -> Result<StagedOriginal, StoreError> {
-        let sha256 = sha256_hex(bytes);
+        self.stage_hashed(bytes, sha256_hex(bytes))
+    }
+
+    fn stage_hashed(&self, bytes: &[u8], sha256: String) -> Result<StagedOriginal, StoreError> {
         let plain = format!("originals/{}/{}", &sha256[..2], sha256);
         if self.files.exists(&plain)? {
             return Ok(StagedOriginal {
@@ -167,6 +170,71 @@ impl OriginalStager {
     pub fn discard(&self, staged: &StagedOriginal) {
         if staged.fresh {
             self.files.remove(&staged.key);
+        }
+    }
+
+    /// Keeps the bytes on a thread of its own, as [`OriginalStager::stage`] does: the rows
+    /// are read, and the batch's files written, meanwhile. Their SHA-256 (which names the
+    /// batch's files) is known after a tenth of the time; only the catalogue row waits for
+    /// the compressed original.
+    pub fn stage_in_background(&self, bytes: SharedBytes) -> Staging {
+        let (sha_tx, sha_rx) = std::sync::mpsc::sync_channel(1);
+        let stager = self.clone();
+        let handle = std::thread::spawn(move || {
+            let sha256 = sha256_hex(&bytes);
+            let _ = sha_tx.send(sha256.clone());
+            stager.stage_hashed(&bytes, sha256)
+        });
+        Staging::Running {
+            sha256: sha_rx,
+            handle,
+        }
+    }
+}
+
+/// What is left to say when the thread keeping an original ended without a word.
+fn lost() -> StoreError {
+    StoreError::io(
+        "originals",
+        std::io::Error::other("the thread keeping the original stopped"),
+    )
+}
+
+/// The bytes of an upload, shared with the thread that keeps its original.
+pub type SharedBytes = std::sync::Arc<dyn std::ops::Deref<Target = [u8]> + Send + Sync>;
+
+/// An original being kept ([`OriginalStager::stage_in_background`]) or kept already.
+#[derive(Debug)]
+pub enum Staging {
+    Done(StagedOriginal),
+    Running {
+        sha256: std::sync::mpsc::Receiver<String>,
+        handle: std::thread::JoinHandle<Result<StagedOriginal, StoreError>>,
+    },
+}
+
+impl Staging {
+    /// The original's SHA-256, as soon as it is known (or `None` if keeping it failed
+    /// first; [`Staging::finish`] says why).
+    pub fn sha256(&self) -> Option<String> {
+        match self {
+            Staging::Done(s) => Some(s.sha256.clone()),
+            Staging::Running { sha256, .. } => sha256.recv().ok(),
+        }
+    }
+
+    /// Waits until the original is on disk.
+    pub fn finish(self) -> Result<StagedOriginal, StoreError> {
+        match self {
+            Staging::Done(s) => Ok(s),
+            Staging::Running { handle, .. } => handle.join().unwrap_or_else(|_| Err(lost())),
+        }
+    }
+
+    /// Waits for the original and removes it again (its upload was refused).
+    pub fn discard(self, stager: &OriginalStager) {
+        if let Ok(staged) = self.finish() {
+            stager.discard(&staged);
         }
     }
 }
@@ -412,7 +480,7 @@ impl Store {
         sub: &Submission,
     ) -> Result<i64, StoreError> {
         let staged = self.stager().stage(original)?;
-        self.put_staged_batch(batch, &staged, sub)
+        self.put_staged_batch(batch, Staging::Done(staged), sub)
     }
 
     /// A handle that keeps originals; it can work on another thread while the upload is read.
@@ -422,15 +490,18 @@ impl Store {
         }
     }
 
-    /// Like [`Store::put_batch`], with the original already kept by an [`OriginalStager`].
+    /// Like [`Store::put_batch`], with the original kept by an [`OriginalStager`], perhaps
+    /// still being kept: the batch's files are written meanwhile, and the catalogue row
+    /// waits for it.
     pub fn put_staged_batch(
         &mut self,
         batch: &mut Batch,
-        original: &StagedOriginal,
+        original: Staging,
         sub: &Submission,
     ) -> Result<i64, StoreError> {
-        let sha = &original.sha256;
-        let original_key = &original.key;
+        let Some(sha) = original.sha256() else {
+            return Err(original.finish().err().unwrap_or_else(lost));
+        };
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -472,8 +543,11 @@ impl Store {
             let partials = partials.map(|h| h.join().expect("partials thread"));
             (written, partials)
         });
+        let original = original.finish();
         written?;
         partials.transpose()?;
+        let original = original?;
+        let (sha, original_key) = (&original.sha256, &original.key);
         let cells: Vec<(String, i32, usize)> = batch
             .parsed
             .partitions
