@@ -78,6 +78,8 @@ months = [(y, m) for y in range(args.first_year, args.first_year + args.years) f
 per_month = args.rows_per_year // 12
 os.makedirs(args.work, exist_ok=True)
 csv = os.path.join(args.work, "month.csv")
+if args.keep and not os.path.exists(os.path.join(DATA, "catalog.sqlite")):
+    sys.exit(f"--keep: {DATA} holds no history of an earlier run; run once without --keep")
 if not args.keep:
     shutil.rmtree(DATA, ignore_errors=True)
     imports = []
