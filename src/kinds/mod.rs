@@ -301,17 +301,36 @@ impl Parsed {
 pub struct Interner {
     ids: PlHashMap<String, u32>,
     values: Vec<String>,
+    /// Ids of texts seen lately, by a slot their first and last bytes choose (`u32::MAX`:
+    /// none): a column repeats a few texts, so most rows find theirs here with one
+    /// comparison instead of hashing the text.
+    recent: Vec<u32>,
 }
+
+/// Slots of [`Interner::recent`].
+const RECENT_SLOTS: usize = 64;
 
 impl Interner {
     /// The id of a text.
     pub fn id(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.ids.get(s) {
-            return *id;
+        if self.recent.is_empty() {
+            self.recent = vec![u32::MAX; RECENT_SLOTS];
         }
-        let id = self.values.len() as u32;
-        self.values.push(s.to_string());
-        self.ids.insert(s.to_string(), id);
+        let slot = recent_slot(s.as_bytes());
+        let seen = self.recent[slot];
+        if seen != u32::MAX && self.values[seen as usize] == s {
+            return seen;
+        }
+        let id = match self.ids.get(s) {
+            Some(id) => *id,
+            None => {
+                let id = self.values.len() as u32;
+                self.values.push(s.to_string());
+                self.ids.insert(s.to_string(), id);
+                id
+            }
+        };
+        self.recent[slot] = id;
         id
     }
 
@@ -330,6 +349,19 @@ impl Interner {
             .expect("ids come from this interner")
             .into_column()
     }
+}
+
+/// A text's slot among [`RECENT_SLOTS`], from its length and its first and last (up to)
+/// eight bytes.
+fn recent_slot(b: &[u8]) -> usize {
+    let word = |c: &[u8]| match <[u8; 8]>::try_from(c) {
+        Ok(w) => u64::from_le_bytes(w),
+        Err(_) => c.iter().fold(0u64, |w, x| (w << 8) | *x as u64),
+    };
+    let n = b.len();
+    let (head, tail) = (word(&b[..n.min(8)]), word(&b[n.saturating_sub(8)..]));
+    let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
 }
 
 /// The id that stands for a missing text (see [`Texts`]).
@@ -488,6 +520,36 @@ pub fn frame(columns: Vec<Column>) -> DataFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text's id is its first appearance's, whatever other texts share its slot among the
+    /// recent ones: texts alike in length and in their first and last eight bytes, short
+    /// ones, the empty one, umlauts.
+    #[test]
+    fn equal_texts_get_one_id_and_different_ones_another() {
+        let mut texts: Vec<String> = (0..300)
+            .map(|i| format!("Bürgerbüro {i:04} Barmen"))
+            .collect();
+        texts.extend(["", "a", "Amt", "Straßenverkehrsamt", "Einwohnermeldeamt"].map(String::from));
+        let mut interner = Interner::default();
+        let mut seed = 11u64;
+        let mut first: PlHashMap<String, u32> = PlHashMap::default();
+        for _ in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Mostly a few texts, as a column has, sometimes any of them.
+            let i = if seed >> 62 == 0 {
+                (seed >> 33) as usize % texts.len()
+            } else {
+                texts.len() - 1 - (seed >> 33) as usize % 3
+            };
+            let id = interner.id(&texts[i]);
+            let next = first.len() as u32;
+            let expected = *first.entry(texts[i].clone()).or_insert(next);
+            assert_eq!(id, expected, "{:?}", texts[i]);
+            assert_eq!(interner.values[id as usize], texts[i]);
+        }
+    }
 
     /// Missing values stay missing, present ones keep their value, in order.
     #[test]

@@ -253,6 +253,12 @@ pub fn time_cell(c: &Cell) -> Option<i32> {
 /// A boolean: ja/nein, j/n, 1/0, x, true/false, wahr/falsch, yes/no.
 pub fn boolean(s: &str) -> Option<bool> {
     let s = trim(s);
+    // Most exports write one of these; the lists below take a dozen comparisons.
+    match s {
+        "true" | "1" => return Some(true),
+        "false" | "0" => return Some(false),
+        _ => {}
+    }
     const TRUE: [&str; 9] = ["ja", "j", "1", "x", "true", "wahr", "yes", "y", "✓"];
     const FALSE: [&str; 7] = ["nein", "n", "0", "false", "falsch", "no", "-"];
     if TRUE.iter().any(|t| s.eq_ignore_ascii_case(t)) {
