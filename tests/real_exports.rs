@@ -370,3 +370,102 @@ fn large_files_find_a_number_repeated_in_the_other_half() {
     let u = read_upload(&bytes, &opts).unwrap();
     assert_eq!((u.parsed.rows, u.skipped), (BIG, 1));
 }
+
+/// A file read in two halves gives every row as written, in file order: texts that appear
+/// only in the second half (its parser numbers them apart from the first's), missing texts
+/// and missing times on both sides of the cut.
+#[test]
+fn a_file_read_in_halves_keeps_every_row_as_written() {
+    const N: usize = 45_000;
+    let cell = |i: usize, first: &'static str, second: &'static str| -> &'static str {
+        if i < N / 2 { first } else { second }
+    };
+    let clock = |s: usize| format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    let mut text = String::from(
+        "office,location,service,arrived_at,called_at,finished_at,appointment,appointment_at,no_show\n",
+    );
+    let mut expected = Vec::with_capacity(N);
+    for i in 0..N {
+        let office = if i % 3 == 0 {
+            cell(i, "Nord", "Süd")
+        } else {
+            "Nord"
+        };
+        let location = match i % 5 {
+            0 => "",
+            1 => "Barmen",
+            2 => cell(i, "Elberfeld", "Cronenberg"),
+            _ => "Elberfeld",
+        };
+        let service = match i % 7 {
+            0 => "",
+            1 => cell(i, "Pass", "Führerschein"),
+            _ => "Ausweis",
+        };
+        let day = format!("2025-03-{:02}", 1 + i / 2_000);
+        let arrived = 8 * 3600 + i % 20_000;
+        let called = arrived + 300 + i % 11 * 60;
+        let appointment = i % 4 == 0;
+        let booked = if appointment {
+            format!("{day}T{}", clock(arrived - 60))
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{office},{location},{service},{day}T{},{day}T{},{day}T{},{appointment},{booked},false\n",
+            clock(arrived),
+            clock(called),
+            clock(called + 600),
+        ));
+        expected.push((
+            office,
+            (!location.is_empty()).then_some(location),
+            (!service.is_empty()).then_some(service),
+            ((called - arrived) as f64 / 60.0).to_bits(),
+            appointment,
+        ));
+    }
+    assert!(text.len() > 4 << 20, "read on two threads");
+    let opts = Options {
+        kind: Some(Kind::Visits),
+        ..Options::default()
+    };
+    let u = read_upload(text.as_bytes(), &opts).unwrap();
+    let f = &u.parsed.frame;
+    let texts = |name: &str| -> Vec<Option<String>> {
+        let c = f.column(name).unwrap().str().unwrap();
+        c.iter().map(|v| v.map(str::to_string)).collect()
+    };
+    let (office, location, service) = (texts("office"), texts("location"), texts("service"));
+    let wait: Vec<Option<f64>> = f
+        .column("wait_min")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect();
+    let appointment: Vec<Option<bool>> = f
+        .column("appointment")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .collect();
+    let booked = f.column("appointment_at").unwrap();
+    assert_eq!(f.height(), N);
+    for (i, (o, l, s, w, a)) in expected.iter().enumerate() {
+        assert_eq!(office[i].as_deref(), Some(*o), "row {i}");
+        assert_eq!(location[i].as_deref(), *l, "row {i}");
+        assert_eq!(service[i].as_deref(), *s, "row {i}");
+        assert_eq!(wait[i].map(f64::to_bits), Some(*w), "row {i}");
+        assert_eq!(appointment[i], Some(*a), "row {i}");
+        assert_eq!(booked.get(i).unwrap().is_null(), !a, "row {i}");
+    }
+    let months: Vec<(String, i32)> = u.parsed.partitions.keys().cloned().collect();
+    assert_eq!(months, [("Nord".into(), 202503), ("Süd".into(), 202503)]);
+    assert_eq!(
+        u.parsed.partitions.values().sum::<usize>(),
+        N,
+        "every row in one office-month"
+    );
+}

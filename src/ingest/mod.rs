@@ -259,37 +259,36 @@ fn read_table(
     } else {
         None
     };
-    let (mut all, parts) = match halves {
+    let (mut all, parsed) = match halves {
         Some((a, b)) => {
+            // Each half read by a parser of its own; the first makes room for the whole
+            // file, so that the second's rows are appended without copying the first's.
+            let half = |t: &Table, rows: usize| {
+                let mut p = crate::kinds::visits::Parser::new(&map, sized(&ctx, rows));
+                read_rows(t, header_line, &map, &same, &rules, &mut p).map(|c| (c, p))
+            };
             let (ra, rb) = std::thread::scope(|s| {
-                let second =
-                    s.spawn(|| read_chunk(&b, kind, header_line, &map, &ctx, &same, &rules));
-                let first = read_chunk(&a, kind, header_line, &map, &ctx, &same, &rules);
+                let second = s.spawn(|| half(&b, b.rows_estimate()));
+                let first = half(&a, table.rows_estimate());
                 (first, second.join().expect("reader thread"))
             });
             let (ca, pa) = ra?;
             let (cb, pb) = rb?;
             // The halves' rows are made one frame while their checks are joined.
             let (joined, parsed) = std::thread::scope(|s| {
-                let parsed = s.spawn(|| Parsed::concat(vec![pa, pb]));
+                let parsed = s.spawn(move || pa.finish_with(pb));
                 let joined = join_chunks(ca, cb, &same);
                 (joined, parsed.join().expect("joining thread"))
             });
             match joined {
-                Some(all) => (all, vec![parsed]),
+                Some(all) => (all, parsed),
                 // A number (or a refused repeated row) of the second half is also in the
                 // first: read again in one piece, so that the problem is reported with its
                 // value and the row is left out like any other invalid row.
-                None => {
-                    let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?;
-                    (c, vec![p])
-                }
+                None => read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?,
             }
         }
-        None => {
-            let (c, p) = read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?;
-            (c, vec![p])
-        }
+        None => read_chunk(table, kind, header_line, &map, &ctx, &same, &rules)?,
     };
     if let Some(rows) = maybe_repeated(&all)
         && let Some((first_line, line)) = repetition(table, header_line, &same, &rules, rows)?
@@ -309,7 +308,7 @@ fn read_table(
             notices.push(ignored_rows_notice(n, column, code));
         }
     }
-    finish_upload(kind, parts, all, notices, opts, encoding, header_line)
+    finish_upload(kind, parsed, all, notices, opts, encoding, header_line)
 }
 
 /// Says how many rows were left out because the profile lists their value under `ignore`.
@@ -439,12 +438,30 @@ fn read_chunk(
     same: &Sameness,
     rules: &Rules,
 ) -> Result<(Chunk, Parsed), UploadError> {
-    let rows_hint = table.rows_estimate();
-    let ctx = crate::kinds::Context {
-        rows_hint,
+    let mut parser = kind.parser(map, sized(ctx, table.rows_estimate()));
+    let c = read_rows(table, header_line, map, same, rules, &mut *parser)?;
+    // Building the frame here lets both halves of a large file do it at once.
+    Ok((c, parser.finish()))
+}
+
+/// `ctx` for a parser that makes room for `rows` rows.
+fn sized(ctx: &crate::kinds::Context, rows: usize) -> crate::kinds::Context {
+    crate::kinds::Context {
+        rows_hint: rows,
         ..ctx.clone()
-    };
-    let mut parser = kind.parser(map, ctx);
+    }
+}
+
+/// Reads the rows of `table` below the header into `parser`, checking each.
+fn read_rows(
+    table: &Table,
+    header_line: usize,
+    map: &ColumnMap,
+    same: &Sameness,
+    rules: &Rules,
+    parser: &mut (impl crate::kinds::RowParser + ?Sized),
+) -> Result<Chunk, UploadError> {
+    let rows_hint = table.rows_estimate();
     let mut c = Chunk {
         problems: Problems::default(),
         invalid_rows: 0,
@@ -551,8 +568,7 @@ fn read_chunk(
         }
         true
     })?;
-    // Building the frame here lets both halves of a large file do it at once.
-    Ok((c, parser.finish()))
+    Ok(c)
 }
 
 /// Joins what the two halves of a file found; `None` when a row of the second half is
@@ -648,10 +664,10 @@ fn repetition(
     Ok((equal && varied && i == rows).then_some(lines))
 }
 
-/// Decides on the whole file: refuse it, or build the upload from the parts' rows.
+/// Decides on the whole file: refuse it, or build the upload from its rows.
 fn finish_upload(
     kind: Kind,
-    parts: Vec<Parsed>,
+    parsed: Parsed,
     all: Chunk,
     mut notices: Vec<Notice>,
     opts: &Options,
@@ -681,7 +697,6 @@ fn finish_upload(
             total: problems.total,
         });
     }
-    let parsed = Parsed::concat(parts);
     if parsed.rows == 0 {
         return Err(if problems.total > 0 {
             UploadError::Invalid {

@@ -261,38 +261,6 @@ impl Parsed {
             partitions,
         }
     }
-
-    /// Joins the parts of a file read in parallel, in file order.
-    pub fn concat(parts: Vec<Parsed>) -> Parsed {
-        let mut parts = parts.into_iter();
-        let mut all = parts
-            .next()
-            .unwrap_or_else(|| Parsed::new(DataFrame::empty()));
-        for p in parts {
-            if all.rows == 0 {
-                all = p;
-                continue;
-            }
-            if p.rows == 0 {
-                continue;
-            }
-            all.frame
-                .vstack_mut_owned(p.frame)
-                .expect("parts of one kind have one schema");
-            for (k, n) in p.partitions {
-                *all.partitions.entry(k).or_default() += n;
-            }
-            all.rows += p.rows;
-        }
-        // A column at a time on each core, each column's chunks freed as soon as its copy
-        // is made: the join costs two columns' memory and not the frame's, and later gathers
-        // (the office order of a rows file) read one array per column. On both cores, as
-        // the import waits for it: on one, the other core idled for a tenth of a second of a
-        // million rows. The frame is not shared yet, or the old chunks would live on beside
-        // the copies. (A lone part's columns are one piece already.)
-        all.frame.rechunk_mut_par();
-        all
-    }
 }
 
 /// Repeated texts (office, location, service) kept once, so a million rows cost a million
@@ -473,6 +441,24 @@ impl<T: Copy + Default> Nullable<T> {
     pub fn push(&mut self, v: Option<T>) {
         self.values.push(v.unwrap_or_default());
         self.valid.push(v.is_some());
+    }
+
+    /// Adds the rows of `later` after these.
+    pub fn append(&mut self, later: Nullable<T>) {
+        self.values.extend_from_slice(&later.values);
+        self.append_valid(&later);
+    }
+
+    /// Adds the rows of `later` after these, each value through `map` (a text id of
+    /// another interner to this one's).
+    pub fn append_mapped(&mut self, later: Nullable<T>, map: impl Fn(T) -> T) {
+        self.values.extend(later.values.iter().map(|v| map(*v)));
+        self.append_valid(&later);
+    }
+
+    fn append_valid(&mut self, later: &Nullable<T>) {
+        let (bytes, len) = (later.valid.as_slice(), later.valid.len());
+        self.valid.extend_from_slice(bytes, 0, len);
     }
 
     /// Rows so far, missing values included.
