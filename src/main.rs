@@ -864,7 +864,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 /// A read export and, when a data folder is open, its original being kept there.
 type ReadExport = (ingest::Upload, Option<kennzahl::store::Staging>);
 
-/// Reads one export for `kennzahl import`, keeping its original while the rows are read.
+/// Reads one export for `kennzahl import`; its original is kept on a thread of its own that
+/// goes on after the reading (the batch's files are written meanwhile).
 /// `None` (after printing every problem) when the file is refused; nothing of it is kept.
 fn import_read(
     file: &std::path::Path,

@@ -440,7 +440,6 @@ fn read_chunk(
 ) -> Result<(Chunk, Parsed), UploadError> {
     let mut parser = kind.parser(map, sized(ctx, table.rows_estimate()));
     let c = read_rows(table, header_line, map, same, rules, &mut *parser)?;
-    // Building the frame here lets both halves of a large file do it at once.
     Ok((c, parser.finish()))
 }
 
@@ -452,7 +451,8 @@ fn sized(ctx: &crate::kinds::Context, rows: usize) -> crate::kinds::Context {
     }
 }
 
-/// Reads the rows of `table` below the header into `parser`, checking each.
+/// Reads the rows of `table` below the header into `parser`, checking each; what the checks
+/// found is returned, the rows stay in the parser.
 fn read_rows(
     table: &Table,
     header_line: usize,
