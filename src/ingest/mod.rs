@@ -428,7 +428,7 @@ struct Chunk {
     ignored: Vec<usize>,
 }
 
-/// Reads the data rows of a table (or a part of one) into a kind's parser.
+/// Reads the data rows of a table into a parser of its kind, and builds their frame.
 fn read_chunk(
     table: &Table,
     kind: Kind,
