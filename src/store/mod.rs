@@ -1166,16 +1166,17 @@ fn write_parquet_in_groups(
     groups: Option<RowGroups>,
 ) -> Result<(), StoreError> {
     let mut write_err = None;
-    files.put(key, |f| {
+    let put = files.put(key, |f| {
         parquet::write_rows(f, frame, groups).map_err(|e| {
             let msg = e.to_string();
             write_err = Some(e);
             std::io::Error::other(msg)
         })
-    })?;
+    });
+    // The writer's own error is said as such, not as a folder that cannot be written.
     match write_err {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None => put,
     }
 }
 
@@ -1211,6 +1212,24 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(lines, [Some(3), Some(2), Some(5), Some(1), Some(4)]);
+    }
+
+    /// A frame the writer refuses is reported as the writer's error, not as a data folder
+    /// that cannot be written, and leaves no file behind.
+    #[test]
+    fn a_refused_frame_is_not_a_folder_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::open(dir.path(), None).unwrap();
+        let mut frame = df!["line" => [1i32, 2, 3]].unwrap();
+        let order: Vec<IdxSize> = vec![0, 1, 2];
+        let short = RowGroups {
+            order: &order,
+            lengths: &[2],
+        };
+        let err = write_parquet_in_groups(&files, "batches/x.parquet", &mut frame, Some(short))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Parquet(_)), "{err}");
+        assert!(!files.local("batches/x.parquet").unwrap().exists());
     }
 
     /// Row groups end where an office's rows end; small offices share one, large ones are cut.
