@@ -265,28 +265,36 @@ impl Parsed {
 
 /// Repeated texts (office, location, service) kept once, so a million rows cost a million
 /// integers and not a million strings.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Interner {
     ids: PlHashMap<String, u32>,
     values: Vec<String>,
-    /// Ids of texts seen lately, by a slot their first and last bytes choose (`u32::MAX`:
-    /// none): a column repeats a few texts, so most rows find theirs here with one
+    /// Ids of texts seen lately, plus one (0: none), by a slot their first and last bytes
+    /// choose: a column repeats a few texts, so most rows find theirs here with one
     /// comparison instead of hashing the text.
-    recent: Vec<u32>,
+    recent: [u32; RECENT_SLOTS],
 }
 
 /// Slots of [`Interner::recent`].
 const RECENT_SLOTS: usize = 64;
 
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            ids: PlHashMap::default(),
+            values: Vec::new(),
+            recent: [0; RECENT_SLOTS],
+        }
+    }
+}
+
 impl Interner {
     /// The id of a text.
     pub fn id(&mut self, s: &str) -> u32 {
-        if self.recent.is_empty() {
-            self.recent = vec![u32::MAX; RECENT_SLOTS];
-        }
         let slot = recent_slot(s.as_bytes());
-        let seen = self.recent[slot];
-        if seen != u32::MAX && self.values[seen as usize] == s {
+        if let Some(seen) = self.recent[slot].checked_sub(1)
+            && self.values[seen as usize] == s
+        {
             return seen;
         }
         let id = match self.ids.get(s) {
@@ -298,7 +306,7 @@ impl Interner {
                 id
             }
         };
-        self.recent[slot] = id;
+        self.recent[slot] = id + 1;
         id
     }
 

@@ -378,9 +378,7 @@ impl Parser {
             numbers: NumberColumns::with_capacity(n),
         }
     }
-}
 
-impl Parser {
     /// The frame of these rows and then `later`'s (the next part of the same file, read on
     /// the other core), made on both cores: each column grows once, without copying these
     /// rows, and the texts' views are made once, for the whole file.

@@ -215,7 +215,7 @@ pub enum Staging {
 
 impl Staging {
     /// The original's SHA-256, as soon as it is known (or `None` if keeping it failed
-    /// first; [`Staging::finish`] says why).
+    /// first; [`Staging::finish`] says why). Asked once: a running thread sends it once.
     pub fn sha256(&self) -> Option<String> {
         match self {
             Staging::Done(s) => Some(s.sha256.clone()),

@@ -105,20 +105,18 @@ pub(super) fn write_rows(
                     compression: plan.compression,
                     ..options
                 };
-                if let Some(pages) = lists::pages(array.as_ref(), type_) {
-                    let pages = DynIter::new(pages.into_iter().map(Ok::<_, ParquetError>));
-                    let compressed = Compressor::new_from_vec(pages, plan.compression, Vec::new());
-                    columns.push(Ok(DynStreamingIterator::new(
-                        compressed.map_err(PolarsError::from),
-                    )));
-                    continue;
-                }
-                let dictionary = dictionary(array.as_ref());
-                let (array, encodings) = match &dictionary {
-                    Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
-                    None => (array.as_ref(), &plan.encodings[..]),
+                let leaves = match lists::pages(array.as_ref(), type_) {
+                    Some(pages) => vec![DynIter::new(pages.into_iter().map(Ok))],
+                    None => {
+                        let dictionary = dictionary(array.as_ref());
+                        let (array, encodings) = match &dictionary {
+                            Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
+                            None => (array.as_ref(), &plan.encodings[..]),
+                        };
+                        array_to_columns(array, type_.clone(), options, encodings)?
+                    }
                 };
-                for pages in array_to_columns(array, type_.clone(), options, encodings)? {
+                for pages in leaves {
                     let pages = pages
                         .map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
                     let compressed = Compressor::new_from_vec(pages, plan.compression, Vec::new());
