@@ -9,6 +9,7 @@ pub mod problem;
 pub mod read;
 
 pub mod rules;
+mod seen;
 pub mod zms;
 
 pub use crate::kinds::Notice;
@@ -411,10 +412,8 @@ impl Sameness {
 struct Chunk {
     problems: Problems,
     invalid_rows: usize,
-    /// Fingerprint of each distinct row → the line it first occurs on (24 bytes an entry,
-    /// where a `u128` key and a `usize` line took 32: a million rows' table is touched
-    /// throughout, and every page of it is a fresh one).
-    seen: PlHashMap<[u64; 2], u32>,
+    /// Fingerprint of each distinct row → the line it first occurs on.
+    seen: seen::SeenRows,
     /// Fingerprint of each identity → the line it first occurs on.
     ids: PlHashMap<u128, usize>,
     totals_dropped: Vec<usize>,
@@ -466,7 +465,7 @@ fn read_rows(
         problems: Problems::default(),
         invalid_rows: 0,
         // Sized once: growing a table of a million fingerprints rehashes it twenty times.
-        seen: PlHashMap::with_capacity_and_hasher(rows_hint, Default::default()),
+        seen: seen::SeenRows::with_capacity(rows_hint),
         ids: PlHashMap::default(),
         totals_dropped: Vec::new(),
         data_rows: 0,
@@ -510,11 +509,10 @@ fn read_rows(
             }
         }
         let fingerprint = row_hash(cells, same, raw);
-        let key = [fingerprint as u64, (fingerprint >> 64) as u64];
-        let first = *c
+        let first = c
             .seen
-            .entry(key)
-            .or_insert(u32::try_from(line).unwrap_or(u32::MAX)) as usize;
+            .first_line(fingerprint, u32::try_from(line).unwrap_or(u32::MAX))
+            as usize;
         let repeats = (first != line).then_some(first);
         if let Some(first_line) = repeats {
             c.identical += 1;
@@ -579,16 +577,14 @@ fn join_chunks(mut a: Chunk, b: Chunk, same: &Sameness) -> Option<Chunk> {
         return None;
     }
     let mut first_identical = a.first_identical.into_iter().chain(b.first_identical).min();
-    for (key, line) in &b.seen {
-        if let Some(first_line) = a.seen.get(key) {
-            if same.refuse_identical {
-                return None;
-            }
-            a.identical += 1;
-            let (line, first_line) = (*line as usize, *first_line as usize);
-            if first_identical.is_none_or(|(l, _)| line < l) {
-                first_identical = Some((line, first_line));
-            }
+    for (line, first_line) in b.seen.repeats_of(&a.seen) {
+        if same.refuse_identical {
+            return None;
+        }
+        a.identical += 1;
+        let (line, first_line) = (line as usize, first_line as usize);
+        if first_identical.is_none_or(|(l, _)| line < l) {
+            first_identical = Some((line, first_line));
         }
     }
     a.identical += b.identical;
