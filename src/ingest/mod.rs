@@ -509,11 +509,16 @@ fn read_rows(
             }
         }
         let fingerprint = row_hash(cells, same, raw);
-        let first = c
-            .seen
-            .first_line(fingerprint, u32::try_from(line).unwrap_or(u32::MAX))
-            as usize;
-        let repeats = (first != line).then_some(first);
+        let line_u32 = u32::try_from(line).unwrap_or(u32::MAX);
+        // A repeated row is a problem only where the profile refuses them; elsewhere only
+        // the counts need it, found after the reading.
+        let repeats = if same.refuse_identical {
+            let first = c.seen.first_line(fingerprint, line_u32) as usize;
+            (first != line).then_some(first)
+        } else {
+            c.seen.note(fingerprint, line_u32);
+            None
+        };
         if let Some(first_line) = repeats {
             c.identical += 1;
             c.first_identical.get_or_insert((line, first_line));
@@ -566,6 +571,11 @@ fn read_rows(
         }
         true
     })?;
+    c.seen.settle(|line, first_line| {
+        c.identical += 1;
+        c.first_identical
+            .get_or_insert((line as usize, first_line as usize));
+    });
     Ok(c)
 }
 
