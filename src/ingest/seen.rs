@@ -39,8 +39,7 @@ fn parts(fingerprint: u128) -> (u64, u32) {
 }
 
 impl SeenRows {
-    /// Room for `rows` distinct rows without growing (the table is allocated zeroed, so
-    /// pages no row reaches are never touched).
+    /// Room for `rows` distinct rows without growing (at most three quarters full).
     pub fn with_capacity(rows: usize) -> Self {
         let slots = (rows.max(6) * 4 / 3 + 1).next_power_of_two();
         SeenRows {
