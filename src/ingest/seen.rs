@@ -20,8 +20,6 @@ pub(super) struct SeenRows {
     len: usize,
     /// Rows noted, not yet looked up.
     noted: Vec<Slot>,
-    /// How many rows are expected, to make room for the rows noted at once.
-    expected: usize,
 }
 
 /// A slot; `line` 0 is an empty one (data rows are below a header, so never on line 0).
@@ -39,23 +37,20 @@ fn parts(fingerprint: u128) -> (u64, u32) {
 }
 
 impl SeenRows {
-    /// Room for `rows` distinct rows without growing (at most three quarters full).
+    /// Room for `rows` distinct rows without growing (at most three quarters full), and
+    /// for noting as many (reserved, not touched until noted).
     pub fn with_capacity(rows: usize) -> Self {
         let slots = (rows.max(6) * 4 / 3 + 1).next_power_of_two();
         SeenRows {
             slots: vec![Slot::default(); slots],
             len: 0,
-            noted: Vec::new(),
-            expected: rows,
+            noted: Vec::with_capacity(rows),
         }
     }
 
     /// Notes a row for [`SeenRows::settle`] to look up.
     pub fn note(&mut self, fingerprint: u128, line: u32) {
         debug_assert!(line > 0, "a data row is never on line 0");
-        if self.noted.capacity() == 0 {
-            self.noted.reserve(self.expected);
-        }
         let (hi, lo) = parts(fingerprint);
         self.noted.push(Slot { hi, lo, line });
     }

@@ -21,9 +21,9 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
-    CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
-    FallibleStreamingIterator, FileWriter, StatisticsOptions, Version, WriteOptions, ZstdLevel,
-    array_to_columns, get_dtype_encoding, to_parquet_schema,
+    CompressedPage, CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
+    FallibleStreamingIterator, FileWriter, Page, ParquetType, StatisticsOptions, Version,
+    WriteOptions, ZstdLevel, array_to_columns, get_dtype_encoding, to_parquet_schema,
 };
 use std::io::Write;
 
@@ -108,69 +108,54 @@ pub(super) fn write_rows(
     };
     let fields = parquet_schema.fields().to_vec();
     let mut writer = FileWriter::new_with_parquet_schema(out, schema, parquet_schema, options);
-    // The group's rows of one column, as one Arrow array.
-    let rows_of = |column: &Column, rows: &Rows| -> PolarsResult<Box<dyn Array>> {
+    // The group's rows of one column as its Parquet leaves' pages, gathered when the writer
+    // reaches the column.
+    let leaves_of = |column: &Column, type_: &ParquetType, plan: &ColumnPlan, rows: &Rows| {
         let part = match rows {
             Rows::Picked(picked) => column.take(picked)?,
             Rows::Slice(at, len) => column.slice(*at as i64, *len),
         };
-        let part = part.as_materialized_series().rechunk();
-        Ok(part.to_arrow(0, CompatLevel::newest()))
-    };
-    let mut write_group = |rows: Rows, len: usize| -> PolarsResult<()> {
-        if len == 0 {
-            return Ok(());
+        let array = part
+            .as_materialized_series()
+            .rechunk()
+            .to_arrow(0, CompatLevel::newest());
+        if let Some(pages) = lists::pages(array.as_ref(), type_) {
+            return Ok(vec![DynIter::new(pages.into_iter().map(Ok))]);
         }
-        let columns = frame
-            .columns()
-            .iter()
-            .zip(&fields)
-            .zip(&plans)
-            .map(|((column, type_), plan)| {
-                let array = rows_of(column, &rows)?;
-                let options = WriteOptions {
-                    compression: plan.compression,
-                    ..options
-                };
-                let leaves = match lists::pages(array.as_ref(), type_) {
-                    Some(pages) => vec![DynIter::new(pages.into_iter().map(Ok))],
-                    None => {
-                        let dictionary = dictionary(array.as_ref());
-                        let (array, encodings) = match &dictionary {
-                            Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
-                            None => (array.as_ref(), &plan.encodings[..]),
-                        };
-                        array_to_columns(array, type_.clone(), options, encodings)?
-                    }
-                };
-                Ok((leaves, plan.compression))
-            })
-            .flat_map(|column: PolarsResult<_>| {
-                let (leaves, compression) = match column {
-                    Ok(c) => c,
-                    Err(e) => return vec![Err(e)],
-                };
-                leaves
-                    .into_iter()
-                    .map(|pages| {
-                        let pages = pages.map(|p| {
-                            p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string()))
-                        });
-                        let compressed = Compressor::new_from_vec(pages, compression, Vec::new());
-                        Ok(DynStreamingIterator::new(
-                            compressed.map_err(PolarsError::from),
-                        ))
-                    })
-                    .collect()
-            });
-        writer.write(len as u64, DynIter::new(columns))
+        let dictionary = dictionary(array.as_ref());
+        let (array, encodings) = match &dictionary {
+            Some(d) => (d as &dyn Array, &[Encoding::RleDictionary][..]),
+            None => (array.as_ref(), &plan.encodings[..]),
+        };
+        let options = WriteOptions {
+            compression: plan.compression,
+            ..options
+        };
+        array_to_columns(array, type_.clone(), options, encodings)
     };
+    let mut write_group =
+        |rows: Rows| -> PolarsResult<()> {
+            let len = rows.len();
+            if len == 0 {
+                return Ok(());
+            }
+            let columns = frame.columns().iter().zip(&fields).zip(&plans).flat_map(
+                |((column, type_), plan)| match leaves_of(column, type_, plan, &rows) {
+                    Ok(leaves) => leaves
+                        .into_iter()
+                        .map(|pages| Ok(compressed(pages, plan.compression)))
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                },
+            );
+            writer.write(len as u64, DynIter::new(columns))
+        };
     match groups {
         Some(g) => {
             let mut at = 0;
             for &len in g.lengths {
                 let picked = IdxCa::from_slice("idx".into(), &g.order[at..at + len]);
-                write_group(Rows::Picked(picked), len)?;
+                write_group(Rows::Picked(picked))?;
                 at += len;
             }
         }
@@ -178,7 +163,7 @@ pub(super) fn write_rows(
             let mut at = 0;
             while at < frame.height() {
                 let len = ROW_GROUP_ROWS.min(frame.height() - at);
-                write_group(Rows::Slice(at, len), len)?;
+                write_group(Rows::Slice(at, len))?;
                 at += len;
             }
         }
@@ -187,12 +172,31 @@ pub(super) fn write_rows(
     Ok(())
 }
 
+/// A leaf's pages, compressed as the writer takes them.
+fn compressed(
+    pages: DynIter<'static, PolarsResult<Page>>,
+    compression: CompressionOptions,
+) -> DynStreamingIterator<'static, CompressedPage, PolarsError> {
+    let pages = pages.map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
+    let compressed = Compressor::new_from_vec(pages, compression, Vec::new());
+    DynStreamingIterator::new(compressed.map_err(PolarsError::from))
+}
+
 /// The rows of a frame that one row group holds.
 enum Rows {
     /// These rows, in this order.
     Picked(IdxCa),
     /// `len` rows from `at` on.
     Slice(usize, usize),
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        match self {
+            Rows::Picked(picked) => picked.len(),
+            Rows::Slice(_, len) => *len,
+        }
+    }
 }
 
 /// A text or float column as its distinct values and a key per row, when it repeats enough
